@@ -1,0 +1,143 @@
+"""Every `SOPORTE_` setting of API.md in one validated object."""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from soporte.policy_config import CommitteeSchedule, PolicyConfig
+
+_DURATION = TypeAdapter(timedelta)
+_ISO_DURATION = re.compile(r"^P(?!$)(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
+_WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+
+
+def parse_iso_duration(raw: str) -> timedelta:
+    """An ISO 8601 duration such as `P1D` or `PT4H30M`; anything else is refused."""
+    text = raw.strip().upper()
+    if not _ISO_DURATION.match(text):
+        raise ValueError(f"{raw!r} is not an ISO 8601 duration (for example P1D or PT4H)")
+    value = _DURATION.validate_python(text)
+    if value <= timedelta(0):
+        raise ValueError(f"{raw!r} must be longer than zero")
+    return value
+
+
+def parse_committee_schedule(raw: str) -> CommitteeSchedule:
+    """`WED 09:00`: a weekday and a Bogota wall-clock time."""
+    match = re.fullmatch(r"\s*([A-Za-z]{3})\s+(\d{1,2}):(\d{2})\s*", raw)
+    if not match or match.group(1).upper() not in _WEEKDAYS:
+        raise ValueError(f"{raw!r} is not a weekly schedule like 'WED 09:00' (MON..SUN HH:MM)")
+    hour, minute = int(match.group(2)), int(match.group(3))
+    if hour > 23 or minute > 59:
+        raise ValueError(f"{raw!r} has no valid time of day")
+    return CommitteeSchedule(weekday=_WEEKDAYS.index(match.group(1).upper()), at=time(hour, minute))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SOPORTE_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    temporal_address: str | None = None
+    temporal_namespace: str = "default"
+    task_queue: str = "soporte"
+    admin_token: str | None = None
+    smtp_url: str | None = None
+    support_addresses: Annotated[tuple[str, ...], NoDecode] = (
+        "soporte@btw.com.co",
+        "servicioalcliente@btw.com.co",
+    )
+    mail_from: str = "soporte@btw.com.co"
+    public_url: str = "http://127.0.0.1:8000"
+    auto_assign: bool = True
+    warning_ratio: float = Field(default=0.75, gt=0, lt=1)
+    reminder_offsets: Annotated[tuple[timedelta, ...], NoDecode] = (
+        timedelta(days=1),
+        timedelta(days=2),
+        timedelta(days=4),
+    )
+    abandon_after: timedelta = timedelta(days=5)
+    reopen_window: timedelta = timedelta(days=15)
+    committee_schedule: Annotated[CommitteeSchedule, NoDecode] = CommitteeSchedule(
+        weekday=2, at=time(9, 0)
+    )
+
+    @field_validator("reminder_offsets", mode="before")
+    @classmethod
+    def _offsets(cls, value: object) -> object:
+        if isinstance(value, str):
+            offsets = tuple(parse_iso_duration(part) for part in value.split(",") if part.strip())
+            if list(offsets) != sorted(offsets):
+                raise ValueError("reminder offsets must be in increasing order")
+            return offsets
+        return value
+
+    @field_validator("abandon_after", "reopen_window", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_iso_duration(value) if isinstance(value, str) else value
+
+    @field_validator("committee_schedule", mode="before")
+    @classmethod
+    def _schedule(cls, value: object) -> object:
+        return parse_committee_schedule(value) if isinstance(value, str) else value
+
+    @field_validator("support_addresses", mode="before")
+    @classmethod
+    def _addresses(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'soporte.db').resolve()}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "mail" / "outbox"
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
+
+    def policy(self) -> PolicyConfig:
+        """The policy numbers a ticket is started with (kept in its workflow state)."""
+        return PolicyConfig(
+            warning_ratio=self.warning_ratio,
+            reminder_offsets=list(self.reminder_offsets),
+            abandon_after=self.abandon_after,
+            reopen_window=self.reopen_window,
+            auto_assign=self.auto_assign,
+        )
+
+
+class SettingsError(Exception):
+    """A bad setting, said in one line that names the variable and the rule."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            name = "SOPORTE_" + "_".join(str(part) for part in item["loc"][:1]).upper()
+            problems.append(f"{name}: {item['msg']}")
+        raise SettingsError("; ".join(problems)) from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return load_settings()
+
+

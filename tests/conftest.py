@@ -1,0 +1,72 @@
+"""Shared fixtures: real Temporal servers from the installed binaries, never downloaded."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+BIN = Path(sys.executable).parent
+
+
+def binary(name: str) -> str:
+    path = BIN / name
+    if path.exists():
+        return str(path)
+    found = shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} is not installed: run `make install`")
+    return found
+
+
+TEMPORAL_BIN = binary("temporal")
+TEST_SERVER_BIN = binary("temporal-test-server")
+
+SEARCH_ATTRIBUTES: list[str] = []
+
+
+@pytest.fixture
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A fresh time-skipping test server per test (timers pass in milliseconds)."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=TEST_SERVER_BIN,
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One dev server for the session: updates, schedules, search attributes."""
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=TEMPORAL_BIN,
+        ui=False,
+        dev_server_log_level="error",
+        dev_server_extra_args=[
+            arg for attr in SEARCH_ATTRIBUTES for arg in ("--search-attribute", attr)
+        ],
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"tq-{uuid.uuid4()}"
+
+
+def postgres_url() -> str | None:
+    return os.environ.get("SOPORTE_TEST_POSTGRES_URL") or None
