@@ -1,0 +1,45 @@
+"""The Temporal worker: every workflow and activity of the product on one task queue.
+
+Stateless: run as many as capacity needs. SIGTERM (or Ctrl-C) drains it gracefully.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities import build_activities
+from soporte.settings import Settings
+from soporte.temporal_client import connect
+from workflows import ALL_WORKFLOWS
+
+log = logging.getLogger("soporte.worker")
+GRACEFUL_SHUTDOWN = timedelta(seconds=15)
+
+
+def build_worker(client: Client, settings: Settings, task_queue: str | None = None) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=ALL_WORKFLOWS,
+        activities=build_activities(settings),
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    client = await connect(settings)
+    worker = build_worker(client, settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    log.info("worker polling task queue %s at %s", settings.task_queue, settings.temporal_address)
+    async with worker:
+        await stop.wait()
+        log.info("worker stopping: finishing the tasks in hand")
