@@ -1,0 +1,324 @@
+"""Outbound templates: Spanish text with the ticket number, Bogota times, escaped HTML, and
+the headers that keep threads together and automatic replies from looping."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from soporte.email.loops import should_auto_reply
+from soporte.email.parse import parse_message
+from soporte.email.templates import (
+    TEMPLATES,
+    build_email,
+    format_bogota,
+    is_our_message_id,
+    message_id_for,
+    render,
+    ticket_number_from_message_id,
+    ticket_thread_id,
+)
+from soporte.tickets import Notification
+
+MONDAY_8AM = "2026-11-30T13:00:00Z"
+MONDAY_8AM_TEXT = "lunes 30 de noviembre de 2026, 8:00 a. m."
+WEDNESDAY_10AM = "2026-12-02T15:00:00+00:00"
+WEDNESDAY_10AM_TEXT = "miércoles 2 de diciembre de 2026, 10:00 a. m."
+
+FULL_DATA: dict[str, object] = {
+    "subject": "No puedo facturar",
+    "recipient_name": "Ana Pérez",
+    "priority": "P2",
+    "kind": "support",
+    "first_response_due": MONDAY_8AM,
+    "resolution_due": WEDNESDAY_10AM,
+    "missing_info": ["business_impact", "El número de la factura"],
+    "body": "Por favor envíe la captura del error.",
+    "engineer_name": "Carlos Ruiz",
+    "attempt": 3,
+    "abandon_at": "2026-12-07T13:00:00Z",
+    "resolution_kind": "solution",
+    "reopen_until": "2026-12-17T13:00:00Z",
+    "rating_url": "https://soporte.btw.com.co/calificar/abc",
+    "ticket_url": "https://soporte.btw.com.co/tickets/1234",
+    "reason": "El error volvió a aparecer",
+    "target": "resolution",
+    "due": WEDNESDAY_10AM,
+    "client_name": "Ferretería El Tornillo S.A.S.",
+    "assignee": "carlos@btw.com.co",
+    "percent": 75,
+    "from_address": "desconocido@otra.co",
+    "from": "P2",
+    "to": "P1",
+    "author": "ana@cliente.co",
+}
+
+# A word each template must say, so a swapped template is caught.
+EXPECTED_WORDS = {
+    "acknowledgement": "Registramos su solicitud",
+    "engineer_reply": "Carlos Ruiz respondió",
+    "request_info": "necesitamos la siguiente información",
+    "reminder": "intento de contacto número 3",
+    "resolved": "fue resuelta",
+    "resolved_no_reply": "sin respuesta del cliente",
+    "reopened": "Reabrimos su solicitud",
+    "closed": "cerrada definitivamente",
+    "rating_invitation": "Califíquela de 1 a 5",
+    "sla_warning": "75 % del tiempo de solución",
+    "sla_breach": "superó el tiempo de solución",
+    "refused_unknown_sender": "no está registrada",
+    "refused_inactive_client": "no tiene hoy un servicio de soporte activo",
+    "reopen_refused": "No es posible reabrir",
+    "priority_changed": "Nueva prioridad: P1 – Crítico",
+    "assigned": "Se le asignó la solicitud",
+    "client_message": "ana@cliente.co escribió en la solicitud",
+}
+
+
+def notification(
+    template: str, data: dict[str, object] | None = None, *, number: int = 1234, **more: object
+) -> Notification:
+    return Notification(
+        id=f"{number}-7",
+        number=number,
+        template=template,
+        to=["ana@cliente.co"],
+        data={**(data or {}), **more},
+    )
+
+
+def test_every_listed_template_exists() -> None:
+    assert set(EXPECTED_WORDS) == set(TEMPLATES)
+
+
+@pytest.mark.parametrize("template", sorted(EXPECTED_WORDS))
+def test_template_renders_spanish_with_the_number(template: str) -> None:
+    mail = render(notification(template, FULL_DATA))
+    assert mail.subject.startswith("[#1234] ")
+    assert "\n" not in mail.subject
+    assert "#1234" in mail.text and "#1234" in mail.html
+    assert EXPECTED_WORDS[template] in mail.text
+    assert '<html lang="es-CO">' in mail.html
+    assert "Soporte Amazonas ERP" in mail.text
+
+
+@pytest.mark.parametrize("template", sorted(EXPECTED_WORDS))
+def test_template_renders_with_no_data(template: str) -> None:
+    mail = render(notification(template))
+    assert mail.subject.startswith("[#1234]") and mail.text and mail.html
+
+
+def test_acknowledgement_content() -> None:
+    mail = render(notification("acknowledgement", FULL_DATA))
+    assert mail.subject == "[#1234] Recibimos su solicitud: No puedo facturar"
+    assert "Cordial saludo, Ana Pérez." in mail.text
+    assert "P2 – Alto" in mail.text
+    assert f"Primera respuesta a más tardar: {MONDAY_8AM_TEXT}" in mail.text
+    assert f"Solución a más tardar: {WEDNESDAY_10AM_TEXT}" in mail.text
+    assert MONDAY_8AM_TEXT in mail.html
+    # Missing information: field codes explained, free sentences kept.
+    assert "Impacto: …" in mail.text
+    assert "El número de la factura" in mail.text
+
+
+def test_acknowledgement_for_requirement_and_advisory() -> None:
+    requirement = render(
+        notification("acknowledgement", priority="requirement", committee_at="2026-12-02T14:00:00Z")
+    )
+    assert "Comité Operativo" in requirement.text
+    assert "miércoles 2 de diciembre de 2026, 9:00 a. m." in requirement.text
+    advisory = render(
+        notification("acknowledgement", priority="advisory", booking_url="https://x.co/agendar")
+    )
+    assert "Agende su sesión de asesoría: https://x.co/agendar" in advisory.text
+    assert '<a href="https://x.co/agendar">' in advisory.html
+
+
+def test_sla_warning_without_a_percent_does_not_guess_one() -> None:
+    mail = render(notification("sla_warning", target="first_response", due=MONDAY_8AM))
+    assert "está por agotar el tiempo de primera respuesta" in mail.text
+    assert "%" not in mail.text
+    assert f"Vence: {MONDAY_8AM_TEXT}" in mail.text
+
+
+def test_reminder_carries_the_attempt_number() -> None:
+    mail = render(notification("reminder", attempt=2, subject="Error"))
+    assert mail.subject == "[#1234] Recordatorio 2: necesitamos su respuesta: Error"
+    assert "número 2" in mail.text
+
+
+def test_refusal_without_a_ticket_has_no_number() -> None:
+    mail = render(notification("refused_unknown_sender", number=0, from_address="x@y.co"))
+    assert mail.subject == "No pudimos registrar su solicitud"
+    assert "#0" not in mail.text and "x@y.co" in mail.text
+
+
+@pytest.mark.parametrize(
+    ("instant", "expected"),
+    [
+        (MONDAY_8AM, MONDAY_8AM_TEXT),
+        ("2026-11-30T18:30:00+00:00", "lunes 30 de noviembre de 2026, 1:30 p. m."),
+        ("2026-11-30T17:00:00Z", "lunes 30 de noviembre de 2026, 12:00 p. m."),
+        ("2026-12-01T05:05:00Z", "martes 1 de diciembre de 2026, 12:05 a. m."),
+        # Crossing midnight backwards: 03:00 UTC is still the previous evening in Bogota.
+        ("2027-01-01T03:00:00Z", "jueves 31 de diciembre de 2026, 10:00 p. m."),
+        ("2026-11-30T08:00:00-05:00", MONDAY_8AM_TEXT),
+        ("2026-11-30T13:00:00", MONDAY_8AM_TEXT),  # naive: taken as UTC
+        (datetime(2026, 11, 30, 13, 0, tzinfo=UTC), MONDAY_8AM_TEXT),
+        ("2026-08-15T12:00:00Z", "sábado 15 de agosto de 2026, 7:00 a. m."),
+        ("no es una fecha", "no es una fecha"),
+        (None, ""),
+    ],
+)
+def test_format_bogota(instant: object, expected: str) -> None:
+    assert format_bogota(instant) == expected
+
+
+def test_html_escapes_every_interpolated_value() -> None:
+    hostile = "<script>alert('x')</script> & \"Co\""
+    mail = render(
+        notification(
+            "engineer_reply",
+            subject=hostile,
+            body=hostile,
+            engineer_name="<b>Eve</b>",
+            ticket_url='https://x.co/"><script>',
+        )
+    )
+    assert "<script>" not in mail.html and "<b>Eve</b>" not in mail.html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;Co&quot;" in mail.html
+    assert "&lt;b&gt;Eve&lt;/b&gt;" in mail.html
+    assert 'href="https://x.co/&quot;&gt;&lt;script&gt;"' in mail.html
+    # The text version is plain text: no escaping needed there.
+    assert hostile in mail.text
+
+
+def test_non_http_links_are_not_clickable() -> None:
+    mail = render(notification("rating_invitation", rating_url="javascript:alert(1)"))
+    assert "href=" not in mail.html
+    assert "javascript:alert(1)" in mail.html
+
+
+def test_multiline_body_keeps_its_lines() -> None:
+    mail = render(notification("request_info", body="Línea 1\nLínea 2"))
+    assert "    Línea 1\n    Línea 2" in mail.text
+    assert "Línea 1<br>\nLínea 2" in mail.html
+
+
+def test_unknown_template_gives_a_generic_message() -> None:
+    mail = render(notification("no_such_template", body="Algo pasó", subject="Error"))
+    assert mail.subject == "[#1234] Novedad en su solicitud: Error"
+    assert "Algo pasó" in mail.text and "#1234" in mail.text
+
+
+def test_odd_data_never_raises() -> None:
+    odd = {
+        "attempt": {"nested": [1, 2]},
+        "missing_info": 42,
+        "first_response_due": "ayer",
+        "resolution_due": 12345,
+        "subject": "línea 1\r\nBcc: intruso@x.co",
+        "rating_url": None,
+        "body": ["no", "es", "texto"],
+    }
+    for template in [*TEMPLATES, "otro"]:
+        mail = render(notification(template, odd))
+        assert "\n" not in mail.subject and "\r" not in mail.subject
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.sampled_from([*TEMPLATES, "desconocida"]),
+    st.dictionaries(
+        st.sampled_from(sorted(FULL_DATA)),
+        st.one_of(st.none(), st.text(), st.integers(), st.lists(st.text(), max_size=3)),
+    ),
+    st.integers(min_value=0, max_value=10**9),
+)
+def test_render_never_raises(template: str, data: dict[str, object], number: int) -> None:
+    mail = render(notification(template, data, number=number))
+    assert mail.subject and mail.text and mail.html
+
+
+# --- Message-IDs and the message on the wire --------------------------------------------
+
+
+def test_message_ids_are_stable_and_name_the_ticket() -> None:
+    first = message_id_for(1234, "1234-7")
+    assert first == "<ticket-1234.1234-7@soporte.btw.com.co>" == message_id_for(1234, "1234-7")
+    assert ticket_number_from_message_id(first) == 1234
+    assert is_our_message_id(first)
+    odd = message_id_for(5, "a b<c>@d..e")
+    assert odd.count("@") == 1 and " " not in odd and ticket_number_from_message_id(odd) == 5
+    assert ticket_number_from_message_id(ticket_thread_id(77)) == 77
+    assert ticket_number_from_message_id("<ticket-1234.x@otro.co>") is None
+    assert ticket_number_from_message_id("<abc@soporte.btw.com.co>") is None
+    assert ticket_number_from_message_id(message_id_for(0, "refusal")) is None
+
+
+def build(**overrides: object) -> EmailMessage:
+    rendered = render(notification("engineer_reply", FULL_DATA))
+    arguments: dict[str, object] = {
+        "to": ["ana@cliente.co", "jefe@cliente.co"],
+        "from_addr": "Soporte Amazonas <soporte@btw.com.co>",
+        "message_id": message_id_for(1234, "1234-7"),
+        "in_reply_to": "<original@cliente.co>",
+        "references": ["<original@cliente.co>", message_id_for(1234, "1234-1")],
+        "number": 1234,
+    }
+    arguments.update(overrides)
+    return build_email(rendered, **arguments)  # type: ignore[arg-type]
+
+
+def test_build_email_headers() -> None:
+    message = build()
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Message-ID"] == "<ticket-1234.1234-7@soporte.btw.com.co>"
+    assert message["In-Reply-To"] == "<original@cliente.co>"
+    assert str(message["References"]).split() == [
+        ticket_thread_id(1234),
+        "<original@cliente.co>",
+        message_id_for(1234, "1234-1"),
+    ]
+    assert str(message["Subject"]).startswith("[#1234] ")
+    assert message["To"] == "ana@cliente.co, jefe@cliente.co"
+    assert message["Date"]
+    assert message["Content-Language"] == "es-CO"
+    assert message["X-Auto-Response-Suppress"] == "All"
+
+
+def test_build_email_is_multipart_alternative_utf8() -> None:
+    message = build()
+    assert message.get_content_type() == "multipart/alternative"
+    parts = list(message.iter_parts())
+    assert [part.get_content_type() for part in parts] == ["text/plain", "text/html"]
+    assert all(part.get_content_charset() == "utf-8" for part in parts)
+    assert "Carlos Ruiz respondió" in parts[0].get_content()
+    assert "<blockquote" in parts[1].get_content()
+
+
+def test_build_email_adds_the_number_to_a_subject_without_it() -> None:
+    rendered = render(notification("otro", number=0))
+    message = build_email(
+        rendered, to=["a@b.co"], from_addr="soporte@btw.com.co", message_id="<x@y>", number=55
+    )
+    assert str(message["Subject"]).startswith("[#55] ")
+    assert message["In-Reply-To"] is None
+
+
+def test_our_own_message_parses_back_and_is_never_answered() -> None:
+    raw = build().as_bytes()
+    parsed = parse_message(raw)
+    assert parsed.ticket_number_in_subject == 1234
+    assert parsed.ticket_number_in_references == 1234
+    assert parsed.subject.startswith("[#1234] Respuesta a su solicitud")
+    assert "Carlos Ruiz respondió" in parsed.full_text
+    assert parsed.auto_submitted
+    assert should_auto_reply(parsed, ["soporte@btw.com.co"], 0) == (
+        False,
+        "auto-submitted: auto-generated",
+    )
