@@ -1,0 +1,40 @@
+"""The activities of the ticket workflow, bound to one database engine.
+
+`build_activities(settings)` is what the worker registers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from temporalio import activity
+
+from activities import assignment, notifications, projection
+from soporte.db.session import create_engine, create_sessionmaker
+from soporte.settings import Settings
+from soporte.tickets import ActivityName, Notification, PickAssigneeInput, ProjectionBatch
+
+
+class TicketActivities:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = create_engine(settings.effective_database_url)
+        self.sessions = create_sessionmaker(self.engine)
+
+    @activity.defn(name=ActivityName.PROJECT_TICKET)
+    async def project_ticket(self, batch: ProjectionBatch) -> None:
+        await projection.project(self.sessions, batch)
+
+    @activity.defn(name=ActivityName.DELIVER_NOTIFICATION)
+    async def deliver_notification(self, notification: Notification) -> None:
+        await notifications.deliver(self.sessions, self.settings, notification)
+
+    @activity.defn(name=ActivityName.PICK_ASSIGNEE)
+    async def pick_assignee(self, data: PickAssigneeInput) -> str | None:
+        return await assignment.pick(self.sessions, data)
+
+
+def build_activities(settings: Settings) -> list[Callable[..., Any]]:
+    bound = TicketActivities(settings)
+    return [bound.project_ticket, bound.deliver_notification, bound.pick_assignee]

@@ -1,0 +1,148 @@
+"""deliver_notification: resolve recipients, render in Spanish, send once.
+
+The `outbound_mail` row (keyed by the notification id) is claimed before sending and
+stamped after: a retry of a delivered notification finds `sent_at` and sends nothing.
+Mail goes to the Maildir outbox, or through SMTP when `SOPORTE_SMTP_URL` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mailbox
+import smtplib
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.assignment import active_staff
+from soporte.db.models import AssignmentPick, OutboundMail, Ticket, utcnow
+from soporte.db.session import bind_of, write_turn
+from soporte.mail_render import render
+from soporte.policy import Role
+from soporte.settings import Settings
+from soporte.tickets import Notification
+
+ROLE_WORDS = {"@supervisors": Role.SUPERVISOR, "@committee": Role.COMMITTEE}
+
+
+async def assignee_of(session: AsyncSession, notification: Notification) -> str | None:
+    named = notification.data.get("assignee")
+    if isinstance(named, str) and named:
+        return named
+    projected = await session.scalar(
+        select(Ticket.assignee).where(Ticket.number == notification.number)
+    )
+    if projected:
+        return projected
+    return await session.scalar(
+        select(AssignmentPick.engineer).where(AssignmentPick.number == notification.number)
+    )
+
+
+async def recipients(session: AsyncSession, notification: Notification) -> list[str]:
+    found: list[str] = []
+    for word in notification.to:
+        if word == "@assignee":
+            assignee = await assignee_of(session, notification)
+            found += [assignee] if assignee else []
+        elif word in ROLE_WORDS:
+            found += [staff.email for staff in await active_staff(session, ROLE_WORDS[word])]
+        elif "@" in word and not word.startswith("@"):
+            found.append(word)
+    return sorted({email.strip().lower() for email in found})
+
+
+def message_id(notification: Notification, settings: Settings) -> str:
+    domain = settings.mail_from.rpartition("@")[2] or "soporte.local"
+    return f"<ticket-{notification.number}.{notification.id}@{domain}>"
+
+
+def compose(notification: Notification, to: list[str], settings: Settings) -> EmailMessage:
+    subject, text = render(notification)
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = ", ".join(to)
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = message_id(notification, settings)
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Soporte-Ticket"] = str(notification.number)
+    if notification.in_reply_to:
+        message["In-Reply-To"] = notification.in_reply_to
+        message["References"] = notification.in_reply_to
+    message.set_content(text)
+    return message
+
+
+def write_maildir(outbox: Path, message: EmailMessage) -> None:
+    outbox.parent.mkdir(parents=True, exist_ok=True)
+    mailbox.Maildir(str(outbox), create=True).add(message)
+
+
+def send_smtp(url: str, message: EmailMessage) -> None:
+    parts = urlsplit(url)
+    secure = parts.scheme == "smtps"
+    port = parts.port or (465 if secure else 25)
+    host = parts.hostname or "127.0.0.1"
+    smtp_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
+    with smtp_class(host, port, timeout=30) as smtp:
+        if not secure and "starttls" in parts.query:
+            smtp.starttls()
+        if parts.username:
+            smtp.login(unquote(parts.username), unquote(parts.password or ""))
+        smtp.send_message(message)
+
+
+async def claim(
+    sessions: async_sessionmaker[AsyncSession], notification: Notification, to: list[str]
+) -> bool:
+    """Record the notification; False when an earlier attempt already sent it."""
+    subject, _ = render(notification)
+    async with write_turn(bind_of(sessions)), sessions() as session:
+        row = await session.get(OutboundMail, notification.id)
+        if row is not None:
+            return row.sent_at is None
+        session.add(
+            OutboundMail(
+                id=notification.id,
+                number=notification.number,
+                to=", ".join(to),
+                subject=subject[:300],
+            )
+        )
+        try:
+            await session.commit()
+        except IntegrityError:
+            return False  # a concurrent attempt claimed it
+        return True
+
+
+async def mark_sent(sessions: async_sessionmaker[AsyncSession], notification_id: str) -> None:
+    async with write_turn(bind_of(sessions)), sessions() as session:
+        row = await session.get(OutboundMail, notification_id)
+        if row is not None:
+            row.sent_at = utcnow()
+            await session.commit()
+
+
+async def deliver(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, notification: Notification
+) -> list[str]:
+    """Send the notification once; returns the addresses it went to."""
+    async with sessions() as session:
+        to = await recipients(session, notification)
+    if not await claim(sessions, notification, to):
+        return []
+    if to:
+        message = compose(notification, to, settings)
+        if settings.smtp_url:
+            await asyncio.to_thread(send_smtp, settings.smtp_url, message)
+        else:
+            await asyncio.to_thread(write_maildir, settings.outbox_dir, message)
+    await mark_sent(sessions, notification.id)
+    return to

@@ -1,0 +1,1 @@
+"""Thin HTTP routes: parse, authorize via dependencies, call a service, return its answer."""

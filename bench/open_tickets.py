@@ -1,0 +1,369 @@
+"""Opening tickets through the API against starting bare workflows, and the list at 100k.
+
+    .venv/bin/python bench/open_tickets.py [--n 200] [--concurrency 20] [--list-rows 100000]
+
+Part 1 starts the embedded stack as `soporte up` does (the file-backed dev server with
+`dev_server_args`, then `soporte worker` and `soporte api` as processes on a SQLite read
+model), registers a client, a contact and three engineers, opens N tickets with
+concurrency C, and in the same run starts N bare workflows (a workflow that returns at
+once, run by an in-process worker) straight on the same server. It prints tickets/s,
+p50/p99 latency, the time until every ticket is assigned, acknowledged and listed by
+`GET /api/v1/tickets`, and the API/bare ratios.
+
+Part 2 bulk-inserts 100,000 projection rows into a fresh SQLite read model and times
+`GET /api/v1/tickets` (in-process, ASGI) with each filter: p50/p99 (goal: p99 < 100 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import secrets
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # noqa: E402
+from temporalio import workflow  # noqa: E402
+from temporalio.client import Client  # noqa: E402
+from temporalio.worker import Worker  # noqa: E402
+
+from api.main import create_app  # noqa: E402
+from soporte.db.migrate import run_migrations  # noqa: E402
+from soporte.nit import check_digit  # noqa: E402
+from soporte.settings import load_settings  # noqa: E402
+from soporte.stack import dev_server_args, temporal_binary  # noqa: E402
+from soporte.temporal_client import quiet_runtime  # noqa: E402
+from tests.stack_support import free_port  # noqa: E402
+
+WARMUP = 20
+
+
+@workflow.defn(sandboxed=False)
+class Bare:
+    @workflow.run
+    async def run(self, number: int) -> int:
+        return number
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+async def wait_port(port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"nothing answered on port {port}")
+
+
+async def timed_all(
+    n: int, concurrency: int, call: Callable[[int], Awaitable[None]]
+) -> tuple[float, list[float]]:
+    gate = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+
+    async def one(index: int) -> None:
+        async with gate:
+            started = time.perf_counter()
+            await call(index)
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(n)))
+    return time.perf_counter() - started, latencies
+
+
+def report(name: str, n: int, elapsed: float, latencies: list[float]) -> None:
+    print(
+        f"{name:<28} {n / elapsed:8.1f} /s   p50 {ms(percentile(latencies, 0.5)):>10}"
+        f"   p99 {ms(percentile(latencies, 0.99)):>10}   total {elapsed:.2f} s"
+    )
+
+
+class Stack:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.temporal_port = free_port()
+        self.api_port = free_port()
+        self.token = secrets.token_urlsafe(32)
+        self.db_url = f"sqlite+aiosqlite:///{root / 'soporte.db'}"
+        self.children: list[subprocess.Popen[bytes]] = []
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            SOPORTE_DATA_DIR=str(self.root),
+            SOPORTE_DATABASE_URL=self.db_url,
+            SOPORTE_TEMPORAL_ADDRESS=f"127.0.0.1:{self.temporal_port}",
+            SOPORTE_ADMIN_TOKEN=self.token,
+            SOPORTE_LOG_LEVEL="WARNING",
+        )
+        return env
+
+    def spawn(self, args: list[str], env: dict[str, str] | None = None) -> None:
+        log = open(self.root / f"{len(self.children)}.log", "ab")  # noqa: SIM115
+        self.children.append(subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT))
+
+    async def start(self, worker: bool = True) -> None:
+        args = dev_server_args(
+            temporal_binary(), self.root / "temporal.db", self.temporal_port, None
+        )
+        self.spawn(args)
+        await wait_port(self.temporal_port)
+        run_migrations(self.db_url)
+        me = [sys.executable, "-m", "soporte.cli"]
+        if worker:
+            self.spawn([*me, "worker"], self.env())
+        self.spawn([*me, "api", "--port", str(self.api_port)], self.env())
+        await wait_port(self.api_port)
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            child.terminate()
+        for child in self.children:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+async def register(http: httpx.AsyncClient) -> dict[str, str]:
+    base = "900" + str(random.randint(100000, 999999))
+    nit = f"{base}-{check_digit(base)}"
+    for path, body in [
+        ("/api/v1/clients", {"nit": nit, "name": "Bench S.A.S."}),
+        (f"/api/v1/clients/{nit}/contacts", {"name": "Bench", "email": "bench@cliente.co"}),
+    ] + [
+        (
+            "/api/v1/staff",
+            {"name": f"Ing {i}", "email": f"ing{i}@btw.com.co", "roles": ["engineer"]},
+        )
+        for i in range(3)
+    ]:
+        (await http.post(path, json=body)).raise_for_status()
+    issued = await http.post("/api/v1/tokens", json={"email": "bench@cliente.co"})
+    issued.raise_for_status()
+    return {"Authorization": f"Bearer {issued.json()['token']}"}
+
+
+async def settled(http: httpx.AsyncClient, db: Path, numbers: set[int]) -> bool:
+    with sqlite3.connect(db) as connection:
+        acknowledged = connection.execute(
+            "SELECT count(DISTINCT number) FROM ticket_events WHERE type = 'acknowledged'"
+        ).fetchone()[0]
+    if acknowledged < len(numbers):
+        return False
+    assigned = 0
+    for i in range(3):
+        page = await http.get("/api/v1/tickets", params={"assignee": f"ing{i}@btw.com.co"})
+        assigned += page.json()["total"]
+    return assigned >= len(numbers)
+
+
+async def part_one(n: int, concurrency: int, worker: bool) -> None:
+    with tempfile.TemporaryDirectory(prefix="soporte-bench-") as tmp:
+        stack = Stack(Path(tmp))
+        try:
+            await stack.start(worker)
+            await run_comparison(stack, n, concurrency, worker)
+        finally:
+            stack.stop()
+
+
+async def run_comparison(stack: Stack, n: int, concurrency: int, worker: bool) -> None:
+    admin = {"Authorization": f"Bearer {stack.token}"}
+    base_url = f"http://127.0.0.1:{stack.api_port}"
+    limits = httpx.Limits(max_connections=concurrency + 5)
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as http:
+        http.headers.update(admin)
+        contact = await register(http)
+        numbers: set[int] = set()
+
+        async def open_one(index: int) -> None:
+            body = {
+                "kind": "support",
+                "category": "facturacion",
+                "subject": f"Bench {index}",
+                "description": "No puedo facturar",
+                "expected_result": "facturar",
+            }
+            response = await http.post("/api/v1/tickets", json=body, headers=contact)
+            response.raise_for_status()
+            numbers.add(response.json()["number"])
+
+        await timed_all(WARMUP, concurrency, open_one)  # connections, caches, compiled SQL
+        numbers.clear()
+        started = time.perf_counter()
+        api_elapsed, api_latencies = await timed_all(n, concurrency, open_one)
+        while worker and not await settled(http, stack.root / "soporte.db", numbers):
+            await asyncio.sleep(0.05)
+        settled_after = time.perf_counter() - started
+
+    client = await Client.connect(f"127.0.0.1:{stack.temporal_port}", runtime=quiet_runtime())
+    queue = f"bare-{uuid.uuid4().hex}"
+    async with Worker(client, task_queue=queue, workflows=[Bare]):
+        handles = []
+
+        async def start_bare(index: int) -> None:
+            handles.append(  # noqa: B023
+                await client.start_workflow(
+                    Bare.run, index, id=f"bare-{uuid.uuid4().hex}", task_queue=queue
+                )
+            )
+
+        await timed_all(WARMUP, concurrency, start_bare)
+        await asyncio.gather(*(handle.result() for handle in handles))
+        handles.clear()
+        started = time.perf_counter()
+        bare_elapsed, bare_latencies = await timed_all(n, concurrency, start_bare)
+        await asyncio.gather(*(handle.result() for handle in handles))
+        bare_done = time.perf_counter() - started
+
+    print(f"\n== {n} tickets, concurrency {concurrency} ==")
+    report("API POST /tickets", n, api_elapsed, api_latencies)
+    report("bare start_workflow", n, bare_elapsed, bare_latencies)
+    print(f"{'assigned+acked+listed':<28} all {n} after {settled_after:.2f} s")
+    print(f"{'bare workflows completed':<28} all {n} after {bare_done:.2f} s")
+    print(
+        f"ratios API/bare: throughput {(n / api_elapsed) / (n / bare_elapsed):.2f}, "
+        f"p50 {percentile(api_latencies, 0.5) / percentile(bare_latencies, 0.5):.1f}x, "
+        f"p99 {percentile(api_latencies, 0.99) / percentile(bare_latencies, 0.99):.1f}x, "
+        f"until settled {settled_after / bare_done:.1f}x"
+    )
+
+
+# --- Part 2: the list at 100k rows ---------------------------------------------------------
+
+
+def fill(db: Path, rows: int) -> None:
+    statuses = ["open", "in_progress", "waiting_on_client", "resolved", "closed"]
+    priorities = ["P1", "P2", "P3", "requirement", "advisory"]
+    nits = [f"9001000{i:02d}-{check_digit(f'9001000{i:02d}')}" for i in range(50)]
+    engineers = [f"ing{i}@btw.com.co" for i in range(20)]
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    rand = random.Random(7)
+
+    def row(number: int) -> tuple[Any, ...]:
+        created = (start + timedelta(minutes=5 * number)).replace(tzinfo=None)
+        due = created + timedelta(hours=8)
+        return (
+            number,
+            "support",
+            rand.choice(statuses),
+            rand.choice(priorities),
+            rand.choice(nits),
+            rand.choice(engineers),
+            f"Ticket {number}",
+            created.isoformat(" "),
+            created.isoformat(" "),
+            rand.random() < 0.05,
+            False,
+            False,
+            due.isoformat(" "),
+            due.isoformat(" "),
+            "{}",
+        )
+
+    with sqlite3.connect(db) as connection:
+        connection.executemany(
+            "INSERT INTO tickets (number, kind, status, priority, nit, assignee, subject, "
+            "created_at, updated_at, breached, warned, paused, first_response_due, "
+            "resolution_due, view) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (row(number) for number in range(1, rows + 1)),
+        )
+        connection.execute("ANALYZE")
+
+
+async def part_two(rows: int, requests: int, temporal_address: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="soporte-list-") as tmp:
+        db = Path(tmp) / "soporte.db"
+        url = f"sqlite+aiosqlite:///{db}"
+        run_migrations(url)
+        started = time.perf_counter()
+        fill(db, rows)
+        print(
+            f"\n== list endpoint, {rows} tickets in SQLite (filled in "
+            f"{time.perf_counter() - started:.1f} s), {requests} requests each =="
+        )
+        settings = load_settings(
+            data_dir=Path(tmp),
+            database_url=url,
+            temporal_address=temporal_address,
+            admin_token="bench",
+        )
+        app = create_app(settings)
+        cases = {
+            "no filter": {},
+            "status=open": {"status": "open"},
+            "priority=P1": {"priority": "P1"},
+            "nit": {"nit": "900100007-" + str(check_digit("900100007"))},
+            "assignee": {"assignee": "ing3@btw.com.co"},
+            "breached=true": {"breached": "true"},
+            "status+priority": {"status": "in_progress", "priority": "P2"},
+            "offset=5000": {"offset": "5000"},
+        }
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport,
+                base_url="http://bench",
+                headers={"Authorization": "Bearer bench"},
+            ) as http:
+                for name, params in cases.items():
+                    latencies = []
+                    for _ in range(requests):
+                        t0 = time.perf_counter()
+                        response = await http.get("/api/v1/tickets", params=params)
+                        latencies.append(time.perf_counter() - t0)
+                        response.raise_for_status()
+                    total = response.json()["total"]
+                    print(
+                        f"{name:<18} total {total:>6}   p50 {ms(statistics.median(latencies)):>9}"
+                        f"   p99 {ms(percentile(latencies, 0.99)):>9}"
+                    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--list-rows", type=int, default=100_000)
+    parser.add_argument("--list-requests", type=int, default=200)
+    parser.add_argument("--skip-open", action="store_true")
+    parser.add_argument(
+        "--no-worker", action="store_true", help="diagnosis: open tickets with no worker running"
+    )
+    args = parser.parse_args()
+    if not args.skip_open:
+        await part_one(args.n, args.concurrency, not args.no_worker)
+    # Part 2 needs no Temporal for the list itself: the lifespan just fails to connect.
+    await part_two(args.list_rows, args.list_requests, "127.0.0.1:1")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+    sys.stdout.flush()
+    os._exit(0)

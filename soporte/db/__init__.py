@@ -1,0 +1,1 @@
+"""The SQL side: registry tables (owned by the API) and the ticket read model (projection)."""

@@ -1,0 +1,138 @@
+"""Bearer tokens: random, stored as SHA-256 digests, checked in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from soporte.db.models import ApiToken, Client, Contact, Staff, TokenKind, utcnow
+from soporte.policy import Role
+from soporte.services.errors import Conflict, NotFound, Unauthorized
+
+ADMIN_EMAIL = "admin"
+STAFF_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.ENGINEER, Role.COMMITTEE})
+WORKING_ROLES = frozenset({Role.ENGINEER, Role.SUPERVISOR})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an email, its roles, and for a contact its client's NIT."""
+
+    email: str
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    nit: str | None = None
+    name: str = ""
+    client_active: bool = True
+
+    @property
+    def is_contact(self) -> bool:
+        return Role.CONTACT in self.roles
+
+    def has(self, *roles: Role) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def works_tickets(self) -> bool:
+        """Engineers and supervisors act on tickets."""
+        return self.has(*WORKING_ROLES)
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def is_admin_token(token: str, admin_token: str | None) -> bool:
+    if not admin_token:
+        return False
+    return hmac.compare_digest(digest(token), digest(admin_token))
+
+
+async def authenticate(session: AsyncSession, token: str, admin_token: str | None) -> Principal:
+    if is_admin_token(token, admin_token):
+        return Principal(email=ADMIN_EMAIL, roles=frozenset({Role.ADMIN}), name="admin")
+    row = await session.scalar(
+        select(ApiToken).where(ApiToken.digest == digest(token), ApiToken.revoked_at.is_(None))
+    )
+    if row is None:
+        raise Unauthorized("the bearer token is unknown or revoked")
+    if row.kind == TokenKind.CONTACT:
+        return await _contact_principal(session, row.principal_email)
+    return await _staff_principal(session, row.principal_email)
+
+
+async def _contact_principal(session: AsyncSession, email: str) -> Principal:
+    found = (
+        await session.execute(
+            select(Contact, Client)
+            .join(Client, Client.nit == Contact.client_nit)
+            .where(Contact.email == email)
+        )
+    ).first()
+    if found is None or not found[0].active:
+        raise Unauthorized("this token's contact is no longer active")
+    contact, client = found
+    return Principal(
+        email=contact.email,
+        roles=frozenset({Role.CONTACT}),
+        nit=contact.client_nit,
+        name=contact.name,
+        client_active=client.active,
+    )
+
+
+async def _staff_principal(session: AsyncSession, email: str) -> Principal:
+    staff = await session.scalar(select(Staff).where(Staff.email == email))
+    if staff is None or not staff.active:
+        raise Unauthorized("this token's staff member is no longer active")
+    return Principal(
+        email=staff.email, roles=frozenset(Role(r) for r in staff.roles), name=staff.name
+    )
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    id: int
+    token: str
+    email: str
+    kind: TokenKind
+
+
+async def issue_token(session: AsyncSession, email: str) -> IssuedToken:
+    """A new token for a contact or a staff member, shown once."""
+    email = email.strip().lower()
+    kind = await _kind_of(session, email)
+    token = secrets.token_urlsafe(32)
+    row = ApiToken(digest=digest(token), principal_email=email, kind=kind.value)
+    session.add(row)
+    await session.commit()
+    return IssuedToken(id=row.id, token=token, email=email, kind=kind)
+
+
+async def _kind_of(session: AsyncSession, email: str) -> TokenKind:
+    if await session.scalar(select(Contact.id).where(Contact.email == email)) is not None:
+        return TokenKind.CONTACT
+    if await session.scalar(select(Staff.id).where(Staff.email == email)) is not None:
+        return TokenKind.STAFF
+    raise NotFound(f"no contact or staff member has the email {email}")
+
+
+async def revoke_token(session: AsyncSession, token_id: int) -> None:
+    row = await session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"there is no token {token_id}")
+    if row.revoked_at is not None:
+        raise Conflict(f"token {token_id} is already revoked")
+    row.revoked_at = utcnow()
+    await session.commit()
+
+
+async def list_tokens(session: AsyncSession, email: str | None) -> list[ApiToken]:
+    query = select(ApiToken).order_by(ApiToken.id)
+    if email:
+        query = query.where(ApiToken.principal_email == email.strip().lower())
+    return list((await session.scalars(query)).all())

@@ -1,0 +1,170 @@
+"""What each ticket command needs: who may send it, and the workflow message it becomes."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client as TemporalClient
+
+from soporte.db.models import Staff
+from soporte.policy import Role, Visibility
+from soporte.services import tickets
+from soporte.services.auth import WORKING_ROLES, Principal
+from soporte.services.errors import InvalidInput
+from soporte.services.schemas import (
+    AssignRequest,
+    MessageCreate,
+    PriorityRequest,
+    RatingRequest,
+    ReasonRequest,
+    RequestInfoRequest,
+    ResolveRequest,
+)
+from soporte.tickets import (
+    AbandonCommand,
+    AssignCommand,
+    ClientMessage,
+    EngineerMessage,
+    PriorityCommand,
+    RatingCommand,
+    ReopenCommand,
+    RequestInfoCommand,
+    ResolveCommand,
+    TicketView,
+)
+
+WORKERS = tuple(WORKING_ROLES)
+
+
+async def post_message(
+    session: AsyncSession,
+    temporal: TemporalClient,
+    principal: Principal,
+    number: int,
+    data: MessageCreate,
+    idempotency_key: str | None = None,
+) -> TicketView:
+    await tickets.find_ticket(session, principal, number)
+    await session.commit()
+    if principal.is_contact:
+        if data.visibility != Visibility.PUBLIC:
+            raise InvalidInput("visibility", "contacts write public messages only")
+        message = ClientMessage(
+            message_id=tickets.message_id(principal, number, idempotency_key),
+            author_email=principal.email,
+            body=data.body,
+        )
+        return await tickets.send_client_message(temporal, number, message)
+    tickets.require(principal, *WORKERS, action="write on a ticket")
+    reply = EngineerMessage(
+        author_email=principal.email, body=data.body, visibility=data.visibility
+    )
+    return await tickets.run_update(temporal, number, "reply", reply)
+
+
+async def _staff_command(
+    session: AsyncSession, principal: Principal, number: int, action: str
+) -> None:
+    await tickets.find_ticket(session, principal, number)
+    tickets.require(principal, *WORKERS, action=action)
+
+
+async def assign(
+    session: AsyncSession,
+    temporal: TemporalClient,
+    principal: Principal,
+    number: int,
+    data: AssignRequest,
+) -> TicketView:
+    await _staff_command(session, principal, number, "assign tickets")
+    staff = await session.scalar(select(Staff).where(Staff.email == data.engineer_email))
+    await session.commit()
+    if staff is None or not staff.active or not set(staff.roles) & {r.value for r in WORKERS}:
+        raise InvalidInput(
+            "engineer_email", f"{data.engineer_email} is not an active engineer or supervisor"
+        )
+    command = AssignCommand(actor_email=principal.email, engineer_email=data.engineer_email)
+    return await tickets.run_update(temporal, number, "assign", command)
+
+
+async def change_priority(
+    session: AsyncSession,
+    temporal: TemporalClient,
+    principal: Principal,
+    number: int,
+    data: PriorityRequest,
+) -> TicketView:
+    await _staff_command(session, principal, number, "change a ticket's priority")
+    await session.commit()
+    command = PriorityCommand(
+        actor_email=principal.email, priority=data.priority, reason=data.reason
+    )
+    return await tickets.run_update(temporal, number, "change_priority", command)
+
+
+async def request_info(
+    session: AsyncSession,
+    temporal: TemporalClient,
+    principal: Principal,
+    number: int,
+    data: RequestInfoRequest,
+) -> TicketView:
+    await _staff_command(session, principal, number, "request information")
+    await session.commit()
+    command = RequestInfoCommand(actor_email=principal.email, body=data.body)
+    return await tickets.run_update(temporal, number, "request_info", command)
+
+
+async def resolve(
+    session: AsyncSession,
+    temporal: TemporalClient,
+    principal: Principal,
+    number: int,
+    data: ResolveRequest,
+) -> TicketView:
+    await _staff_command(session, principal, number, "resolve tickets")
+    await session.commit()
+    command = ResolveCommand(actor_email=principal.email, kind=data.kind, body=data.body)
+    return await tickets.run_update(temporal, number, "resolve", command)
+
+
+async def abandon(
+    session: AsyncSession,
+    temporal: TemporalClient,
+    principal: Principal,
+    number: int,
+    data: ReasonRequest,
+) -> TicketView:
+    await _staff_command(session, principal, number, "close tickets as abandoned")
+    await session.commit()
+    command = AbandonCommand(actor_email=principal.email, reason=data.reason)
+    return await tickets.run_update(temporal, number, "abandon", command)
+
+
+async def reopen(
+    session: AsyncSession,
+    temporal: TemporalClient,
+    principal: Principal,
+    number: int,
+    data: ReasonRequest,
+) -> TicketView:
+    await tickets.find_ticket(session, principal, number)
+    await session.commit()
+    if not principal.is_contact:
+        tickets.require(principal, *WORKERS, action="reopen tickets")
+    command = ReopenCommand(actor_email=principal.email, reason=data.reason)
+    return await tickets.run_update(temporal, number, "reopen", command)
+
+
+async def rate(
+    session: AsyncSession,
+    temporal: TemporalClient,
+    principal: Principal,
+    number: int,
+    data: RatingRequest,
+) -> TicketView:
+    await tickets.find_ticket(session, principal, number)
+    await session.commit()
+    tickets.require(principal, Role.CONTACT, action="rate the service")
+    command = RatingCommand(actor_email=principal.email, score=data.score, comment=data.comment)
+    return await tickets.run_update(temporal, number, "rate", command)

@@ -1,0 +1,299 @@
+"""Opening a ticket: who may, its number (idempotent), its input, its workflow.
+
+Used by the API now and by the email and phone channels later. The number comes from
+the `ticket_intake` table; an `Idempotency-Key` from the same principal maps to the
+same row (a unique constraint decides races), so a retry never opens a second ticket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import lru_cache
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client as TemporalClient
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from soporte.calendar import BOGOTA
+from soporte.db.models import Client, Contact, TicketIntake
+from soporte.db.session import write_turn
+from soporte.holiday_dates import holidays_around
+from soporte.policy import Channel, Kind, Priority
+from soporte.services.auth import Principal
+from soporte.services.errors import Conflict, Forbidden, InvalidInput, Unavailable
+from soporte.services.registry import checked_nit
+from soporte.services.schemas import TicketCreate
+from soporte.services.views import initial_view
+from soporte.settings import Settings
+from soporte.tickets import TicketInput, TicketView, workflow_id
+
+log = logging.getLogger("soporte.intake")
+
+TICKET_WORKFLOW = "TicketWorkflow"
+IMPLEMENTATION_CATEGORIES = frozenset({"implementation", "implementacion", "implementación"})
+MAX_IDEMPOTENCY_KEY = 200
+
+
+@dataclass(frozen=True)
+class Reporter:
+    contact: Contact
+    client: Client
+
+
+@dataclass(frozen=True)
+class Opened:
+    view: TicketView
+    replayed: bool
+
+
+def refuse_inactive(client: Client) -> Forbidden:
+    return Forbidden(
+        f"el cliente {client.name} (NIT {client.nit}) no está activo y no puede abrir "
+        f"tickets; comuníquese con soporte@btw.com.co o al 601 000 0000 para reactivarlo "
+        f"(client {client.nit} is inactive: only contacts of active clients may open tickets)"
+    )
+
+
+async def resolve_reporter(
+    session: AsyncSession, principal: Principal, data: TicketCreate
+) -> tuple[Reporter, Channel]:
+    """The reporting contact and the channel, after the rules of who may open what."""
+    if principal.is_contact:
+        return await _contact_reporter(session, principal, data), Channel.WEB
+    if principal.works_tickets:
+        return await _staff_reporter(session, data), data.channel or Channel.PHONE
+    raise Forbidden("only contacts, engineers and supervisors open tickets")
+
+
+async def _load_reporter(session: AsyncSession, email: str) -> Reporter | None:
+    row = (
+        await session.execute(
+            select(Contact, Client)
+            .join(Client, Client.nit == Contact.client_nit)
+            .where(Contact.email == email)
+        )
+    ).first()
+    return Reporter(contact=row[0], client=row[1]) if row else None
+
+
+async def _contact_reporter(
+    session: AsyncSession, principal: Principal, data: TicketCreate
+) -> Reporter:
+    if data.channel not in (None, Channel.WEB):
+        raise InvalidInput("channel", "contacts open tickets on the web channel only")
+    if data.reporter_email not in (None, principal.email):
+        raise InvalidInput("reporter_email", "a contact reports its own tickets only")
+    reporter = await _load_reporter(session, principal.email)
+    assert reporter is not None  # the principal was authenticated from this row
+    if data.nit is not None and checked_nit(data.nit) != reporter.client.nit:
+        raise InvalidInput("nit", "a contact opens tickets for its own client only")
+    if not reporter.client.active:
+        raise refuse_inactive(reporter.client)
+    return reporter
+
+
+async def _staff_reporter(session: AsyncSession, data: TicketCreate) -> Reporter:
+    if data.reporter_email is None:
+        raise InvalidInput(
+            "reporter_email", "staff open a ticket on behalf of a contact: give its email"
+        )
+    reporter = await _load_reporter(session, data.reporter_email)
+    if reporter is None:
+        raise InvalidInput("reporter_email", f"{data.reporter_email} is not a registered contact")
+    if not reporter.contact.active:
+        raise Forbidden(f"the contact {reporter.contact.email} is inactive")
+    if data.nit is not None and checked_nit(data.nit) != reporter.client.nit:
+        raise InvalidInput("nit", f"{reporter.contact.email} is a contact of another client")
+    if not reporter.client.active:
+        raise refuse_inactive(reporter.client)
+    return reporter
+
+
+def request_hash(principal: Principal, data: TicketCreate) -> str:
+    canonical = json.dumps(
+        {"principal": principal.email, "body": data.model_dump(mode="json")}, sort_keys=True
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise InvalidInput(
+            "Idempotency-Key", f"must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters"
+        )
+    return key
+
+
+def build_input(
+    number: int, data: TicketCreate, reporter: Reporter, channel: Channel, settings: Settings
+) -> TicketInput:
+    from soporte.services.triage_adapter import missing_info, system_priority
+
+    registered_at = datetime.now(UTC)
+    system = system_priority(data)
+    category = data.category.strip().lower()
+    consultant = reporter.client.consultant_email if category in IMPLEMENTATION_CATEGORIES else None
+    return TicketInput(
+        number=number,
+        kind=data.kind,
+        category=data.category,
+        subject=data.subject,
+        description=data.description,
+        expected_result=data.expected_result,
+        legal_number=data.legal_number,
+        business_impact=data.business_impact,
+        channel=channel,
+        nit=reporter.client.nit,
+        client_name=reporter.client.name,
+        reporter_email=reporter.contact.email,
+        reporter_name=reporter.contact.name,
+        notify=sorted(set(data.notify) - {reporter.contact.email}),
+        suggested_priority=data.suggested_priority,
+        system_priority=system,
+        priority=starting_priority(data.kind, data.suggested_priority, system),
+        registered_at=registered_at,
+        missing_info=missing_info(data, channel),
+        consultant_email=consultant,
+        holidays=holidays_for(registered_at),
+        policy=settings.policy(),
+    )
+
+
+@lru_cache(maxsize=8)
+def _holidays_from(year: int) -> tuple[date, ...]:
+    return tuple(holidays_around(datetime(year, 7, 1, tzinfo=BOGOTA)))
+
+
+def holidays_for(registered_at: datetime) -> list[date]:
+    """The holidays a ticket registered then carries (cached per Bogota year)."""
+    return list(_holidays_from(registered_at.astimezone(BOGOTA).year))
+
+
+def starting_priority(kind: Kind, suggested: Priority | None, system: Priority) -> Priority:
+    """The client's suggestion when it fits the kind, else the system's."""
+    if kind == Kind.REQUIREMENT:
+        return Priority.REQUIREMENT
+    if kind == Kind.ADVISORY:
+        return Priority.ADVISORY
+    if suggested is not None and suggested.has_sla_clock:
+        return suggested
+    return system if system.has_sla_clock else Priority.P3
+
+
+async def allocate(
+    session: AsyncSession,
+    principal: Principal,
+    data: TicketCreate,
+    key: str | None,
+    reporter: Reporter,
+    channel: Channel,
+    settings: Settings,
+) -> tuple[TicketInput, bool]:
+    """The ticket's input: a new number, or the one an earlier try with `key` got."""
+    fingerprint = request_hash(principal, data)
+    if key is not None:
+        earlier = await _earlier(session, principal, key, fingerprint)
+        if earlier is not None:
+            return earlier, True
+    draft = build_input(0, data, reporter, channel, settings)
+    statement = (
+        insert(TicketIntake)
+        .values(
+            idempotency_key=key,
+            request_hash=fingerprint,
+            principal=principal.email,
+            nit=reporter.client.nit,
+            created_at=draft.registered_at,
+            input=draft.model_dump(mode="json"),  # the number is the row's own key
+        )
+        .returning(TicketIntake.number)
+    )
+    try:
+        async with write_turn(session.bind):
+            number = (await session.execute(statement)).scalar_one()
+            await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        if key is None:
+            raise
+        earlier = await _earlier(session, principal, key, fingerprint)
+        if earlier is None:
+            raise
+        return earlier, True
+    return draft.model_copy(update={"number": number}), False
+
+
+async def _earlier(
+    session: AsyncSession, principal: Principal, key: str, fingerprint: str
+) -> TicketInput | None:
+    row = await session.scalar(
+        select(TicketIntake).where(
+            TicketIntake.principal == principal.email, TicketIntake.idempotency_key == key
+        )
+    )
+    await session.commit()
+    if row is None or row.input is None:
+        return None
+    if row.request_hash != fingerprint:
+        raise Conflict(
+            f"Idempotency-Key {key!r} was already used for a different request "
+            f"(ticket {row.number}); use a new key for a new ticket"
+        )
+    return stored_input(row)
+
+
+def stored_input(row: TicketIntake) -> TicketInput | None:
+    """The input a ticket was started with (its number is the row's key)."""
+    if row.input is None:
+        return None
+    return TicketInput.model_validate({**row.input, "number": row.number})
+
+
+async def start_workflow(
+    temporal: TemporalClient, settings: Settings, ticket: TicketInput, *, replay: bool
+) -> None:
+    try:
+        await temporal.start_workflow(
+            TICKET_WORKFLOW,
+            ticket,
+            id=workflow_id(ticket.number),
+            task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        if not replay:  # a new number whose workflow exists: the database was reset?
+            log.error(
+                "ticket %s: workflow %s already exists", ticket.number, workflow_id(ticket.number)
+            )
+    except RPCError as error:
+        raise Unavailable(
+            f"ticket {ticket.number} was registered but its workflow could not be started "
+            f"({error.message}); retry with the same Idempotency-Key"
+        ) from None
+
+
+async def open_ticket(
+    session: AsyncSession,
+    temporal: TemporalClient,
+    settings: Settings,
+    principal: Principal,
+    data: TicketCreate,
+    idempotency_key: str | None = None,
+) -> Opened:
+    key = check_idempotency_key(idempotency_key)
+    reporter, channel = await resolve_reporter(session, principal, data)
+    await session.commit()  # end the read before the write transaction
+    ticket, replayed = await allocate(session, principal, data, key, reporter, channel, settings)
+    await start_workflow(temporal, settings, ticket, replay=replayed)
+    return Opened(view=initial_view(ticket), replayed=replayed)

@@ -1,0 +1,257 @@
+"""Reading tickets (live workflow query, else the read model) and commanding them.
+
+Access: a contact reaches only its own client's tickets (anything else is "not found");
+staff roles read every ticket; engineers and supervisors act on them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import (
+    Client as TemporalClient,
+)
+from temporalio.client import (
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.service import RPCError, RPCStatusCode
+
+from soporte.db.models import Ticket, TicketEvent, TicketIntake
+from soporte.policy import Priority, Role, Status, Visibility
+from soporte.services.auth import Principal
+from soporte.services.errors import Conflict, Forbidden, NotFound, Unavailable
+from soporte.services.schemas import LogEntry, TicketPage, TicketSummary
+from soporte.services.views import initial_view
+from soporte.tickets import ClientMessage, TicketInput, TicketView, workflow_id
+
+QUERY_TIMEOUT = timedelta(seconds=5)
+UPDATE_TIMEOUT = timedelta(seconds=30)
+FINAL_STATUSES = (Status.CLOSED,)
+STAFF_READERS = (Role.ADMIN, Role.SUPERVISOR, Role.ENGINEER, Role.COMMITTEE)
+
+
+def not_found(number: int) -> NotFound:
+    return NotFound(f"there is no ticket {number}")
+
+
+async def find_ticket(session: AsyncSession, principal: Principal, number: int) -> TicketIntake:
+    """The ticket's intake row if `principal` may see the ticket; else 404."""
+    row = await session.get(TicketIntake, number) if 0 < number < 2**31 else None
+    if row is None:
+        raise not_found(number)
+    if principal.is_contact:
+        if row.nit != principal.nit:
+            raise not_found(number)
+    elif not principal.has(*STAFF_READERS):
+        raise not_found(number)
+    return row
+
+
+def require(principal: Principal, *roles: Role, action: str) -> None:
+    if not principal.has(*roles):
+        names = ", ".join(role.value for role in roles)
+        raise Forbidden(f"only {names} may {action}")
+
+
+# --- Reads ------------------------------------------------------------------------------
+
+
+TemporalGetter = Callable[[], Awaitable[TemporalClient]]
+
+
+async def live_view(temporal: TemporalClient, number: int) -> TicketView | None:
+    handle = temporal.get_workflow_handle(workflow_id(number))
+    try:
+        return await handle.query("view", result_type=TicketView, rpc_timeout=QUERY_TIMEOUT)
+    except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
+        return None
+
+
+async def projected_view(session: AsyncSession, number: int) -> TicketView | None:
+    row = await session.get(Ticket, number)
+    return TicketView.model_validate(row.view) if row is not None else None
+
+
+async def read_ticket(
+    session: AsyncSession, temporal: TemporalGetter, principal: Principal, number: int
+) -> TicketView:
+    """The live view from the workflow; the read model when the workflow cannot answer."""
+    intake = await find_ticket(session, principal, number)
+    projected = await projected_view(session, number)
+    await session.commit()
+    if projected is not None and projected.status in FINAL_STATUSES:
+        return projected
+    try:
+        live = await live_view(await temporal(), number)
+    except Unavailable:
+        live = None
+    if live is not None:
+        return live
+    if projected is not None:
+        return projected
+    ticket = (
+        TicketInput.model_validate({**intake.input, "number": number}) if intake.input else None
+    )
+    if ticket is not None:
+        return initial_view(ticket)
+    raise not_found(number)
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    status: Status | None = None
+    priority: Priority | None = None
+    nit: str | None = None
+    assignee: str | None = None
+    breached: bool | None = None
+
+
+def _filtered(query: Select[Any], principal: Principal, filters: TicketFilters) -> Select[Any]:
+    if principal.is_contact:
+        query = query.where(Ticket.nit == principal.nit)
+    if filters.status is not None:
+        query = query.where(Ticket.status == filters.status.value)
+    if filters.priority is not None:
+        query = query.where(Ticket.priority == filters.priority.value)
+    if filters.nit is not None:
+        query = query.where(Ticket.nit == filters.nit.strip())
+    if filters.assignee is not None:
+        query = query.where(Ticket.assignee == filters.assignee.strip().lower())
+    if filters.breached is not None:
+        query = query.where(Ticket.breached == filters.breached)
+    return query
+
+
+def summary(row: Ticket) -> TicketSummary:
+    return TicketSummary.model_validate(
+        {
+            "number": row.number,
+            "kind": row.kind,
+            "status": row.status,
+            "priority": row.priority,
+            "nit": row.nit,
+            "assignee": row.assignee,
+            "subject": row.subject,
+            "created_at": row.created_at,
+            "updated_at": row.updated_at,
+            "breached": row.breached,
+            "warned": row.warned,
+            "paused": row.paused,
+            "first_response_due": row.first_response_due,
+            "resolution_due": row.resolution_due,
+        }
+    )
+
+
+SUMMARY_COLUMNS = [c for c in Ticket.__table__.columns if c.name != "view"]
+
+
+async def list_tickets(
+    session: AsyncSession, principal: Principal, filters: TicketFilters, limit: int, offset: int
+) -> TicketPage:
+    if not principal.is_contact and not principal.has(*STAFF_READERS):
+        raise Forbidden("only staff and contacts list tickets")
+    total = await session.scalar(
+        _filtered(select(func.count()).select_from(Ticket), principal, filters)
+    )
+    query = _filtered(select(*SUMMARY_COLUMNS), principal, filters)
+    query = query.order_by(Ticket.created_at.desc(), Ticket.number.desc())
+    rows = (await session.execute(query.limit(limit).offset(offset))).mappings().all()
+    items = [TicketSummary.model_validate(dict(row)) for row in rows]
+    return TicketPage(items=items, total=total or 0, limit=limit, offset=offset)
+
+
+async def read_log(session: AsyncSession, principal: Principal, number: int) -> list[LogEntry]:
+    await find_ticket(session, principal, number)
+    query = select(TicketEvent).where(TicketEvent.number == number).order_by(TicketEvent.seq)
+    if principal.is_contact:
+        query = query.where(TicketEvent.visibility == Visibility.PUBLIC.value)
+    rows = await session.scalars(query)
+    return [
+        LogEntry.model_validate(
+            {
+                "seq": row.seq,
+                "at": row.at,
+                "type": row.type,
+                "actor": row.actor,
+                "channel": row.channel,
+                "visibility": row.visibility,
+                "body": row.body,
+                "data": row.data or {},
+            }
+        )
+        for row in rows
+    ]
+
+
+# --- Commands ---------------------------------------------------------------------------
+
+
+def _closed(number: int) -> Conflict:
+    return Conflict(
+        f"ticket {number} is closed for good; open a new ticket that refers to #{number}"
+    )
+
+
+def _rpc_failure(number: int, error: RPCError) -> Exception:
+    if error.status == RPCStatusCode.NOT_FOUND:
+        return _closed(number)
+    if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE):
+        return Unavailable(f"ticket {number} did not answer in time; try again")
+    return Unavailable(f"ticket {number} could not be reached: {error.message}")
+
+
+def refusal_message(error: WorkflowUpdateFailedError) -> str:
+    cause = error.cause
+    message = getattr(cause, "message", None) or str(cause or error)
+    return str(message)
+
+
+async def run_update(
+    temporal: TemporalClient, number: int, update: str, command: BaseModel
+) -> TicketView:
+    """Send an update to the ticket; the validator's refusal becomes a 409."""
+    handle = temporal.get_workflow_handle(workflow_id(number))
+    try:
+        return await handle.execute_update(
+            update, command, result_type=TicketView, rpc_timeout=UPDATE_TIMEOUT
+        )
+    except WorkflowUpdateFailedError as error:
+        raise Conflict(refusal_message(error)) from None
+    except RPCError as error:
+        raise _rpc_failure(number, error) from None
+
+
+async def send_client_message(
+    temporal: TemporalClient, number: int, message: ClientMessage
+) -> TicketView:
+    handle = temporal.get_workflow_handle(workflow_id(number))
+    try:
+        await handle.signal("client_message", message, rpc_timeout=QUERY_TIMEOUT)
+    except RPCError as error:
+        raise _rpc_failure(number, error) from None
+    return await _view_after(temporal, number)
+
+
+async def _view_after(temporal: TemporalClient, number: int) -> TicketView:
+    view = await live_view(temporal, number)
+    if view is None:
+        raise Unavailable(f"ticket {number} took the command but did not answer a read")
+    return view
+
+
+def message_id(principal: Principal, number: int, idempotency_key: str | None) -> str:
+    """A client message's id: stable for a retried request with the same key."""
+    if idempotency_key:
+        name = f"{principal.email}:{number}:{idempotency_key}"
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+    return str(uuid.uuid4())

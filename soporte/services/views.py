@@ -1,0 +1,77 @@
+"""A ticket as each reader may see it, and its view before any worker has run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from soporte.services.auth import Principal
+from soporte.services.schemas import ContactTicket, LogEntry, StaffTicket
+from soporte.tickets import SlaView, TicketInput, TicketView
+
+
+def initial_view(ticket: TicketInput) -> TicketView:
+    """The view of a ticket just registered: pure, so a 201 never waits for the worker."""
+    try:
+        from soporte.ticket_state import TicketState, view
+    except ImportError:  # pragma: no cover - the workflow's state module is not there yet
+        return _fallback_view(ticket)
+    return view(TicketState.initial(ticket))
+
+
+def _fallback_view(ticket: TicketInput) -> TicketView:
+    from soporte.policy import Status
+
+    return TicketView(
+        number=ticket.number,
+        kind=ticket.kind,
+        status=Status.OPEN,
+        priority=ticket.priority,
+        system_priority=ticket.system_priority,
+        suggested_priority=ticket.suggested_priority,
+        category=ticket.category,
+        subject=ticket.subject,
+        description=ticket.description,
+        expected_result=ticket.expected_result,
+        legal_number=ticket.legal_number,
+        business_impact=ticket.business_impact,
+        channel=ticket.channel,
+        nit=ticket.nit,
+        client_name=ticket.client_name,
+        reporter_email=ticket.reporter_email,
+        notify=ticket.notify,
+        created_at=ticket.registered_at,
+        updated_at=ticket.registered_at,
+        missing_info=ticket.missing_info,
+        sla=SlaView(started_at=None, first_response_due=None, resolution_due=None),
+    )
+
+
+def render_ticket(view: TicketView, principal: Principal) -> ContactTicket | StaffTicket:
+    data: dict[str, Any] = view.model_dump()
+    if principal.is_contact:
+        return _contact(data)
+    data["sla_first_responded_at"] = view.sla.first_responded_at
+    return StaffTicket.model_validate(data)
+
+
+def _contact(data: dict[str, Any]) -> ContactTicket:
+    allowed = ContactTicket.model_fields.keys()
+    return ContactTicket.model_validate({k: v for k, v in data.items() if k in allowed})
+
+
+def render_log(entries: list[LogEntry], principal: Principal) -> list[LogEntry]:
+    """Contacts see public lines only, without the staff-side data."""
+    if not principal.is_contact:
+        return entries
+    return [
+        entry.model_copy(update={"data": _public_data(entry.data)})
+        for entry in entries
+        if entry.visibility == "public"
+    ]
+
+
+PUBLIC_DATA_KEYS = frozenset({"attachments", "priority", "status", "from", "to", "resolution"})
+
+
+def _public_data(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if key in PUBLIC_DATA_KEYS}

@@ -1,0 +1,49 @@
+"""Recorded histories of every ticket path replay on today's workflow code.
+
+A change that would make a running ticket take another path on replay (a nondeterministic
+change) fails here before it reaches a worker. Regenerate the histories, when a change is
+meant to be incompatible and versioned, with:
+
+    SOPORTE_WRITE_HISTORIES=1 .venv/bin/pytest tests/test_ticket_workflow.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from tests.workflow_support import HISTORIES
+from workflows import ALL_WORKFLOWS
+
+PATHS = (
+    "p2_breached_then_resolved_closed",
+    "p3_christmas_resolution_breach",
+    "no_reply_resolved_then_closed",
+    "client_reply_on_day_four",
+    "reopened_rated_closed",
+    "priority_raised_to_p1",
+    "requirement_pending_committee",
+    "updates_and_refusals",
+    "continued_as_new",
+    "worker_killed_mid_ticket",
+)
+
+
+def history_files() -> list[Path]:
+    return sorted(HISTORIES.glob("*.json"))
+
+
+def test_every_path_has_a_recorded_history() -> None:
+    assert sorted(path.stem for path in history_files()) == sorted(PATHS)
+
+
+@pytest.mark.parametrize("path", history_files(), ids=lambda path: path.stem)
+async def test_a_recorded_history_replays(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None

@@ -1,0 +1,299 @@
+"""The ticket workflow: one per ticket (id `ticket-<number>`), the system of record of its
+lifecycle from registration to closing (POLICY.md).
+
+The rules live in soporte.ticket_state as pure transitions on one TicketState; this module
+only wires them to Temporal:
+- client messages are signals; engineer and client commands are updates whose validators
+  refuse impossible ones (ApplicationError, nothing changes); `view` is a query;
+- the main loop is a deadline loop: it waits for a change or for the next SLA, reminder,
+  abandonment or closing instant, and acts at once on an instant already passed;
+- a projector task sends new log events to `project_ticket` and a task per notification
+  sends it through `deliver_notification`, both retried forever; an update returns only
+  once its events are projected, so a read of the SQL log right after sees them. Neither
+  task waits on the main loop or on a handler, so that wait cannot deadlock;
+- the run continues as new with the same state when history grows, and completes once
+  the ticket is closed, after every handler has finished and everything is projected/sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from soporte import ticket_state as ts
+    from soporte.policy import Status
+    from soporte.ticket_state import CommandRefused, TicketState
+    from soporte.tickets import (
+        AbandonCommand,
+        ActivityName,
+        AssignCommand,
+        ClientMessage,
+        EngineerMessage,
+        Notification,
+        PickAssigneeInput,
+        PriorityCommand,
+        ProjectionBatch,
+        RatingCommand,
+        ReopenCommand,
+        RequestInfoCommand,
+        ResolveCommand,
+        TicketInput,
+        TicketView,
+    )
+
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# A projection or a send that fails is retried until it succeeds: never lost.
+RETRY_FOREVER = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=0,
+)
+MAX_EVENTS_PER_PROJECTION = 100
+
+
+@workflow.defn
+class TicketWorkflow:
+    @workflow.init
+    def __init__(self, ticket: TicketInput, state: TicketState | None = None) -> None:
+        # The SDK only decodes arguments by type when their count matches the signature, so
+        # a start with the input alone hands over a plain dict: validate both either way.
+        ticket = TicketInput.model_validate(ticket)
+        if state is not None:
+            self._state = TicketState.model_validate(state)
+        else:
+            self._state = TicketState.initial(ticket)
+        self._changes = 0
+        self._handled_this_run = 0
+        self._deliveries: dict[str, asyncio.Task[None]] = {}
+
+    @workflow.run
+    async def run(self, ticket: TicketInput, state: TicketState | None = None) -> TicketView:
+        projector = asyncio.create_task(self._project_forever())
+        # Registration waits on an activity; the deadline loop must not wait with it.
+        registration = asyncio.create_task(self._register())
+        self._start_deliveries()
+        while self._state.status is not Status.CLOSED and not self._should_continue_as_new():
+            await self._next_step()
+        await workflow.wait_condition(
+            lambda: registration.done() and workflow.all_handlers_finished() and self._drained()
+        )
+        await registration  # re-raises a bug in registration rather than hiding it
+        projector.cancel()
+        if self._state.status is not Status.CLOSED:
+            workflow.continue_as_new(args=[self._state.input, self._state])
+        return ts.view(self._state)
+
+    # --- Queries and signals ---------------------------------------------------------------
+
+    @workflow.query
+    def view(self) -> TicketView:
+        return ts.view(self._state)
+
+    @workflow.signal
+    def client_message(self, message: ClientMessage) -> None:
+        """The client wrote; a repeated message_id is ignored. Never raises."""
+        candidate = self._state.model_copy(deep=True)
+        try:
+            seq = ts.client_message(candidate, message, workflow.now())
+        except Exception:
+            workflow.logger.exception("client message %s not applied", message.message_id)
+            return
+        if seq is not None:
+            self._commit(candidate)
+
+    # --- Updates: engineer and client commands -----------------------------------------------
+
+    @workflow.update
+    async def reply(self, message: EngineerMessage) -> TicketView:
+        return await self._execute(ts.reply, message)
+
+    @reply.validator
+    def _validate_reply(self, message: EngineerMessage) -> None:
+        self._validate(ts.check_reply, message)
+
+    @workflow.update
+    async def assign(self, command: AssignCommand) -> TicketView:
+        return await self._execute(ts.assign, command)
+
+    @assign.validator
+    def _validate_assign(self, command: AssignCommand) -> None:
+        self._validate(ts.check_assign, command)
+
+    @workflow.update
+    async def change_priority(self, command: PriorityCommand) -> TicketView:
+        return await self._execute(ts.change_priority, command)
+
+    @change_priority.validator
+    def _validate_change_priority(self, command: PriorityCommand) -> None:
+        self._validate(ts.check_change_priority, command)
+
+    @workflow.update
+    async def request_info(self, command: RequestInfoCommand) -> TicketView:
+        return await self._execute(ts.request_info, command)
+
+    @request_info.validator
+    def _validate_request_info(self, command: RequestInfoCommand) -> None:
+        self._validate(ts.check_request_info, command)
+
+    @workflow.update
+    async def resolve(self, command: ResolveCommand) -> TicketView:
+        return await self._execute(ts.resolve, command)
+
+    @resolve.validator
+    def _validate_resolve(self, command: ResolveCommand) -> None:
+        self._validate(ts.check_resolve, command)
+
+    @workflow.update
+    async def abandon(self, command: AbandonCommand) -> TicketView:
+        return await self._execute(ts.abandon, command)
+
+    @abandon.validator
+    def _validate_abandon(self, command: AbandonCommand) -> None:
+        self._validate(ts.check_abandon, command)
+
+    @workflow.update
+    async def reopen(self, command: ReopenCommand) -> TicketView:
+        return await self._execute(ts.reopen, command)
+
+    @reopen.validator
+    def _validate_reopen(self, command: ReopenCommand) -> None:
+        self._validate(ts.check_reopen, command)
+
+    @workflow.update
+    async def rate(self, command: RatingCommand) -> TicketView:
+        return await self._execute(ts.rate, command)
+
+    @rate.validator
+    def _validate_rate(self, command: RatingCommand) -> None:
+        self._validate(ts.check_rate, command)
+
+    def _validate(self, check: Callable[..., None], command: object) -> None:
+        try:
+            check(self._state, command, workflow.now())
+        except CommandRefused as refused:
+            raise _refusal(refused) from None
+
+    async def _execute(self, transition: Callable[..., int], command: object) -> TicketView:
+        """Apply a command to a copy, keep it only if it succeeded, return once projected."""
+        candidate = self._state.model_copy(deep=True)
+        try:
+            seq = transition(candidate, command, workflow.now())
+        except CommandRefused as refused:
+            raise _refusal(refused) from None
+        except Exception as error:
+            # Any other exception would fail the workflow task and wedge the ticket.
+            workflow.logger.exception("command %s failed", type(command).__name__)
+            raise ApplicationError(
+                f"internal error: {error}", type="InternalError", non_retryable=True
+            ) from None
+        self._commit(candidate)
+        await workflow.wait_condition(lambda: self._state.projected_seq >= seq)
+        return ts.view(self._state)
+
+    # --- The main loop -----------------------------------------------------------------------
+
+    async def _register(self) -> None:
+        if ts.needs_auto_assignment(self._state):
+            ticket = self._state.input
+            engineer = await _until_done(
+                ActivityName.PICK_ASSIGNEE,
+                PickAssigneeInput(
+                    number=ticket.number,
+                    nit=ticket.nit,
+                    kind=ticket.kind,
+                    consultant_email=ticket.consultant_email,
+                ),
+                result_type=str,
+            )
+            ts.auto_assign(self._state, engineer, workflow.now())
+            self._changed()
+        if not self._state.registration_done:
+            ts.acknowledge(self._state, workflow.now())
+            self._changed()
+
+    async def _next_step(self) -> None:
+        """Act on a passed deadline at once, else wait for a change or the next deadline."""
+        now = workflow.now()
+        deadline = ts.next_deadline(self._state, now)
+        if deadline is not None and deadline.at <= now:
+            ts.apply_deadline(self._state, deadline)
+            self._changed()
+            return
+        seen = self._changes
+        with contextlib.suppress(TimeoutError):  # the deadline came: the loop acts on it
+            await workflow.wait_condition(
+                lambda: self._changes != seen or self._should_continue_as_new(),
+                timeout=None if deadline is None else deadline.at - now,
+                timeout_summary=None if deadline is None else deadline.action.value,
+            )
+
+    def _should_continue_as_new(self) -> bool:
+        return (
+            self._handled_this_run >= self._state.input.policy.max_events_per_run
+            or workflow.info().is_continue_as_new_suggested()
+        )
+
+    def _commit(self, candidate: TicketState) -> None:
+        self._state = candidate
+        self._changed()
+
+    def _changed(self) -> None:
+        self._changes += 1
+        self._handled_this_run += 1
+        self._start_deliveries()
+
+    def _drained(self) -> bool:
+        return not self._state.pending_events and not self._state.outbox
+
+    # --- Projection and delivery ---------------------------------------------------------------
+
+    async def _project_forever(self) -> None:
+        while True:
+            await workflow.wait_condition(lambda: bool(self._state.pending_events))
+            batch = list(self._state.pending_events[:MAX_EVENTS_PER_PROJECTION])
+            await _until_done(
+                ActivityName.PROJECT_TICKET,
+                ProjectionBatch(view=ts.view(self._state), events=batch),
+            )
+            ts.mark_projected(self._state, batch[-1].seq)
+
+    def _start_deliveries(self) -> None:
+        for notification in self._state.outbox:
+            if notification.id not in self._deliveries:
+                self._deliveries[notification.id] = asyncio.create_task(self._deliver(notification))
+
+    async def _deliver(self, notification: Notification) -> None:
+        await _until_done(ActivityName.DELIVER_NOTIFICATION, notification)
+        ts.mark_delivered(self._state, notification.id)
+        del self._deliveries[notification.id]
+
+
+async def _until_done(name: ActivityName, arg: object, result_type: type | None = None) -> Any:
+    """Run an activity until it succeeds. Retries are forever already; an activity that
+    still gives up (a non-retryable error) is tried again later, so nothing is ever lost
+    and a fixed deployment picks it up."""
+    while True:
+        try:
+            return await workflow.execute_activity(
+                name,
+                arg,
+                result_type=result_type,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=RETRY_FOREVER,
+            )
+        except ActivityError:
+            workflow.logger.exception("activity %s gave up; trying again later", name.value)
+            await workflow.sleep(RETRY_FOREVER.maximum_interval or ACTIVITY_TIMEOUT)
+
+
+def _refusal(refused: CommandRefused) -> ApplicationError:
+    return ApplicationError(refused.message, type=refused.reason, non_retryable=True)
