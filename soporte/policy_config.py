@@ -20,5 +20,7 @@ class PolicyConfig(BaseModel):
     abandon_after: timedelta = timedelta(days=5)
     reopen_window: timedelta = timedelta(days=15)
     auto_assign: bool = True
+    advisory_slot_length: timedelta = timedelta(hours=1)
+    advisory_horizon: timedelta = timedelta(days=14)
     # A run continues as new after this many handled events (tests lower it).
     max_events_per_run: int = 500

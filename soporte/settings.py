@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     )
     abandon_after: timedelta = timedelta(days=5)
     reopen_window: timedelta = timedelta(days=15)
+    advisory_slot_length: timedelta = timedelta(hours=1)
+    advisory_horizon: timedelta = timedelta(days=14)
     committee_schedule: Annotated[CommitteeSchedule, NoDecode] = CommitteeSchedule(
         weekday=2, at=time(9, 0)
     )
@@ -79,7 +81,9 @@ class Settings(BaseSettings):
             return offsets
         return value
 
-    @field_validator("abandon_after", "reopen_window", mode="before")
+    @field_validator(
+        "abandon_after", "reopen_window", "advisory_slot_length", "advisory_horizon", mode="before"
+    )
     @classmethod
     def _duration(cls, value: object) -> object:
         return parse_iso_duration(value) if isinstance(value, str) else value
@@ -118,6 +122,8 @@ class Settings(BaseSettings):
             abandon_after=self.abandon_after,
             reopen_window=self.reopen_window,
             auto_assign=self.auto_assign,
+            advisory_slot_length=self.advisory_slot_length,
+            advisory_horizon=self.advisory_horizon,
         )
 
 

@@ -132,6 +132,29 @@ class RatingCommand(BaseModel):
     comment: str = ""
 
 
+class DeliverCommand(BaseModel):
+    """Update `deliver`: an accepted (planned) requirement was delivered."""
+
+    actor_email: str
+    body: str = ""
+
+
+class BookingCommand(BaseModel):
+    """Update `book`: the client books an advisory slot (a start offered by the slots list)."""
+
+    actor_email: str
+    start: datetime
+    # Filled by the API from the read model: starts already taken by other advisories.
+    taken: list[datetime] = Field(default_factory=list)
+
+
+class AdvisoryDoneCommand(BaseModel):
+    """Update `advisory_done`: the engineer held the session; resolves the ticket."""
+
+    actor_email: str
+    body: str = ""
+
+
 # --- Events: the communications log ---------------------------------------------------
 
 
@@ -244,6 +267,10 @@ class TicketView(BaseModel):
     waiting_attempts: int = 0
     reopen_until: datetime | None = None
     incident_id: str | None = None
+    # Requirements: the committee's estimated delivery once accepted.
+    estimated_delivery: date | None = None
+    # Advisories: the booked slot's start.
+    booked_slot: datetime | None = None
 
 
 # --- Activities the ticket workflow calls, by name (their code lives in activities/) ---
