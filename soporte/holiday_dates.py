@@ -6,6 +6,7 @@ activity or at ticket creation) and hand them to the pure calendar as data, so a
 """
 
 from datetime import date, datetime
+from functools import lru_cache
 
 import holidays
 
@@ -16,8 +17,14 @@ def colombian_holidays(first_year: int, last_year: int) -> list[date]:
     """Every Colombian public holiday from first_year through last_year, sorted."""
     if last_year < first_year:
         raise ValueError(f"last_year {last_year} is before first_year {first_year}")
+    return list(_holidays_of_years(first_year, last_year))
+
+
+@lru_cache(maxsize=64)
+def _holidays_of_years(first_year: int, last_year: int) -> tuple[date, ...]:
+    # Computing a year of holidays costs milliseconds; every ticket opened needs them.
     years = range(first_year, last_year + 1)
-    return sorted(holidays.country_holidays("CO", years=years))
+    return tuple(sorted(holidays.country_holidays("CO", years=years)))
 
 
 def holidays_around(start: datetime, years_after: int = 3) -> list[date]:

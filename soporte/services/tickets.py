@@ -198,7 +198,8 @@ async def read_log(session: AsyncSession, principal: Principal, number: int) -> 
 
 def _closed(number: int) -> Conflict:
     return Conflict(
-        f"ticket {number} is closed for good; open a new ticket that refers to #{number}"
+        f"ticket {number} is closed for good; open a new ticket that refers to #{number} "
+        f"(el caso #{number} está cerrado; abra un caso nuevo que haga referencia al #{number})"
     )
 
 
