@@ -16,14 +16,21 @@ The API renders a just-started ticket with `view(TicketState.initial(input))`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
-from soporte import sla
-from soporte.calendar import Pause
+from soporte import sla, slots
+from soporte.calendar import BusinessCalendar, Pause
+from soporte.committee import CommitteeDecisionSignal, DecisionKind
+from soporte.incidents import (
+    INCIDENT_PRIORITY_SIGNAL,
+    INCIDENT_RESOLVED_SIGNAL,
+    IncidentPrioritySignal,
+    IncidentResolvedSignal,
+)
 from soporte.policy import (
     NO_CLIENT_REPLY_TEXT,
     SUPPORT_PRIORITIES,
@@ -36,9 +43,12 @@ from soporte.policy import (
 )
 from soporte.tickets import (
     AbandonCommand,
+    AdvisoryDoneCommand,
     AssignCommand,
     AttachmentRef,
+    BookingCommand,
     ClientMessage,
+    DeliverCommand,
     EngineerMessage,
     EventType,
     LogEvent,
@@ -106,6 +116,18 @@ class DeadlineAction(StrEnum):
     FIRST_RESPONSE_WARNING = "first_response_warning"
     RESOLUTION_BREACH = "resolution_breach"
     RESOLUTION_WARNING = "resolution_warning"
+    # An advisory's booked session is tomorrow (one business day before its start).
+    SLOT_REMINDER = "slot_reminder"
+
+
+class FlowEvent(StrEnum):
+    """Log line types of the requirement, advisory and incident flows; plain strings in the
+    log like EventType's (soporte.tickets)."""
+
+    COMMITTEE_DECISION = "committee_decision"
+    BOOKING_LINK_SENT = "booking_link_sent"
+    SLOT_BOOKED = "slot_booked"
+    SLOT_REMINDER_SENT = "slot_reminder_sent"
 
 
 _ACTION_ORDER = {action: index for index, action in enumerate(DeadlineAction)}
@@ -180,6 +202,19 @@ class TicketState(BaseModel):
     reopen_until: datetime | None = None
     rating: RatingView | None = None
     seen_message_ids: list[str] = Field(default_factory=list)
+    # Requirements: the committee's estimated delivery once accepted; the decisions already
+    # applied, as "<session_id>:<decision>" (a repeated signal is applied once).
+    estimated_delivery: date | None = None
+    committee_decisions_seen: list[str] = Field(default_factory=list)
+    # Advisories: the booking link went out at registration; the booked slot's start and the
+    # instant of its reminder (None once sent, or when it had passed at booking).
+    booking_link_sent: bool = False
+    booked_slot: datetime | None = None
+    slot_reminder_at: datetime | None = None
+    # Incidents: the incident the ticket is linked to; its signals already applied, as
+    # "<signal>:<incident_id>".
+    incident_id: str | None = None
+    incident_signals_seen: list[str] = Field(default_factory=list)
     updated_at: datetime
     # The log: last_seq numbers events; pending_events are not yet projected.
     last_seq: int = 0
@@ -252,10 +287,18 @@ def initial_status(kind: Kind) -> Status:
 
 
 def working_status(state: TicketState) -> Status:
-    """The status a ticket returns to when work resumes (client reply, reopening)."""
-    if state.input.kind is Kind.SUPPORT:
+    """The status a ticket returns to when work resumes (client reply, reopening).
+
+    An accepted requirement stays planned and a booked advisory stays scheduled.
+    """
+    kind = state.input.kind
+    if kind is Kind.SUPPORT:
         return Status.IN_PROGRESS
-    return initial_status(state.input.kind)
+    if kind is Kind.REQUIREMENT and state.estimated_delivery is not None:
+        return Status.PLANNED
+    if kind is Kind.ADVISORY and state.booked_slot is not None:
+        return Status.SCHEDULED
+    return initial_status(kind)
 
 
 def has_sla_clock(state: TicketState) -> bool:
@@ -271,6 +314,22 @@ def client_recipients(state: TicketState) -> list[str]:
             seen.add(email.lower())
             recipients.append(email)
     return recipients
+
+
+def is_waiting(state: TicketState) -> bool:
+    """Waiting on the client: after a request for information, or an advisory whose booking
+    link is unanswered (POLICY §VI.e: an advisory never booked follows the same rules)."""
+    if state.status is Status.WAITING_ON_CLIENT:
+        return True
+    return is_awaiting_booking(state)
+
+
+def is_awaiting_booking(state: TicketState) -> bool:
+    return (
+        state.input.kind is Kind.ADVISORY
+        and state.status is Status.SCHEDULING
+        and state.waiting_since is not None
+    )
 
 
 def is_paused(state: TicketState) -> bool:
@@ -291,7 +350,7 @@ def abandon_threshold(state: TicketState) -> int:
 def _log(
     state: TicketState,
     now: datetime,
-    event_type: EventType,
+    event_type: EventType | FlowEvent,
     *,
     actor: str = SYSTEM,
     body: str = "",
@@ -326,7 +385,7 @@ def _notify(
     data: dict[str, object] | None = None,
     *,
     to_client: bool,
-    event_type: EventType = EventType.NOTIFICATION,
+    event_type: EventType | FlowEvent = EventType.NOTIFICATION,
 ) -> LogEvent:
     """Log a notification and queue it; its id (number, seq, template) makes sends idempotent."""
     number = state.input.number
@@ -484,6 +543,8 @@ def next_deadline(state: TicketState, now: datetime) -> Deadline | None:
     candidates = [*_sla_deadlines(state, utc(now)), *_waiting_deadlines(state)]
     if state.status is Status.RESOLVED and state.reopen_until is not None:
         candidates.append(Deadline(state.reopen_until, DeadlineAction.CLOSE))
+    if state.slot_reminder_at is not None and is_open(state):
+        candidates.append(Deadline(state.slot_reminder_at, DeadlineAction.SLOT_REMINDER))
     if not candidates:
         return None
     return min(candidates, key=lambda d: (d.at, _ACTION_ORDER[d.action]))
@@ -518,7 +579,7 @@ def _sla_deadlines(state: TicketState, now: datetime) -> Iterator[Deadline]:
 
 
 def _waiting_deadlines(state: TicketState) -> Iterator[Deadline]:
-    if state.status is not Status.WAITING_ON_CLIENT or state.waiting_since is None:
+    if not is_waiting(state) or state.waiting_since is None:
         return
     policy = state.input.policy
     reminder_index = state.waiting_attempts - 1
@@ -538,6 +599,8 @@ def apply_deadline(state: TicketState, deadline: Deadline) -> int:
         _resolve_without_reply(state, at, ResolutionKind.NO_CLIENT_REPLY, SYSTEM, {})
     elif action is DeadlineAction.REMINDER:
         _send_reminder(state, at)
+    elif action is DeadlineAction.SLOT_REMINDER:
+        _send_slot_reminder(state, at)
     else:
         target, breach = _SLA_ACTIONS[action]
         _fire_sla(state, at, target, breach=breach)
@@ -558,13 +621,25 @@ def _fire_sla(state: TicketState, at: datetime, target: Target, *, breach: bool)
 
 
 def _send_reminder(state: TicketState, at: datetime) -> None:
+    """Attempts 2-4; an unbooked advisory's reminder carries its booking link again."""
     state.waiting_attempts += 1
     data: dict[str, object] = {
         "attempt": state.waiting_attempts,
         "requested_at": iso(state.waiting_since),
     }
     _log(state, at, EventType.REMINDER_SENT, data=data)
+    if is_awaiting_booking(state):
+        _notify_booking_link(state, at, state.waiting_attempts)
+        return
     _notify(state, at, "reminder", client_recipients(state), data, to_client=True)
+
+
+def _send_slot_reminder(state: TicketState, at: datetime) -> None:
+    state.slot_reminder_at = None
+    data = _slot_data(state)
+    _log(state, at, FlowEvent.SLOT_REMINDER_SENT, data=data)
+    _notify(state, at, "advisory_reminder", client_recipients(state), data, to_client=True)
+    _notify(state, at, "advisory_reminder", ["@assignee"], data, to_client=False)
 
 
 def _close(state: TicketState, at: datetime) -> None:
@@ -639,7 +714,7 @@ def client_message(state: TicketState, message: ClientMessage, now: datetime) ->
             "attachments": [a.model_dump() for a in message.attachments],
         },
     )
-    if state.status is Status.WAITING_ON_CLIENT:
+    if is_waiting(state):
         _end_wait(state, now, actor=message.author_email)
     if is_open(state) or state.status is Status.RESOLVED:
         _notify(
@@ -778,27 +853,34 @@ def check_change_priority(state: TicketState, command: PriorityCommand, now: dat
 def change_priority(state: TicketState, command: PriorityCommand, now: datetime) -> int:
     """New priority: due instants recomputed from the SLA start, flags re-evaluated."""
     check_change_priority(state, command, now)
+    data = _set_priority(state, now, command.priority, command.reason, command.actor_email, {})
+    _notify(state, now, "priority_changed", client_recipients(state), data, to_client=True)
+    return state.last_seq
+
+
+def _set_priority(
+    state: TicketState,
+    now: datetime,
+    priority: Priority,
+    reason: str,
+    actor: str,
+    extra: dict[str, object],
+) -> dict[str, object]:
+    """Change the priority and log it; returns the logged data for the notifications."""
     previous = state.priority
-    state.priority = command.priority
+    state.priority = priority
     _reevaluate_flags(state, utc(now))
     instants = sla_instants(state)
     data: dict[str, object] = {
         "from": previous.value,
-        "to": command.priority.value,
-        "reason": command.reason,
+        "to": priority.value,
+        "reason": reason,
         "first_response_due": iso(instants.first_response_due),
         "resolution_due": iso(instants.resolution_due),
+        **extra,
     }
-    _log(
-        state,
-        now,
-        EventType.PRIORITY_CHANGED,
-        actor=command.actor_email,
-        body=command.reason,
-        data=data,
-    )
-    _notify(state, now, "priority_changed", client_recipients(state), data, to_client=True)
-    return state.last_seq
+    _log(state, now, EventType.PRIORITY_CHANGED, actor=actor, body=reason, data=data)
+    return data
 
 
 def check_request_info(state: TicketState, command: RequestInfoCommand, now: datetime) -> None:
@@ -881,6 +963,7 @@ def _resolve(
     _resume_clock(state, at, log=False)
     state.waiting_since = None
     state.waiting_attempts = 0
+    state.slot_reminder_at = None
     state.resolution = ResolutionView(kind=kind, body=body, at=at, by=actor)
     state.reopen_until = at + state.input.policy.reopen_window
     _log(
@@ -913,7 +996,7 @@ def _resolve_without_reply(
 
 
 def check_abandon(state: TicketState, command: AbandonCommand, now: datetime) -> None:
-    if state.status is not Status.WAITING_ON_CLIENT:
+    if not is_waiting(state):
         raise CommandRefused(
             f"ticket #{state.input.number} is {state.status.value}, not waiting on the "
             "client: only an unanswered ticket can be abandoned"
@@ -970,6 +1053,8 @@ def reopen(state: TicketState, command: ReopenCommand, now: datetime) -> int:
     state.resolution = None
     state.reopen_until = None
     state.rating = None
+    # A reopened advisory books a new session (the last one is in the log).
+    state.booked_slot = None
     if has_sla_clock(state) and state.sla_started_at is not None:
         state.resolution_counted_from = at
         state.resolution_flags = SlaFlags()
@@ -1015,6 +1100,358 @@ def rate(state: TicketState, command: RatingCommand, now: datetime) -> int:
     return state.last_seq
 
 
+# --- Requirements: the weekly committee (POLICY §VI.d) --------------------------------------
+
+DELIVERED_TEXT = "Requerimiento entregado."
+REJECTED_TEXT = "Rechazado por el Comité Operativo."
+ADVISORY_DONE_TEXT = "Sesión de asesoría realizada."
+
+
+def _ignore_signal(
+    state: TicketState, now: datetime, signal: str, why: str, data: dict[str, object]
+) -> int:
+    """A signal that does not apply here cannot be refused: one internal log line says why."""
+    _log(
+        state,
+        now,
+        EventType.INTERNAL_NOTE,
+        visibility=Visibility.INTERNAL,
+        body=f"{signal} ignorado: {why}",
+        data={"signal": signal, "ignored": why, **data},
+    )
+    return state.last_seq
+
+
+def committee_decision(
+    state: TicketState, decision: CommitteeDecisionSignal, now: datetime
+) -> int | None:
+    """The committee decided this requirement (a signal: never refused).
+
+    accept: planned with its estimated delivery; reject: resolved (kind rejected) with the
+    reason, and the usual reopen window then closing; defer: stays pending_committee. Each
+    (session, decision) is applied once; returns None for a repeat. Only a requirement that
+    is pending_committee is decided; anything else is logged, internally, and ignored.
+    """
+    key = f"{decision.session_id}:{decision.decision.value}"
+    if key in state.committee_decisions_seen:
+        return None
+    state.committee_decisions_seen.append(key)
+    actor = decision.decided_by or SYSTEM
+    data: dict[str, object] = {
+        "decision": decision.decision.value,
+        "session_id": decision.session_id,
+        "estimated_delivery": _date(decision.estimated_delivery),
+        "reason": decision.reason,
+        "decided_at": iso(decision.decided_at),
+    }
+    if state.input.kind is not Kind.REQUIREMENT or state.status is not Status.PENDING_COMMITTEE:
+        why = f"la solicitud es {state.input.kind.value} en estado {state.status.value}"
+        return _ignore_signal(state, now, "committee_decision", why, data)
+    reason = (decision.reason or "").strip()
+    if decision.decision is DecisionKind.DEFER:
+        _log(
+            state,
+            now,
+            FlowEvent.COMMITTEE_DECISION,
+            actor=actor,
+            visibility=Visibility.INTERNAL,
+            body=reason,
+            data=data,
+        )
+        return state.last_seq
+    _log(state, now, FlowEvent.COMMITTEE_DECISION, actor=actor, body=reason, data=data)
+    if decision.decision is DecisionKind.ACCEPT:
+        state.estimated_delivery = decision.estimated_delivery
+        _set_status(state, now, Status.PLANNED, actor)
+        _notify(
+            state,
+            now,
+            "committee_accepted",
+            client_recipients(state),
+            {
+                "estimated_delivery": _date(decision.estimated_delivery),
+                "session_id": decision.session_id,
+                "reason": decision.reason,
+            },
+            to_client=True,
+        )
+        return state.last_seq
+    body = reason or REJECTED_TEXT
+    _resolve(
+        state,
+        now,
+        ResolutionKind.REJECTED,
+        body,
+        actor,
+        {"session_id": decision.session_id},
+    )
+    _notify(
+        state,
+        now,
+        "committee_rejected",
+        client_recipients(state),
+        {
+            "resolution_kind": ResolutionKind.REJECTED.value,
+            "reason": body,
+            "body": body,
+            "session_id": decision.session_id,
+            "reopen_until": iso(state.reopen_until),
+        },
+        to_client=True,
+    )
+    return state.last_seq
+
+
+def _date(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def check_deliver(state: TicketState, command: DeliverCommand, now: datetime) -> None:
+    if state.input.kind is not Kind.REQUIREMENT:
+        raise CommandRefused(
+            f"ticket #{state.input.number} is a {state.input.kind.value}: "
+            "only a requirement is delivered"
+        )
+    if state.status is not Status.PLANNED:
+        raise CommandRefused(
+            f"ticket #{state.input.number} is {state.status.value}: only a requirement the "
+            "committee accepted (planned) can be delivered"
+        )
+
+
+def deliver(state: TicketState, command: DeliverCommand, now: datetime) -> int:
+    """An accepted requirement was delivered: resolved (kind delivered), the client told."""
+    check_deliver(state, command, now)
+    body = command.body.strip() or DELIVERED_TEXT
+    _resolve(state, now, ResolutionKind.DELIVERED, body, command.actor_email, {})
+    _notify(
+        state,
+        now,
+        "requirement_delivered",
+        client_recipients(state),
+        {
+            "resolution_kind": ResolutionKind.DELIVERED.value,
+            "body": body,
+            "estimated_delivery": _date(state.estimated_delivery),
+            "reopen_until": iso(state.reopen_until),
+        },
+        to_client=True,
+    )
+    _notify(state, now, "rating_invitation", client_recipients(state), to_client=True)
+    return state.last_seq
+
+
+# --- Advisories: booking a slot (POLICY §VI.e) -------------------------------------------------
+
+
+def needs_booking_link(state: TicketState) -> bool:
+    return (
+        state.input.kind is Kind.ADVISORY
+        and state.status is Status.SCHEDULING
+        and not state.booking_link_sent
+    )
+
+
+def send_booking_link(state: TicketState, now: datetime) -> int:
+    """At registration: the link to book a slot, attempt 1 of waiting on the client, so
+    reminders and the resolution without reply follow while it is never booked."""
+    if not needs_booking_link(state):
+        return state.last_seq
+    state.booking_link_sent = True
+    state.waiting_since = utc(now)
+    state.waiting_attempts = 1
+    _log(state, now, FlowEvent.BOOKING_LINK_SENT, data={"attempt": 1})
+    _notify_booking_link(state, now, 1)
+    return state.last_seq
+
+
+def _notify_booking_link(state: TicketState, now: datetime, attempt: int) -> None:
+    number = state.input.number
+    abandon_at = None
+    if state.waiting_since is not None:
+        abandon_at = iso(state.waiting_since + state.input.policy.abandon_after)
+    _notify(
+        state,
+        now,
+        "booking_link",
+        client_recipients(state),
+        {
+            "attempt": attempt,
+            "abandon_at": abandon_at,
+            "slots_path": f"/api/v1/tickets/{number}/slots",
+        },
+        to_client=True,
+    )
+
+
+def _calendar(state: TicketState) -> BusinessCalendar:
+    return BusinessCalendar(state.input.holidays)
+
+
+def _slot_data(state: TicketState) -> dict[str, object]:
+    start = state.booked_slot
+    end = None if start is None else start + state.input.policy.advisory_slot_length
+    return {"booked_slot": iso(start), "slot_end": iso(end)}
+
+
+def check_book(state: TicketState, command: BookingCommand, now: datetime) -> None:
+    """Only an advisory being scheduled, or already scheduled (rebooking moves the session),
+    and only a start validate_booking accepts; the ticket's own slot is never in its way."""
+    if state.input.kind is not Kind.ADVISORY:
+        raise CommandRefused(
+            f"ticket #{state.input.number} is a {state.input.kind.value}: "
+            "only an advisory books a slot"
+        )
+    if state.status not in (Status.SCHEDULING, Status.SCHEDULED):
+        raise CommandRefused(
+            f"ticket #{state.input.number} is {state.status.value}: a slot is booked while "
+            "the advisory is scheduling (or scheduled, to move it)"
+        )
+    _require_text(command.actor_email, "actor_email")
+    if state.booked_slot is not None and command.start == state.booked_slot:
+        raise CommandRefused(
+            f"ticket #{state.input.number} is already booked for {iso(state.booked_slot)}"
+        )
+    if any(t.tzinfo is None or t.utcoffset() is None for t in command.taken):
+        raise CommandRefused("taken: every start needs a timezone", "InvalidInput")
+    policy = state.input.policy
+    taken = [t for t in command.taken if state.booked_slot is None or t != state.booked_slot]
+    problem = slots.validate_booking(
+        _calendar(state),
+        utc(now),
+        command.start,
+        policy.advisory_horizon,
+        policy.advisory_slot_length,
+        taken,
+    )
+    if problem is not None:
+        raise CommandRefused(problem, "InvalidInput")
+
+
+def book(state: TicketState, command: BookingCommand, now: datetime) -> int:
+    """Scheduled for the slot: the wait for a booking ends, both sides get the confirmation
+    and a reminder is due one business day before (none when that has passed already)."""
+    check_book(state, command, now)
+    at = max(utc(now), state.updated_at)
+    previous = state.booked_slot
+    start = utc(command.start)
+    state.booked_slot = start
+    state.waiting_since = None
+    state.waiting_attempts = 0
+    reminder = slots.reminder_at(_calendar(state), start)
+    state.slot_reminder_at = reminder if reminder > at else None
+    data: dict[str, object] = {
+        **_slot_data(state),
+        "previous_slot": iso(previous),
+        "reminder_at": iso(state.slot_reminder_at),
+    }
+    _log(state, at, FlowEvent.SLOT_BOOKED, actor=command.actor_email, data=data)
+    _set_status(state, at, Status.SCHEDULED, command.actor_email)
+    _notify(state, at, "booking_confirmed", client_recipients(state), data, to_client=True)
+    _notify(state, at, "booking_confirmed", ["@assignee"], data, to_client=False)
+    return state.last_seq
+
+
+def check_advisory_done(state: TicketState, command: AdvisoryDoneCommand, now: datetime) -> None:
+    if state.input.kind is not Kind.ADVISORY:
+        raise CommandRefused(
+            f"ticket #{state.input.number} is a {state.input.kind.value}: "
+            "only an advisory is marked done"
+        )
+    if state.status is not Status.SCHEDULED:
+        raise CommandRefused(
+            f"ticket #{state.input.number} is {state.status.value}: only a scheduled "
+            "advisory (a booked session) can be marked done"
+        )
+
+
+def advisory_done(state: TicketState, command: AdvisoryDoneCommand, now: datetime) -> int:
+    """The session was held: resolved (kind advice), the client told."""
+    check_advisory_done(state, command, now)
+    body = command.body.strip() or ADVISORY_DONE_TEXT
+    _resolve(state, now, ResolutionKind.ADVICE, body, command.actor_email, _slot_data(state))
+    _notify(
+        state,
+        now,
+        "advisory_done",
+        client_recipients(state),
+        {
+            "resolution_kind": ResolutionKind.ADVICE.value,
+            "body": body,
+            "reopen_until": iso(state.reopen_until),
+            **_slot_data(state),
+        },
+        to_client=True,
+    )
+    _notify(state, now, "rating_invitation", client_recipients(state), to_client=True)
+    return state.last_seq
+
+
+# --- Incidents (POLICY "Kinds and priorities") ---------------------------------------------
+
+
+def incident_priority(
+    state: TicketState, signal: IncidentPrioritySignal, now: datetime
+) -> int | None:
+    """The incident spans several clients: this support ticket becomes P1, its due instants
+    recomputed from the SLA start as for change_priority. Applied once per incident (None
+    for a repeat); a ticket that is not an open support ticket only logs it."""
+    key = f"{INCIDENT_PRIORITY_SIGNAL}:{signal.incident_id}"
+    if key in state.incident_signals_seen:
+        return None
+    state.incident_signals_seen.append(key)
+    state.incident_id = signal.incident_id
+    data: dict[str, object] = {"incident_id": signal.incident_id}
+    if state.input.kind is not Kind.SUPPORT or not is_open(state):
+        why = f"la solicitud es {state.input.kind.value} en estado {state.status.value}"
+        return _ignore_signal(state, now, INCIDENT_PRIORITY_SIGNAL, why, data)
+    if signal.priority not in SUPPORT_PRIORITIES:
+        why = f"la prioridad {signal.priority.value} no es de soporte"
+        return _ignore_signal(state, now, INCIDENT_PRIORITY_SIGNAL, why, data)
+    if signal.priority is state.priority:
+        why = f"la solicitud ya es {state.priority.value}"
+        return _ignore_signal(state, now, INCIDENT_PRIORITY_SIGNAL, why, data)
+    changed = _set_priority(state, now, signal.priority, signal.reason, SYSTEM, data)
+    _notify(state, now, INCIDENT_PRIORITY_SIGNAL, client_recipients(state), changed, to_client=True)
+    _notify(state, now, INCIDENT_PRIORITY_SIGNAL, ["@assignee"], changed, to_client=False)
+    return state.last_seq
+
+
+def incident_resolved(
+    state: TicketState, signal: IncidentResolvedSignal, now: datetime
+) -> int | None:
+    """The incident was resolved: so is this ticket, with the incident's kind and body (the
+    client is told as for any resolution). Applied once (None for a repeat); a ticket already
+    resolved or closed only logs it."""
+    key = f"{INCIDENT_RESOLVED_SIGNAL}:{signal.incident_id}"
+    if key in state.incident_signals_seen:
+        return None
+    state.incident_signals_seen.append(key)
+    state.incident_id = signal.incident_id
+    data: dict[str, object] = {"incident_id": signal.incident_id}
+    if not is_open(state):
+        why = f"la solicitud ya está {state.status.value}"
+        return _ignore_signal(state, now, INCIDENT_RESOLVED_SIGNAL, why, data)
+    actor = signal.actor or SYSTEM
+    _record_first_response(state, now)
+    _resolve(state, now, signal.kind, signal.body, actor, data)
+    _notify(
+        state,
+        now,
+        INCIDENT_RESOLVED_SIGNAL,
+        client_recipients(state),
+        {
+            "resolution_kind": signal.kind.value,
+            "body": signal.body,
+            "incident_id": signal.incident_id,
+            "reopen_until": iso(state.reopen_until),
+        },
+        to_client=True,
+    )
+    _notify(state, now, "rating_invitation", client_recipients(state), to_client=True)
+    return state.last_seq
+
+
 # --- The view ------------------------------------------------------------------------------------
 
 
@@ -1057,4 +1494,7 @@ def view(state: TicketState) -> TicketView:
         ),
         waiting_attempts=state.waiting_attempts,
         reopen_until=state.reopen_until,
+        incident_id=state.incident_id,
+        estimated_delivery=state.estimated_delivery,
+        booked_slot=state.booked_slot,
     )

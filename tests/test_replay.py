@@ -5,6 +5,11 @@ change) fails here before it reaches a worker. Regenerate the histories, when a 
 meant to be incompatible and versioned, with:
 
     SOPORTE_WRITE_HISTORIES=1 .venv/bin/pytest tests/test_ticket_workflow.py
+    SOPORTE_WRITE_HISTORIES=1 .venv/bin/pytest tests/test_ticket_issue6.py
+
+advisory_registered_before_issue6 was recorded with the code before issue 6 and cannot be
+regenerated: it proves the patch `issue6-advisory-booking-link` keeps old advisories as
+they were.
 """
 
 from __future__ import annotations
@@ -30,6 +35,13 @@ PATHS = (
     "updates_and_refusals",
     "continued_as_new",
     "worker_killed_mid_ticket",
+    # Recorded before issue 6: an advisory registered without a booking link (the patch
+    # issue6-advisory-booking-link keeps it that way on replay).
+    "advisory_registered_before_issue6",
+    # Issue 6 (tests/test_ticket_issue6.py).
+    "requirement_accepted_delivered",
+    "advisory_booked_reminded_done",
+    "incident_p1_then_resolved",
 )
 
 

@@ -3,10 +3,12 @@ lifecycle from registration to closing (POLICY.md).
 
 The rules live in soporte.ticket_state as pure transitions on one TicketState; this module
 only wires them to Temporal:
-- client messages are signals; engineer and client commands are updates whose validators
-  refuse impossible ones (ApplicationError, nothing changes); `view` is a query;
+- client messages, committee decisions and incident news are signals (never refused: what
+  does not apply is logged internally); engineer and client commands are updates whose
+  validators refuse impossible ones (ApplicationError, nothing changes); `view` is a query;
 - the main loop is a deadline loop: it waits for a change or for the next SLA, reminder,
-  abandonment or closing instant, and acts at once on an instant already passed;
+  abandonment, advisory reminder or closing instant, and acts at once on an instant
+  already passed;
 - a projector task sends new log events to `project_ticket` and a task per notification
   sends it through `deliver_notification`, both retried forever; an update returns only
   once its events are projected, so a read of the SQL log right after sees them. Neither
@@ -29,13 +31,18 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from soporte import ticket_state as ts
+    from soporte.committee import CommitteeDecisionSignal
+    from soporte.incidents import IncidentPrioritySignal, IncidentResolvedSignal
     from soporte.policy import Status
     from soporte.ticket_state import CommandRefused, TicketState
     from soporte.tickets import (
         AbandonCommand,
         ActivityName,
+        AdvisoryDoneCommand,
         AssignCommand,
+        BookingCommand,
         ClientMessage,
+        DeliverCommand,
         EngineerMessage,
         Notification,
         PickAssigneeInput,
@@ -58,6 +65,8 @@ RETRY_FOREVER = RetryPolicy(
     maximum_attempts=0,
 )
 MAX_EVENTS_PER_PROJECTION = 100
+# Advisories registered before issue 6 got no booking link (nor its wait on the client).
+BOOKING_LINK_PATCH = "issue6-advisory-booking-link"
 
 
 @workflow.defn
@@ -101,11 +110,36 @@ class TicketWorkflow:
     @workflow.signal
     def client_message(self, message: ClientMessage) -> None:
         """The client wrote; a repeated message_id is ignored. Never raises."""
+        self._apply_signal(ts.client_message, message, f"client message {message.message_id}")
+
+    @workflow.signal
+    def committee_decision(self, decision: CommitteeDecisionSignal) -> None:
+        """The committee accepted, rejected or deferred this requirement; a repeated
+        (session, decision) is ignored. Never raises."""
+        what = f"committee decision {decision.session_id}:{decision.decision.value}"
+        self._apply_signal(ts.committee_decision, decision, what)
+
+    @workflow.signal
+    def incident_priority(self, signal: IncidentPrioritySignal) -> None:
+        """The ticket's incident spans several clients: P1. Once per incident; never raises."""
+        what = f"incident {signal.incident_id} priority"
+        self._apply_signal(ts.incident_priority, signal, what)
+
+    @workflow.signal
+    def incident_resolved(self, signal: IncidentResolvedSignal) -> None:
+        """The ticket's incident was resolved: so is the ticket. Once; never raises."""
+        what = f"incident {signal.incident_id} resolution"
+        self._apply_signal(ts.incident_resolved, signal, what)
+
+    def _apply_signal(
+        self, transition: Callable[..., int | None], payload: object, what: str
+    ) -> None:
+        """Apply a signal to a copy and keep it unless it was a repeat (None) or failed."""
         candidate = self._state.model_copy(deep=True)
         try:
-            seq = ts.client_message(candidate, message, workflow.now())
+            seq = transition(candidate, payload, workflow.now())
         except Exception:
-            workflow.logger.exception("client message %s not applied", message.message_id)
+            workflow.logger.exception("%s not applied", what)
             return
         if seq is not None:
             self._commit(candidate)
@@ -176,6 +210,30 @@ class TicketWorkflow:
     def _validate_rate(self, command: RatingCommand) -> None:
         self._validate(ts.check_rate, command)
 
+    @workflow.update
+    async def deliver(self, command: DeliverCommand) -> TicketView:
+        return await self._execute(ts.deliver, command)
+
+    @deliver.validator
+    def _validate_deliver(self, command: DeliverCommand) -> None:
+        self._validate(ts.check_deliver, command)
+
+    @workflow.update
+    async def book(self, command: BookingCommand) -> TicketView:
+        return await self._execute(ts.book, command)
+
+    @book.validator
+    def _validate_book(self, command: BookingCommand) -> None:
+        self._validate(ts.check_book, command)
+
+    @workflow.update
+    async def advisory_done(self, command: AdvisoryDoneCommand) -> TicketView:
+        return await self._execute(ts.advisory_done, command)
+
+    @advisory_done.validator
+    def _validate_advisory_done(self, command: AdvisoryDoneCommand) -> None:
+        self._validate(ts.check_advisory_done, command)
+
     def _validate(self, check: Callable[..., None], command: object) -> None:
         try:
             check(self._state, command, workflow.now())
@@ -218,6 +276,10 @@ class TicketWorkflow:
             self._changed()
         if not self._state.registration_done:
             ts.acknowledge(self._state, workflow.now())
+            # Only here, at registration: a ticket registered before the patch never gets a
+            # link later (say, in a run continued as new).
+            if ts.needs_booking_link(self._state) and workflow.patched(BOOKING_LINK_PATCH):
+                ts.send_booking_link(self._state, workflow.now())
             self._changed()
 
     async def _next_step(self) -> None:
