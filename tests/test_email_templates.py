@@ -76,7 +76,18 @@ EXPECTED_WORDS = {
     "priority_changed": "Nueva prioridad: P1 – Crítico",
     "assigned": "Se le asignó la solicitud",
     "client_message": "ana@cliente.co escribió en la solicitud",
+    "booking_link": "elija uno de los espacios",
+    "booking_confirmed": "Confirmamos el espacio",
+    "advisory_reminder": "Le recordamos su asesoría",
+    "advisory_done": "como realizada",
+    "committee_accepted": "aceptó su requerimiento",
+    "committee_rejected": "no aprobó su requerimiento",
+    "requirement_delivered": "fue entregada",
+    "incident_priority": "prioridad crítica (P1)",
+    "incident_resolved": "falla general",
 }
+# Not about one ticket: checked on its own below.
+STAFF_WIDE_TEMPLATES = {"committee_agenda"}
 
 
 def notification(
@@ -92,7 +103,7 @@ def notification(
 
 
 def test_every_listed_template_exists() -> None:
-    assert set(EXPECTED_WORDS) == set(TEMPLATES)
+    assert set(EXPECTED_WORDS) | STAFF_WIDE_TEMPLATES == set(TEMPLATES)
 
 
 @pytest.mark.parametrize("template", sorted(EXPECTED_WORDS))
@@ -322,3 +333,61 @@ def test_our_own_message_parses_back_and_is_never_answered() -> None:
         False,
         "auto-submitted: auto-generated",
     )
+
+
+# --- Requirements, advisories, incidents --------------------------------------------
+
+
+def _issue6(template: str, **data: object):
+    from soporte.email.templates import render as render_mail
+    from soporte.tickets import Notification as Note
+
+    return render_mail(Note(id=f"77-1-{template}", number=77, template=template, to=["a@b.co"], data=data))
+
+
+def test_committee_acceptance_shows_the_estimated_date_in_spanish():
+    mail = _issue6("committee_accepted", subject="Nuevo reporte", estimated_delivery="2027-02-15")
+    assert mail.subject == "[#77] Requerimiento aceptado: Nuevo reporte"
+    assert "aceptó su requerimiento #77" in mail.text
+    assert "15 de febrero de 2027" in mail.text
+
+
+def test_committee_rejection_gives_the_reason():
+    mail = _issue6("committee_rejected", reason="Fuera del alcance del producto")
+    assert "no aprobó" in mail.text and "Fuera del alcance del producto" in mail.text
+
+
+def test_booking_confirmation_shows_the_slot_in_bogota_time():
+    mail = _issue6(
+        "booking_confirmed", booked_slot="2026-12-01T14:00:00+00:00", slot_end="2026-12-01T15:00:00+00:00"
+    )
+    assert "martes 1 de diciembre de 2026, 9:00 a. m." in mail.text
+    assert "10:00 a. m." in mail.text
+
+
+def test_booking_link_carries_the_link_and_the_abandon_warning():
+    mail = _issue6("booking_link", booking_url="http://127.0.0.1:8000/api/v1/tickets/77/slots", attempt=1)
+    assert "http://127.0.0.1:8000/api/v1/tickets/77/slots" in mail.text
+    assert "sin respuesta del cliente" in mail.text
+    assert 'href="http://127.0.0.1:8000/api/v1/tickets/77/slots"' in mail.html
+
+
+def test_incident_mails_say_p1_and_resolution():
+    assert "prioridad crítica (P1)" in _issue6("incident_priority", reason="falla masiva").text
+    resolved = _issue6("incident_resolved", resolution_kind="solution", body="Servicio restablecido")
+    assert "falla general" in resolved.text and "Servicio restablecido" in resolved.text
+
+
+def test_committee_agenda_lists_each_requirement_for_staff():
+    from soporte.email.templates import render as render_mail
+    from soporte.tickets import Notification as Note
+
+    mail = render_mail(
+        Note(
+            id="s1-agenda", number=0, template="committee_agenda", to=["@committee"],
+            data={"session_id": "s1", "items": [{"number": 5, "client_name": "ACME", "subject": "<Informe>"}]},
+        )
+    )
+    assert mail.subject == "Comité Operativo: agenda de la sesión"
+    assert "#5 · ACME · <Informe>" in mail.text
+    assert "&lt;Informe&gt;" in mail.html and "[#0]" not in mail.subject

@@ -274,6 +274,12 @@ class _Data:
         value = self._values.get(key)
         return format_bogota(value) if value not in (None, "") else ""
 
+    def records(self, key: str) -> list[dict[str, object]]:
+        value = self._values.get(key)
+        if not isinstance(value, list):
+            return []
+        return [item for item in value if isinstance(item, dict)]
+
     def items(self, key: str) -> list[str]:
         value = self._values.get(key)
         if isinstance(value, str):
@@ -599,6 +605,136 @@ def _reopen_refused(data: _Data) -> _Mail:
     return _Mail(data.with_subject("No es posible reabrir la solicitud"), blocks)
 
 
+# --- Requirements, advisories and incidents (POLICY.md §VI.d, §VI.e, incidents) ---------
+
+
+def _slot_facts(data: _Data) -> Facts:
+    return data.facts(("Inicio", data.when("booked_slot")), ("Fin", data.when("slot_end")))
+
+
+def _booking_link(data: _Data) -> _Mail:
+    attempt = data.text("attempt", "1")
+    blocks: list[Block] = [
+        data.greeting(),
+        Para(
+            f"Para su asesoría personalizada {data.ticket}, elija uno de los espacios "
+            "disponibles dentro de nuestro horario de atención."
+        ),
+    ]
+    url = data.text("booking_url") or data.text("slots_path")
+    if url:
+        blocks.append(Action("Agende su espacio", url))
+    if attempt != "1":
+        blocks.append(Para(f"Este es el intento de contacto número {attempt}."))
+    blocks.append(_abandon_sentence(data))
+    return _Mail(data.with_subject("Agende su asesoría personalizada"), blocks)
+
+
+def _booking_confirmed(data: _Data) -> _Mail:
+    blocks: list[Block] = [
+        data.greeting(),
+        Para(f"Confirmamos el espacio de su asesoría personalizada {data.ticket}."),
+        _slot_facts(data),
+        Para("Le enviaremos un recordatorio un día hábil antes."),
+    ]
+    return _Mail(data.with_subject("Asesoría agendada"), blocks + data.portal_link())
+
+
+def _advisory_reminder(data: _Data) -> _Mail:
+    blocks: list[Block] = [
+        data.greeting(),
+        Para(f"Le recordamos su asesoría personalizada {data.ticket}."),
+        _slot_facts(data),
+    ]
+    return _Mail(data.with_subject("Recordatorio de su asesoría"), blocks + data.portal_link())
+
+
+def _advisory_done(data: _Data) -> _Mail:
+    blocks: list[Block] = [
+        data.greeting(),
+        Para(f"Registramos como realizada su asesoría personalizada {data.ticket}."),
+    ]
+    if data.text("body"):
+        blocks.append(Quote(data.text("body")))
+    blocks += _reopen_sentence(data)
+    return _Mail(data.with_subject("Asesoría realizada"), blocks + data.portal_link())
+
+
+def _committee_accepted(data: _Data) -> _Mail:
+    blocks: list[Block] = [
+        data.greeting(),
+        Para(f"El Comité Operativo aceptó su requerimiento {data.ticket}."),
+        data.facts(("Fecha estimada de entrega", _spanish_date(data.text("estimated_delivery")))),
+        Para("Le avisaremos cuando la mejora esté entregada."),
+    ]
+    return _Mail(data.with_subject("Requerimiento aceptado"), blocks + data.portal_link())
+
+
+def _committee_rejected(data: _Data) -> _Mail:
+    blocks: list[Block] = [
+        data.greeting(),
+        Para(f"El Comité Operativo no aprobó su requerimiento {data.ticket}."),
+        data.facts(("Motivo", data.text("reason") or data.text("body"))),
+        *_reopen_sentence(data),
+    ]
+    return _Mail(data.with_subject("Requerimiento no aprobado"), blocks + data.portal_link())
+
+
+def _requirement_delivered(data: _Data) -> _Mail:
+    blocks: list[Block] = [
+        data.greeting(),
+        Para(f"La mejora de su requerimiento {data.ticket} fue entregada."),
+    ]
+    if data.text("body"):
+        blocks.append(Quote(data.text("body")))
+    blocks += _reopen_sentence(data)
+    return _Mail(data.with_subject("Requerimiento entregado"), blocks + data.portal_link())
+
+
+def _incident_priority(data: _Data) -> _Mail:
+    blocks: list[Block] = [
+        data.greeting(),
+        Para(
+            f"Su solicitud {data.ticket} hace parte de una falla que afecta a varios clientes; "
+            "la atendemos con prioridad crítica (P1), las 24 horas."
+        ),
+        data.facts(
+            ("Motivo", data.text("reason")),
+            ("Primera respuesta a más tardar", data.when("first_response_due")),
+            ("Solución a más tardar", data.when("resolution_due")),
+        ),
+    ]
+    return _Mail(data.with_subject("Prioridad crítica"), blocks + data.portal_link())
+
+
+def _incident_resolved(data: _Data) -> _Mail:
+    mail = _resolved(data)
+    mail.blocks.insert(1, Para("La falla general que afectaba su solicitud fue resuelta."))
+    return mail
+
+
+def _committee_agenda(data: _Data) -> _Mail:
+    lines = []
+    for item in data.records("items"):
+        lines.append(
+            f"#{item.get('number')} · {item.get('client_name', '')} · {item.get('subject', '')}"
+        )
+    blocks: list[Block] = [
+        Para("Agenda de la sesión del Comité Operativo."),
+        data.facts(("Sesión", data.text("session_id")), ("Cierra", data.when("ends_at"))),
+        Bullets(lines) if lines else Para("No hay requerimientos pendientes."),
+    ]
+    return _Mail("Comité Operativo: agenda de la sesión", blocks, staff=True)
+
+
+def _spanish_date(value: str) -> str:
+    try:
+        day = datetime.strptime(value[:10], "%Y-%m-%d")
+    except ValueError:
+        return value
+    return f"{day.day} de {_MONTHS[day.month - 1]} de {day.year}"
+
+
 def _generic(data: _Data) -> _Mail:
     about = f" {data.ticket}" if data.ticket else ""
     blocks: list[Block] = [data.greeting(), Para(f"Hay una novedad en su solicitud{about}.")]
@@ -625,6 +761,16 @@ TEMPLATES: dict[str, Callable[[_Data], _Mail]] = {
     "priority_changed": _priority_changed,
     "assigned": _assigned,
     "client_message": _client_message,
+    "booking_link": _booking_link,
+    "booking_confirmed": _booking_confirmed,
+    "advisory_reminder": _advisory_reminder,
+    "advisory_done": _advisory_done,
+    "committee_accepted": _committee_accepted,
+    "committee_rejected": _committee_rejected,
+    "requirement_delivered": _requirement_delivered,
+    "incident_priority": _incident_priority,
+    "incident_resolved": _incident_resolved,
+    "committee_agenda": _committee_agenda,
 }
 
 
