@@ -14,6 +14,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import build_activities
+from soporte.schedules import ensure_committee_schedule
 from soporte.settings import Settings
 from soporte.temporal_client import connect
 from workflows import ALL_WORKFLOWS
@@ -32,9 +33,19 @@ def build_worker(client: Client, settings: Settings, task_queue: str | None = No
     )
 
 
+async def prepare_worker(
+    client: Client, settings: Settings, task_queue: str | None = None
+) -> Worker:
+    """The worker, once the weekly committee schedule exists and is up to date (idempotent:
+    every worker start ensures it, so any number of workers leave exactly one schedule)."""
+    await ensure_committee_schedule(client, settings, task_queue=task_queue)
+    log.info("committee schedule ensured (%s)", settings.committee_schedule)
+    return build_worker(client, settings, task_queue)
+
+
 async def run_worker(settings: Settings) -> None:
     client = await connect(settings)
-    worker = build_worker(client, settings)
+    worker = await prepare_worker(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

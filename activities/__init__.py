@@ -1,4 +1,4 @@
-"""The activities of the ticket workflow, bound to one database engine.
+"""The activities of every workflow, bound to one database engine.
 
 `build_activities(settings)` is what the worker registers.
 """
@@ -11,6 +11,7 @@ from typing import Any
 from temporalio import activity
 
 from activities import assignment, notifications, projection
+from activities.committee import CommitteeActivities
 from soporte.db.session import create_engine, create_sessionmaker
 from soporte.settings import Settings
 from soporte.tickets import ActivityName, Notification, PickAssigneeInput, ProjectionBatch
@@ -37,4 +38,10 @@ class TicketActivities:
 
 def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     bound = TicketActivities(settings)
-    return [bound.project_ticket, bound.deliver_notification, bound.pick_assignee]
+    committee = CommitteeActivities(bound.sessions)
+    return [
+        bound.project_ticket,
+        bound.deliver_notification,
+        bound.pick_assignee,
+        *committee.all(),
+    ]

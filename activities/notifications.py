@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from activities.assignment import active_staff
 from soporte.db.models import AssignmentPick, OutboundMail, Ticket, utcnow
 from soporte.db.session import bind_of, write_turn
-from soporte.mail_render import render
+from soporte.mail_render import is_about_a_ticket, render
 from soporte.policy import Role
 from soporte.settings import Settings
 from soporte.tickets import Notification
@@ -34,6 +34,8 @@ async def assignee_of(session: AsyncSession, notification: Notification) -> str 
     named = notification.data.get("assignee")
     if isinstance(named, str) and named:
         return named
+    if not is_about_a_ticket(notification):
+        return None
     projected = await session.scalar(
         select(Ticket.assignee).where(Ticket.number == notification.number)
     )
@@ -59,6 +61,9 @@ async def recipients(session: AsyncSession, notification: Notification) -> list[
 
 def message_id(notification: Notification, settings: Settings) -> str:
     domain = settings.mail_from.rpartition("@")[2] or "soporte.local"
+    if not is_about_a_ticket(notification):
+        # Never `<ticket-0...>`: a reply to it must not be taken for a ticket's thread.
+        return f"<notice.{notification.id}@{domain}>"
     return f"<ticket-{notification.number}.{notification.id}@{domain}>"
 
 
@@ -71,7 +76,8 @@ def compose(notification: Notification, to: list[str], settings: Settings) -> Em
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id(notification, settings)
     message["Auto-Submitted"] = "auto-generated"
-    message["X-Soporte-Ticket"] = str(notification.number)
+    if is_about_a_ticket(notification):
+        message["X-Soporte-Ticket"] = str(notification.number)
     if notification.in_reply_to:
         message["In-Reply-To"] = notification.in_reply_to
         message["References"] = notification.in_reply_to

@@ -33,6 +33,7 @@ def ticket_row(view: TicketView) -> dict[str, Any]:
         "paused": view.sla.paused,
         "first_response_due": view.sla.first_response_due,
         "resolution_due": view.sla.resolution_due,
+        "booked_slot": view.booked_slot,
         "view": view.model_dump(mode="json"),
     }
 

@@ -12,7 +12,15 @@ from fastapi.openapi.utils import get_openapi
 
 from api import errors
 from api.limits import BodySizeLimit
-from api.routes import attachments, registry, system, tickets
+from api.routes import (
+    advisories,
+    attachments,
+    committee,
+    incidents,
+    registry,
+    system,
+    tickets,
+)
 from api.state import AppState
 from soporte.db.session import create_engine, create_sessionmaker
 from soporte.services.errors import Unavailable
@@ -46,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Amazonas Soporte", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.add_middleware(BodySizeLimit)
     errors.install(app)
-    for module in (system, registry, tickets, attachments):
+    for module in (system, registry, tickets, attachments, advisories, committee, incidents):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

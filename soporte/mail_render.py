@@ -2,7 +2,8 @@
 
 One function, `render`, so a later issue can swap in real templates without touching
 the delivery activity. The ticket number is always in the subject (`[Ticket #N]`),
-which is how replies by email find their ticket.
+which is how replies by email find their ticket. A notification about no ticket (number
+0, such as the committee's agenda) names no ticket at all.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from soporte.calendar import BOGOTA
+from soporte.committee import AGENDA_TEMPLATE, agenda_mail
 from soporte.tickets import Notification
 
 SIGNATURE = "\n\n--\nSoporte Técnico Amazonas ERP (BTW)\nsoporte@btw.com.co"
@@ -118,7 +120,13 @@ TEMPLATES: dict[str, Callable[[Mapping[str, object]], tuple[str, str]]] = {
         "Alerta de ANS", "El ticket se acerca a su vencimiento ({target}): vence {due}."
     ),
     "sla_breach": _simple("ANS incumplido", "El ticket venció su objetivo {target} ({due})."),
+    AGENDA_TEMPLATE: agenda_mail,
 }
+
+
+def is_about_a_ticket(notification: Notification) -> bool:
+    """Number 0 (the committee's agenda and the like) is about no ticket."""
+    return notification.number > 0
 
 
 def render(notification: Notification) -> tuple[str, str]:
@@ -129,6 +137,8 @@ def render(notification: Notification) -> tuple[str, str]:
         title, text = "Novedad en su solicitud", f"Novedad: {notification.template}."
     else:
         title, text = renderer(data)
+    if not is_about_a_ticket(notification):
+        return title, text + SIGNATURE
     subject = f"[Ticket #{notification.number}] {title}"
     header = f"Ticket #{notification.number}: {data.get('subject', '')}\n\n"
     return subject, header + text + SIGNATURE

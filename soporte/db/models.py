@@ -144,6 +144,7 @@ class Ticket(Base):
         Index("ix_tickets_nit_created", "nit", "created_at"),
         Index("ix_tickets_assignee_status", "assignee", "status"),
         Index("ix_tickets_breached_created", "breached", "created_at"),
+        Index("ix_tickets_booked_slot", "booked_slot"),
     )
 
     number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -160,6 +161,8 @@ class Ticket(Base):
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     first_response_due: Mapped[datetime | None] = mapped_column()
     resolution_due: Mapped[datetime | None] = mapped_column()
+    # Advisories: the booked slot's start (migration 0002).
+    booked_slot: Mapped[datetime | None] = mapped_column()
     view: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 

@@ -7,7 +7,7 @@ Request models forbid unknown fields (a contact cannot smuggle `status`, `assign
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -257,6 +257,8 @@ class ContactTicket(BaseModel):
     rating: RatingOut | None = None
     sla: SlaOut
     reopen_until: datetime | None = None
+    estimated_delivery: date | None = None
+    booked_slot: datetime | None = None
 
 
 class StaffTicket(ContactTicket):

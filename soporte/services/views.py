@@ -6,44 +6,13 @@ from typing import Any
 
 from soporte.services.auth import Principal
 from soporte.services.schemas import ContactTicket, LogEntry, StaffTicket
-from soporte.tickets import SlaView, TicketInput, TicketView
+from soporte.ticket_state import TicketState, view
+from soporte.tickets import TicketInput, TicketView
 
 
 def initial_view(ticket: TicketInput) -> TicketView:
     """The view of a ticket just registered: pure, so a 201 never waits for the worker."""
-    try:
-        from soporte.ticket_state import TicketState, view
-    except ImportError:  # pragma: no cover - the workflow's state module is not there yet
-        return _fallback_view(ticket)
     return view(TicketState.initial(ticket))
-
-
-def _fallback_view(ticket: TicketInput) -> TicketView:
-    from soporte.policy import Status
-
-    return TicketView(
-        number=ticket.number,
-        kind=ticket.kind,
-        status=Status.OPEN,
-        priority=ticket.priority,
-        system_priority=ticket.system_priority,
-        suggested_priority=ticket.suggested_priority,
-        category=ticket.category,
-        subject=ticket.subject,
-        description=ticket.description,
-        expected_result=ticket.expected_result,
-        legal_number=ticket.legal_number,
-        business_impact=ticket.business_impact,
-        channel=ticket.channel,
-        nit=ticket.nit,
-        client_name=ticket.client_name,
-        reporter_email=ticket.reporter_email,
-        notify=ticket.notify,
-        created_at=ticket.registered_at,
-        updated_at=ticket.registered_at,
-        missing_info=ticket.missing_info,
-        sla=SlaView(started_at=None, first_response_due=None, resolution_due=None),
-    )
 
 
 def render_ticket(view: TicketView, principal: Principal) -> ContactTicket | StaffTicket:

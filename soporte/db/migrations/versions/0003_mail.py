@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
-# Chain after the newest head: if a 0002 revision lands first, this must name it.
+# History: 0001 -> 0003 (this) -> 0002 (committee and incidents, chained after this one).
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,0 +1,239 @@
+"""The weekly committee through the API: sessions (read model, else live), starting one
+now, and deciding agenda items (the session workflow's update `decide`).
+
+Contacts never reach the committee (403). Staff read sessions; only committee members and
+admin decide; only admin starts a session by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
+
+from pydantic import StringConstraints
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client as TemporalClient
+from temporalio.client import (
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from soporte.committee import (
+    Decision,
+    DecisionKind,
+    RecordedDecision,
+    SessionStatus,
+    SessionView,
+    bogota_today,
+    manual_session_id,
+)
+from soporte.db.committee_models import CommitteeSessionRow
+from soporte.policy import Role
+from soporte.schedules import start_session_now
+from soporte.services.auth import Principal
+from soporte.services.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from soporte.services.schemas import Request
+from soporte.services.tickets import QUERY_TIMEOUT, UPDATE_TIMEOUT, refusal_message
+from soporte.settings import Settings
+
+READERS = (Role.ADMIN, Role.SUPERVISOR, Role.ENGINEER, Role.COMMITTEE)
+DECIDERS = (Role.COMMITTEE, Role.ADMIN)
+# How long POST /committee/sessions waits for the new session to have its agenda.
+START_WAIT = timedelta(seconds=20)
+FIELD_PREFIXES = ("estimated_delivery:", "reason:")
+
+SessionId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class DecisionRequest(Request):
+    number: int
+    decision: DecisionKind
+    estimated_delivery: date | None = None
+    reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+def require_reader(principal: Principal) -> None:
+    if not principal.has(*READERS):
+        raise Forbidden("only staff (admin, supervisor, engineer, committee) see the committee")
+
+
+def update_id(number: int) -> str:
+    """One decision per requirement and session: a retried request answers the first result."""
+    return f"decide-{number}"
+
+
+# --- Reads ------------------------------------------------------------------------------
+
+
+def _row_view(row: CommitteeSessionRow) -> SessionView:
+    return SessionView.model_validate(row.view)
+
+
+async def live_session(temporal: TemporalClient, session_id: str) -> SessionView | None:
+    handle = temporal.get_workflow_handle(session_id)
+    try:
+        return await handle.query("view", result_type=SessionView, rpc_timeout=QUERY_TIMEOUT)
+    except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
+        return None
+
+
+async def list_sessions(
+    session: AsyncSession, principal: Principal, limit: int = 50, offset: int = 0
+) -> list[SessionView]:
+    require_reader(principal)
+    query = (
+        select(CommitteeSessionRow)
+        .order_by(CommitteeSessionRow.started_at.desc(), CommitteeSessionRow.session_id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = (await session.scalars(query)).all()
+    return [_row_view(row) for row in rows]
+
+
+async def _open_row(session: AsyncSession) -> CommitteeSessionRow | None:
+    query = (
+        select(CommitteeSessionRow)
+        .where(CommitteeSessionRow.status == SessionStatus.OPEN.value)
+        .order_by(CommitteeSessionRow.started_at.desc())
+        .limit(1)
+    )
+    row: CommitteeSessionRow | None = await session.scalar(query)
+    return row
+
+
+async def current_session(
+    session: AsyncSession, temporal: TemporalClient, principal: Principal
+) -> SessionView:
+    """The open session (live when its workflow answers, else as last projected)."""
+    require_reader(principal)
+    row = await _open_row(session)
+    await session.commit()
+    if row is None:
+        raise NotFound("no committee session is open")
+    live = await live_session(temporal, row.session_id)
+    return live or _row_view(row)
+
+
+async def read_session(
+    session: AsyncSession, temporal: TemporalClient, principal: Principal, session_id: str
+) -> SessionView:
+    require_reader(principal)
+    row = await session.get(CommitteeSessionRow, session_id)
+    await session.commit()
+    if row is None:
+        raise NotFound(f"there is no committee session {session_id}")
+    if row.status == SessionStatus.CLOSED.value:
+        return _row_view(row)
+    return await live_session(temporal, session_id) or _row_view(row)
+
+
+# --- Commands ---------------------------------------------------------------------------
+
+
+async def start_session(
+    session: AsyncSession, temporal: TemporalClient, settings: Settings, principal: Principal
+) -> SessionView:
+    """Admin starts a session now; refused while another one is open."""
+    if not principal.has(Role.ADMIN):
+        raise Forbidden("only admin starts a committee session by hand")
+    open_row = await _open_row(session)
+    await session.commit()
+    now = datetime.now(UTC)
+    if open_row is not None and open_row.ends_at > now:
+        raise Conflict(
+            f"committee session {open_row.session_id} is still open (until "
+            f"{open_row.ends_at.isoformat()}): decide its agenda there"
+        )
+    if await session.get(CommitteeSessionRow, manual_session_id(now)) is not None:
+        # Same id, and a lower version than the old row: its projection would be refused.
+        raise Conflict("a committee session was started this very second; try again")
+    await session.commit()
+    try:
+        handle = await start_session_now(temporal, settings, started_by=principal.email, now=now)
+    except WorkflowAlreadyStartedError:
+        raise Conflict("a committee session was started this very second; try again") from None
+    assert handle.id is not None
+    return await _wait_for_agenda(temporal, handle.id)
+
+
+async def _wait_for_agenda(temporal: TemporalClient, session_id: str) -> SessionView:
+    """The new session's view, once it has built its agenda (bounded wait)."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + START_WAIT.total_seconds()
+    while True:
+        view = await live_session(temporal, session_id)
+        if view is not None:
+            return view
+        if loop.time() > give_up:
+            raise Unavailable(
+                f"committee session {session_id} started but has not built its agenda yet; "
+                "read it with GET /api/v1/committee/sessions/current"
+            )
+        await asyncio.sleep(0.1)
+
+
+def _precheck(data: DecisionRequest, today: date) -> None:
+    """The field rules, answered as 422 before the workflow is asked."""
+    if data.decision is DecisionKind.ACCEPT:
+        if data.estimated_delivery is None:
+            raise InvalidInput("estimated_delivery", "required to accept a requirement")
+        if data.estimated_delivery < today:
+            raise InvalidInput(
+                "estimated_delivery", f"{data.estimated_delivery} is in the past (today is {today})"
+            )
+    if data.decision is DecisionKind.REJECT and not (data.reason or "").strip():
+        raise InvalidInput("reason", "required to reject a requirement")
+
+
+def _refusal(error: WorkflowUpdateFailedError) -> Exception:
+    message = refusal_message(error)
+    for prefix in FIELD_PREFIXES:
+        if message.startswith(prefix):
+            return InvalidInput(prefix[:-1], message[len(prefix) :].strip())
+    return Conflict(message)
+
+
+async def decide(
+    session: AsyncSession,
+    temporal: TemporalClient,
+    principal: Principal,
+    session_id: str,
+    data: DecisionRequest,
+) -> RecordedDecision:
+    if not principal.has(*DECIDERS):
+        raise Forbidden("only committee members and admin decide requirements")
+    row = await session.get(CommitteeSessionRow, session_id)
+    await session.commit()
+    if row is None:
+        raise NotFound(f"there is no committee session {session_id}")
+    if row.status == SessionStatus.CLOSED.value:
+        raise Conflict(f"committee session {session_id} is closed")
+    _precheck(data, bogota_today(datetime.now(UTC)))
+    decision = Decision(**data.model_dump(), decided_by=principal.email)
+    handle = temporal.get_workflow_handle(session_id)
+    try:
+        recorded = await handle.execute_update(
+            "decide",
+            decision,
+            id=update_id(data.number),
+            result_type=RecordedDecision,
+            rpc_timeout=UPDATE_TIMEOUT,
+        )
+    except WorkflowUpdateFailedError as error:
+        raise _refusal(error) from None
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise Conflict(f"committee session {session_id} is closed") from None
+        raise Unavailable(f"committee session {session_id} could not be reached") from None
+    if recorded.decision is not data.decision:
+        raise Conflict(
+            f"requirement {data.number} was already decided in this session: "
+            f"{recorded.decision.value}"
+        )
+    return recorded

@@ -1,0 +1,162 @@
+"""Personalised advisories through the HTTP API, a real worker and a real Temporal server:
+slots inside business hours, booking one, the slot then taken for others, done resolves."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from soporte.calendar import BOGOTA
+from tests.api_support import ADMIN, Api, backends, eventually, module_api
+
+FOLLOW = 30.0
+HOURS = {
+    0: (time(7, 30), time(18, 0)),
+    1: (time(7, 30), time(18, 0)),
+    2: (time(7, 30), time(18, 0)),
+    3: (time(7, 30), time(18, 0)),
+    4: (time(7, 0), time(17, 0)),
+}
+
+
+@pytest.fixture(scope="module", params=backends())
+async def api(
+    request: pytest.FixtureRequest,
+    dev_env: WorkflowEnvironment,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Api]:
+    async with module_api(request, dev_env, tmp_path_factory) as running:
+        yield running
+
+
+async def advisory(api: Api, contact: dict[str, str]) -> int:
+    ticket = await api.open_ticket(
+        contact,
+        kind="advisory",
+        category="capacitacion",
+        subject="Capacitación en cierre contable",
+        description="Queremos una sesión sobre el cierre de fin de año.",
+    )
+    assert ticket["kind"] == "advisory"
+    number: int = ticket["number"]
+    return number
+
+
+def inside_business_hours(slot: dict[str, Any]) -> bool:
+    start = datetime.fromisoformat(slot["start"]).astimezone(BOGOTA)
+    end = datetime.fromisoformat(slot["end"]).astimezone(BOGOTA)
+    hours = HOURS.get(start.weekday())
+    return (
+        hours is not None
+        and start.date() == end.date()
+        and hours[0] <= start.time()
+        and end.time() <= hours[1]
+        and start.minute in (0, 30)
+    )
+
+
+async def slots(api: Api, number: int, headers: dict[str, str]) -> list[dict[str, Any]]:
+    found = await api.ok("GET", f"/api/v1/tickets/{number}/slots", headers=headers)
+    assert found["number"] == number
+    listed: list[dict[str, Any]] = found["slots"]
+    return listed
+
+
+async def test_slots_are_offered_inside_business_hours(api: Api) -> None:
+    nit = await api.client("903456001", "Panadería La Espiga")
+    other_nit = await api.client("903456002", "Otra Empresa")
+    contact = await api.contact(nit, "nora@espiga.com.co")
+    stranger = await api.contact(other_nit, "ivan@otra.com.co")
+    number = await advisory(api, contact)
+
+    offered = await slots(api, number, contact)
+    assert offered, "two weeks always hold some business hours"
+    assert all(inside_business_hours(slot) for slot in offered), offered
+    starts = [slot["start"] for slot in offered]
+    assert starts == sorted(starts)
+    for slot in offered:
+        length = datetime.fromisoformat(slot["end"]) - datetime.fromisoformat(slot["start"])
+        assert length == timedelta(hours=1)
+    assert (await api.http.get(f"/api/v1/tickets/{number}/slots", headers=ADMIN)).is_success
+
+    response = await api.http.get(f"/api/v1/tickets/{number}/slots", headers=stranger)
+    assert response.status_code == 404, response.text
+    support = (await api.open_ticket(contact))["number"]
+    response = await api.http.get(f"/api/v1/tickets/{support}/slots", headers=contact)
+    assert response.status_code == 409, response.text
+
+    booking = f"/api/v1/tickets/{number}/booking"
+    first = datetime.fromisoformat(offered[0]["start"])
+    for start, rule in (
+        ((first + timedelta(minutes=10)).isoformat(), "hour or half-hour"),
+        (first.replace(tzinfo=None).isoformat(), "timezone"),
+        ((first - timedelta(days=30)).isoformat(), "past"),
+        ((first + timedelta(days=60)).isoformat(), "beyond"),
+    ):
+        response = await api.http.post(booking, json={"start": start}, headers=contact)
+        assert response.status_code == 422, response.text
+        assert "start" in response.json()["detail"] and rule in response.json()["detail"]
+    response = await api.http.post(booking, json={"start": "mañana"}, headers=contact)
+    assert response.status_code == 422, response.text
+
+
+async def test_booking_takes_the_slot_and_done_resolves(api: Api) -> None:
+    """Needs the ticket workflow's updates `book` and `advisory_done`."""
+    nit = await api.client("903456003", "Colegio San Pedro")
+    other_nit = await api.client("903456004", "Clínica del Norte")
+    contact = await api.contact(nit, "rector@sanpedro.edu.co")
+    other = await api.contact(other_nit, "admin@clinicanorte.com.co")
+    engineer = await api.staff("felipe@btw.com.co", ["engineer"], "Felipe")
+    mine = await advisory(api, contact)
+    theirs = await advisory(api, other)
+
+    offered = await slots(api, mine, contact)
+    chosen = offered[len(offered) // 2]["start"]
+    booked = await api.ok(
+        "POST", f"/api/v1/tickets/{mine}/booking", json={"start": chosen}, headers=contact
+    )
+    assert booked["status"] == "scheduled"
+
+    # Once projected, the slot is no longer offered to the other advisory, nor bookable.
+    await eventually(
+        lambda: slots(api, theirs, other),
+        lambda free: chosen not in [slot["start"] for slot in free],
+        FOLLOW,
+    )
+    response = await api.http.post(
+        f"/api/v1/tickets/{theirs}/booking", json={"start": chosen}, headers=other
+    )
+    assert response.status_code == 409, response.text
+    assert "taken" in response.json()["detail"]
+    # ...while the ticket that booked it still sees it.
+    assert chosen in [slot["start"] for slot in await slots(api, mine, contact)]
+
+    response = await api.http.post(f"/api/v1/tickets/{mine}/done", headers=contact)
+    assert response.status_code == 403, response.text
+    response = await api.http.post(f"/api/v1/tickets/{mine}/deliver", headers=engineer)
+    assert response.status_code == 409, response.text
+    done = await api.ok(
+        "POST",
+        f"/api/v1/tickets/{mine}/done",
+        json={"body": "Sesión realizada con el equipo contable"},
+        headers=engineer,
+    )
+    assert done["status"] == "resolved"
+    await eventually(
+        lambda: api.ok("GET", f"/api/v1/tickets/{mine}", headers=contact),
+        lambda t: t["status"] == "resolved",
+    )
+    # Resolved, it no longer holds the slot: the other advisory may book it.
+    await eventually(
+        lambda: slots(api, theirs, other),
+        lambda free: chosen in [slot["start"] for slot in free],
+        FOLLOW,
+    )
+    rebooked = await api.ok(
+        "POST", f"/api/v1/tickets/{theirs}/booking", json={"start": chosen}, headers=ADMIN
+    )
+    assert rebooked["status"] == "scheduled"

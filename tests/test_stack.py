@@ -1,0 +1,51 @@
+"""`soporte up` end to end: healthy, then stopped cleanly with nothing left behind."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.stack_support import alive, descendants, free_port, start_stack
+
+
+def test_up_serves_healthz_and_sigterm_stops_every_child(tmp_path: Path):
+    stack = start_stack(tmp_path / "var")
+    try:
+        stack.wait_healthy()
+        children = descendants(stack.process.pid)
+        assert len(children) >= 4  # dev server, worker, API, SMTP listener
+    finally:
+        status, out, err = stack.stop()
+    assert status == 0, err
+    assert f"OpenAPI docs {stack.api_url}/docs" in out
+    assert f"Temporal UI  http://127.0.0.1:{stack.ports['ui']}" in out
+    assert "Admin token" in out
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in children if alive(pid)] == []
+    assert (tmp_path / "var" / "temporal.db").exists()
+    token = (tmp_path / "var" / "admin-token").read_text().strip()
+    assert len(token) >= 40 and token in out
+
+
+def test_a_port_in_use_is_one_clear_line(tmp_path: Path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable, "-m", "soporte.cli", "up", "--data-dir", str(tmp_path),
+                "--api-port", str(port), "--temporal-port", str(free_port()),
+                "--smtp-port", str(free_port()),
+            ],
+            capture_output=True, text=True, timeout=60,
+        )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"soporte: port {port} on 127.0.0.1 is already in use (API); choose another with --api-port"
+    )
