@@ -101,9 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int, default=8000)
     api.set_defaults(handler=cmd_api)
 
-    commands.add_parser("worker", help="the Temporal worker alone").set_defaults(
-        handler=cmd_worker
-    )
+    commands.add_parser("worker", help="the Temporal worker alone").set_defaults(handler=cmd_worker)
 
     smtp = commands.add_parser("smtp", help="the inbound SMTP listener alone")
     smtp.add_argument("--host", default="127.0.0.1")

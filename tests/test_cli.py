@@ -19,7 +19,9 @@ def soporte(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_deadline_json_matches_the_policy_example():
-    result = soporte("sla", "deadline", "--priority", "P2", "--start", "2026-11-27T16:30:00-05:00", "--json")
+    result = soporte(
+        "sla", "deadline", "--priority", "P2", "--start", "2026-11-27T16:30:00-05:00", "--json"
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
         "priority": "P2",
@@ -30,7 +32,9 @@ def test_deadline_json_matches_the_policy_example():
 
 
 def test_deadline_shows_bogota_time_for_a_utc_start():
-    result = soporte("sla", "deadline", "--priority", "P1", "--start", "2026-11-28T03:00:00+00:00", "--json")
+    result = soporte(
+        "sla", "deadline", "--priority", "P1", "--start", "2026-11-28T03:00:00+00:00", "--json"
+    )
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
     assert body["start"] == "2026-11-27T22:00:00-05:00"
@@ -70,7 +74,11 @@ def test_bad_setting_is_named_without_a_traceback(tmp_path):
         capture_output=True,
         text=True,
         timeout=60,
-        env={"SOPORTE_REMINDER_OFFSETS": "P1D,tomorrow", "SOPORTE_DATA_DIR": str(tmp_path), "PATH": ""},
+        env={
+            "SOPORTE_REMINDER_OFFSETS": "P1D,tomorrow",
+            "SOPORTE_DATA_DIR": str(tmp_path),
+            "PATH": "",
+        },
     )
     assert result.returncode == 2
     assert "SOPORTE_REMINDER_OFFSETS" in result.stderr

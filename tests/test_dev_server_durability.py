@@ -50,7 +50,10 @@ async def test_acknowledged_workflows_survive_a_killed_server(tmp_path: Path):
             description = await client.get_workflow_handle(wid).describe()
             assert description.id == wid
         history = await client.get_workflow_handle(ids[0]).fetch_history()
-        assert any(event.HasField("workflow_execution_signaled_event_attributes") for event in history.events)
+        assert any(
+            event.HasField("workflow_execution_signaled_event_attributes")
+            for event in history.events
+        )
     finally:
         server.terminate()
         server.wait()

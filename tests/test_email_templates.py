@@ -342,7 +342,9 @@ def _issue6(template: str, **data: object):
     from soporte.email.templates import render as render_mail
     from soporte.tickets import Notification as Note
 
-    return render_mail(Note(id=f"77-1-{template}", number=77, template=template, to=["a@b.co"], data=data))
+    return render_mail(
+        Note(id=f"77-1-{template}", number=77, template=template, to=["a@b.co"], data=data)
+    )
 
 
 def test_committee_acceptance_shows_the_estimated_date_in_spanish():
@@ -359,14 +361,18 @@ def test_committee_rejection_gives_the_reason():
 
 def test_booking_confirmation_shows_the_slot_in_bogota_time():
     mail = _issue6(
-        "booking_confirmed", booked_slot="2026-12-01T14:00:00+00:00", slot_end="2026-12-01T15:00:00+00:00"
+        "booking_confirmed",
+        booked_slot="2026-12-01T14:00:00+00:00",
+        slot_end="2026-12-01T15:00:00+00:00",
     )
     assert "martes 1 de diciembre de 2026, 9:00 a. m." in mail.text
     assert "10:00 a. m." in mail.text
 
 
 def test_booking_link_carries_the_link_and_the_abandon_warning():
-    mail = _issue6("booking_link", booking_url="http://127.0.0.1:8000/api/v1/tickets/77/slots", attempt=1)
+    mail = _issue6(
+        "booking_link", booking_url="http://127.0.0.1:8000/api/v1/tickets/77/slots", attempt=1
+    )
     assert "http://127.0.0.1:8000/api/v1/tickets/77/slots" in mail.text
     assert "sin respuesta del cliente" in mail.text
     assert 'href="http://127.0.0.1:8000/api/v1/tickets/77/slots"' in mail.html
@@ -374,7 +380,9 @@ def test_booking_link_carries_the_link_and_the_abandon_warning():
 
 def test_incident_mails_say_p1_and_resolution():
     assert "prioridad crítica (P1)" in _issue6("incident_priority", reason="falla masiva").text
-    resolved = _issue6("incident_resolved", resolution_kind="solution", body="Servicio restablecido")
+    resolved = _issue6(
+        "incident_resolved", resolution_kind="solution", body="Servicio restablecido"
+    )
     assert "falla general" in resolved.text and "Servicio restablecido" in resolved.text
 
 
@@ -384,8 +392,14 @@ def test_committee_agenda_lists_each_requirement_for_staff():
 
     mail = render_mail(
         Note(
-            id="s1-agenda", number=0, template="committee_agenda", to=["@committee"],
-            data={"session_id": "s1", "items": [{"number": 5, "client_name": "ACME", "subject": "<Informe>"}]},
+            id="s1-agenda",
+            number=0,
+            template="committee_agenda",
+            to=["@committee"],
+            data={
+                "session_id": "s1",
+                "items": [{"number": 5, "client_name": "ACME", "subject": "<Informe>"}],
+            },
         )
     )
     assert mail.subject == "Comité Operativo: agenda de la sesión"

@@ -6,7 +6,13 @@ from soporte.settings import SettingsError, load_settings
 
 
 def test_defaults_follow_the_policy(monkeypatch: pytest.MonkeyPatch):
-    for name in ("REMINDER_OFFSETS", "ABANDON_AFTER", "REOPEN_WINDOW", "WARNING_RATIO", "COMMITTEE_SCHEDULE"):
+    for name in (
+        "REMINDER_OFFSETS",
+        "ABANDON_AFTER",
+        "REOPEN_WINDOW",
+        "WARNING_RATIO",
+        "COMMITTEE_SCHEDULE",
+    ):
         monkeypatch.delenv(f"SOPORTE_{name}", raising=False)
     settings = load_settings()
     assert settings.warning_ratio == 0.75
@@ -25,7 +31,10 @@ def test_environment_overrides_are_parsed(monkeypatch: pytest.MonkeyPatch):
     settings = load_settings()
     assert settings.reminder_offsets == (timedelta(hours=12), timedelta(days=3))
     assert settings.abandon_after == timedelta(days=7)
-    assert (settings.committee_schedule.weekday, settings.committee_schedule.at) == (4, time(14, 30))
+    assert (settings.committee_schedule.weekday, settings.committee_schedule.at) == (
+        4,
+        time(14, 30),
+    )
     assert settings.policy().warning_ratio == 0.5
 
 

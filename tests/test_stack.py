@@ -39,11 +39,22 @@ def test_a_port_in_use_is_one_clear_line(tmp_path: Path):
         port = busy.getsockname()[1]
         result = subprocess.run(
             [
-                sys.executable, "-m", "soporte.cli", "up", "--data-dir", str(tmp_path),
-                "--api-port", str(port), "--temporal-port", str(free_port()),
-                "--smtp-port", str(free_port()),
+                sys.executable,
+                "-m",
+                "soporte.cli",
+                "up",
+                "--data-dir",
+                str(tmp_path),
+                "--api-port",
+                str(port),
+                "--temporal-port",
+                str(free_port()),
+                "--smtp-port",
+                str(free_port()),
             ],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert result.returncode == 2
     assert result.stderr.strip() == (
