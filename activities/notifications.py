@@ -11,7 +11,6 @@ import asyncio
 import mailbox
 import smtplib
 from email.message import EmailMessage
-from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -22,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from activities.assignment import active_staff
 from soporte.db.models import AssignmentPick, OutboundMail, Ticket, utcnow
 from soporte.db.session import bind_of, write_turn
-from soporte.mail_render import is_about_a_ticket, render
+from soporte.email.templates import MESSAGE_ID_DOMAIN, build_email, message_id_for, render
 from soporte.policy import Role
 from soporte.settings import Settings
 from soporte.tickets import Notification
@@ -59,30 +58,37 @@ async def recipients(session: AsyncSession, notification: Notification) -> list[
     return sorted({email.strip().lower() for email in found})
 
 
-def message_id(notification: Notification, settings: Settings) -> str:
-    domain = settings.mail_from.rpartition("@")[2] or "soporte.local"
+def is_about_a_ticket(notification: Notification) -> bool:
+    """Number 0 (the committee's agenda and the like) is about no ticket."""
+    return notification.number > 0
+
+
+def message_id(notification: Notification) -> str:
     if not is_about_a_ticket(notification):
         # Never `<ticket-0...>`: a reply to it must not be taken for a ticket's thread.
-        return f"<notice.{notification.id}@{domain}>"
-    return f"<ticket-{notification.number}.{notification.id}@{domain}>"
+        return f"<notice.{notification.id}@{MESSAGE_ID_DOMAIN}>"
+    return message_id_for(notification.number, notification.id)
+
+
+def with_links(notification: Notification, settings: Settings) -> Notification:
+    """The links a template shows, made absolute with the public URL of the API."""
+    if not is_about_a_ticket(notification):
+        return notification
+    ticket = f"{settings.public_url.rstrip('/')}/api/v1/tickets/{notification.number}"
+    links = {"ticket_url": ticket, "booking_url": f"{ticket}/slots"}
+    data = {**links, **notification.data}
+    return notification.model_copy(update={"data": data})
 
 
 def compose(notification: Notification, to: list[str], settings: Settings) -> EmailMessage:
-    subject, text = render(notification)
-    message = EmailMessage()
-    message["From"] = settings.mail_from
-    message["To"] = ", ".join(to)
-    message["Subject"] = subject
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = message_id(notification, settings)
-    message["Auto-Submitted"] = "auto-generated"
-    if is_about_a_ticket(notification):
-        message["X-Soporte-Ticket"] = str(notification.number)
-    if notification.in_reply_to:
-        message["In-Reply-To"] = notification.in_reply_to
-        message["References"] = notification.in_reply_to
-    message.set_content(text)
-    return message
+    return build_email(
+        render(with_links(notification, settings)),
+        to=to,
+        from_addr=settings.mail_from,
+        message_id=message_id(notification),
+        in_reply_to=notification.in_reply_to,
+        number=notification.number if is_about_a_ticket(notification) else None,
+    )
 
 
 def write_maildir(outbox: Path, message: EmailMessage) -> None:
@@ -108,7 +114,7 @@ async def claim(
     sessions: async_sessionmaker[AsyncSession], notification: Notification, to: list[str]
 ) -> bool:
     """Record the notification; False when an earlier attempt already sent it."""
-    subject, _ = render(notification)
+    subject = render(notification).subject
     async with write_turn(bind_of(sessions)), sessions() as session:
         row = await session.get(OutboundMail, notification.id)
         if row is not None:

@@ -8,7 +8,7 @@ still undecided is simply still pending_committee, so the next session's agenda 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
@@ -175,19 +175,3 @@ def decision_signal(decision: RecordedDecision, session_id: str) -> CommitteeDec
         decided_by=decision.decided_by,
         decided_at=decision.decided_at,
     )
-
-
-def agenda_mail(data: Mapping[str, object]) -> tuple[str, str]:
-    """Subject and Spanish text of the `committee_agenda` notification (for mail_render)."""
-    items = data.get("items")
-    lines = [
-        f"- #{item.get('number')} {item.get('subject', '')} ({item.get('client_name', '')})"
-        for item in (items if isinstance(items, list) else [])
-        if isinstance(item, dict)
-    ]
-    body = "\n".join(lines) or "No hay requerimientos pendientes."
-    text = (
-        f"Agenda de la sesión {data.get('session_id', '')} del Comité Operativo "
-        f"(hasta {data.get('ends_at', '')}), en orden de radicación:\n\n{body}"
-    )
-    return "Agenda del Comité Operativo", text

@@ -74,7 +74,7 @@ def suggest_priority(kind: Kind, category: str, text: str) -> Priority:
 # refuses a request without a known client and contact, so NIT and reporter are never
 # missing here; the legal number is optional; who to inform defaults to the reporter; the
 # suggested priority defaults to the system's; evidence is uploaded after registration.
-# The Spanish wording of each name lives with the templates (soporte.mail_render).
+# Their Spanish wording: soporte.email.templates.MISSING_INFO_LABELS.
 REQUIRED_FIELDS = ("category", "description", "expected_result")
 REQUIRED_BY_CHANNEL: Mapping[Channel, tuple[str, ...]] = {Channel.EMAIL: ("business_impact",)}
 

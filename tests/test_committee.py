@@ -30,9 +30,7 @@ from soporte.committee import (
     SessionView,
     session_end,
 )
-from soporte.committee import (
-    agenda_mail as agenda_mail_text,
-)
+from soporte.email.templates import render
 from soporte.holiday_dates import colombian_holidays
 from soporte.policy_config import CommitteeSchedule
 from soporte.schedules import (
@@ -187,8 +185,9 @@ async def test_a_session_mails_its_agenda_in_filing_order(
     [agenda_mail] = desk.mails
     assert agenda_mail.template == "committee_agenda" and agenda_mail.to == ["@committee"]
     assert [item["number"] for item in agenda_mail.data["items"]] == [101, 102, 103, 104]  # type: ignore[attr-defined]
-    subject, text = agenda_mail_text(agenda_mail.data)
-    assert "Comité Operativo" in subject and text.index("#101") < text.index("#104")
+    rendered = render(agenda_mail)
+    assert "Comité Operativo" in rendered.subject
+    assert rendered.text.index("#101") < rendered.text.index("#104")
 
 
 async def test_each_decision_reaches_its_ticket_and_bad_ones_are_refused(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from soporte.mail_render import MISSING_LABELS
+from soporte.email.templates import MISSING_INFO_LABELS as MISSING_LABELS
 from soporte.policy import Channel, Kind, Priority
 from soporte.triage import fold, missing_info, suggest_priority
 
