@@ -3,6 +3,7 @@ slots inside business hours, booking one, the slot then taken for others, done r
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -160,3 +161,20 @@ async def test_booking_takes_the_slot_and_done_resolves(api: Api) -> None:
         "POST", f"/api/v1/tickets/{theirs}/booking", json={"start": chosen}, headers=ADMIN
     )
     assert rebooked["status"] == "scheduled"
+
+
+async def test_two_advisories_booking_one_slot_at_once_get_it_once(api: Api) -> None:
+    first_nit = await api.client("903456005", "Hotel Los Andes")
+    second_nit = await api.client("903456006", "Taller El Pistón")
+    first = await api.contact(first_nit, "gerencia@losandes.com.co")
+    second = await api.contact(second_nit, "jefe@elpiston.com.co")
+    ours, theirs = await advisory(api, first), await advisory(api, second)
+    chosen = (await slots(api, ours, first))[-1]["start"]
+
+    responses = await asyncio.gather(
+        api.http.post(f"/api/v1/tickets/{ours}/booking", json={"start": chosen}, headers=first),
+        api.http.post(f"/api/v1/tickets/{theirs}/booking", json={"start": chosen}, headers=second),
+    )
+    assert sorted(response.status_code for response in responses) == [200, 409], [
+        response.text for response in responses
+    ]

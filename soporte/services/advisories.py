@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -130,6 +131,12 @@ async def list_slots(
     )
 
 
+# Bookings in this process take turns: the slots taken are read from SQL, and a booking is
+# in SQL once its update returns (updates wait for their projection). Several API processes
+# still race each other; see the README.
+_booking_turn = asyncio.Lock()
+
+
 async def book(
     session: AsyncSession,
     temporal: TemporalClient,
@@ -141,6 +148,19 @@ async def book(
     intake = await tickets.find_ticket(session, principal, number)
     _require_booker(principal)
     await _require_kind(session, intake, Kind.ADVISORY, "booked")
+    await session.commit()
+    async with _booking_turn:
+        return await _book_free_slot(session, temporal, settings, principal, number, data)
+
+
+async def _book_free_slot(
+    session: AsyncSession,
+    temporal: TemporalClient,
+    settings: Settings,
+    principal: Principal,
+    number: int,
+    data: BookingRequest,
+) -> TicketView:
     taken = await taken_slots(session, number)
     await session.commit()
     now = datetime.now(UTC)
