@@ -721,3 +721,27 @@ async def test_soporte_smtp_serves_the_intake_and_stops_on_sigterm(mail: Mail) -
     with pytest.raises(OSError):  # the port was released
         _, writer = await asyncio.open_connection(HOST, port)
         writer.close()
+
+
+async def test_a_reply_to_a_resolved_ticket_reopens_it_with_the_reply_as_reason(
+    mail: Mail,
+) -> None:
+    number, _ = await open_by_email(mail, "Error en el PDF")
+    engineer = await mail.api.token("ingrid@btw.com.co")
+    resolved = await mail.api.ok(
+        "POST",
+        f"/api/v1/tickets/{number}/resolve",
+        json={"kind": "solution", "body": "Plantilla corregida"},
+        headers=engineer,
+    )
+    assert resolved["status"] == "resolved"
+
+    reply, reply_id = message(f"RE: [#{number}] Error en el PDF", "Sigue saliendo en blanco.")
+    await mail.send(reply)
+    row = await mail.inbound(reply_id)
+    assert row is not None and (row.outcome, row.number) == ("message_added", number)
+    ticket = await mail.api.ok("GET", f"/api/v1/tickets/{number}", headers=engineer)
+    assert ticket["status"] == "in_progress"
+    log = await mail.api.ok("GET", f"/api/v1/tickets/{number}/log", headers=engineer)
+    reopened = [line for line in log if line["type"] == "reopened"]
+    assert len(reopened) == 1 and "Sigue saliendo en blanco." in reopened[0]["body"]

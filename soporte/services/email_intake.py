@@ -37,12 +37,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client as TemporalClient
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from soporte.db.mail_models import AutoReply, InboundMail, MailOutcome, RefusedMail
@@ -66,7 +67,15 @@ from soporte.services.errors import Conflict, ServiceError, Unavailable
 from soporte.services.intake import Reporter, allocate, start_workflow, stored_input
 from soporte.services.schemas import TicketCreate
 from soporte.settings import Settings
-from soporte.tickets import AttachmentRef, ClientMessage, Notification, TicketInput, workflow_id
+from soporte.tickets import (
+    AttachmentRef,
+    ClientMessage,
+    Notification,
+    ReopenCommand,
+    TicketInput,
+    TicketView,
+    workflow_id,
+)
 
 log = logging.getLogger("soporte.email")
 
@@ -358,6 +367,8 @@ class EmailIntake:
             why = f"ticket #{number} is closed for good: the reply was not added"
             return await self._refuse(parsed, raw, key, why, number, template="reopen_refused")
         await self._record_attachments(number, refs, sender)
+        if await _reopen_if_resolved(handle, parsed.message_id, sender, message.body):
+            return IntakeResult(MailOutcome.MESSAGE_ADDED, key, number, "reopened the ticket")
         return IntakeResult(MailOutcome.MESSAGE_ADDED, key, number, "added to the ticket's log")
 
     async def _is_closed(self, temporal: TemporalClient, number: int) -> bool:
@@ -651,6 +662,25 @@ def _idempotency_key(key: str) -> str:
     if len(candidate) <= 200:
         return candidate
     return IDEMPOTENCY_PREFIX + "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+async def _reopen_if_resolved(
+    handle: WorkflowHandle[Any, Any], message_id: str, sender: str, body: str
+) -> bool:
+    """A client's reply to a resolved ticket asks to reopen it, the reply being the reason
+    (POLICY.md §VIII.c). A refusal (e.g. already rated and closed) leaves the message logged."""
+    view = await handle.query("view", result_type=TicketView, rpc_timeout=SIGNAL_TIMEOUT)
+    if view.status is not Status.RESOLVED:
+        return False
+    command = ReopenCommand(actor_email=sender, reason=body)
+    try:
+        await handle.execute_update(
+            "reopen", command, id=f"reopen-{message_id}", rpc_timeout=SIGNAL_TIMEOUT
+        )
+    except WorkflowUpdateFailedError as refused:
+        log.info("reply to resolved ticket %s not reopened: %s", handle.id, refused.cause)
+        return False
+    return True
 
 
 def _message_body(parsed: ParsedMail, refs: list[AttachmentRef]) -> str:
