@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
+
 from tests.stack_support import alive, descendants, free_port, start_stack
 
 
@@ -60,3 +62,44 @@ def test_a_port_in_use_is_one_clear_line(tmp_path: Path):
     assert result.stderr.strip() == (
         f"soporte: port {port} on 127.0.0.1 is already in use (API); choose another with --api-port"
     )
+
+
+def test_a_second_start_on_the_same_data_dir_finds_every_ticket(tmp_path: Path):
+    data_dir = tmp_path / "var"
+    stack = start_stack(data_dir)
+    try:
+        stack.wait_healthy()
+        api = f"{stack.api_url}/api/v1"
+        admin = {"Authorization": f"Bearer {(data_dir / 'admin-token').read_text().strip()}"}
+        client = {"nit": "800197268-4", "name": "Ferretería El Tornillo", "active": True}
+        assert httpx.post(f"{api}/clients", json=client, headers=admin).status_code == 201
+        contact = {"name": "Ana", "email": "ana@tornillo.co", "phone": "3001234567"}
+        created = httpx.post(f"{api}/clients/800197268-4/contacts", json=contact, headers=admin)
+        assert created.status_code == 201, created.text
+        token = httpx.post(f"{api}/tokens", json={"email": "ana@tornillo.co"}, headers=admin)
+        ana = {"Authorization": f"Bearer {token.json()['token']}"}
+        ticket = {
+            "kind": "support",
+            "category": "facturación",
+            "subject": "No puedo facturar",
+            "description": "Error al emitir",
+            "expected_result": "Emitir",
+        }
+        opened = httpx.post(f"{api}/tickets", json=ticket, headers=ana, timeout=30)
+        assert opened.status_code == 201, opened.text
+        number = opened.json()["number"]
+        before = opened.json()["sla"]
+    finally:
+        assert stack.stop()[0] == 0
+
+    again = start_stack(data_dir)
+    try:
+        again.wait_healthy()
+        found = httpx.get(f"{again.api_url}/api/v1/tickets/{number}", headers=ana, timeout=30)
+        assert found.status_code == 200, found.text
+        assert found.json()["subject"] == "No puedo facturar"
+        assert found.json()["sla"]["resolution_due"] == before["resolution_due"]
+        listed = httpx.get(f"{again.api_url}/api/v1/tickets", headers=ana, timeout=30).json()
+        assert [item["number"] for item in listed["items"]] == [number]
+    finally:
+        assert again.stop()[0] == 0
