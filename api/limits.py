@@ -7,11 +7,19 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from soporte.email.smtp_server import MAX_MESSAGE_BYTES
+
 JSON_LIMIT = 1024 * 1024
 UPLOAD_LIMIT = 10 * 1024 * 1024 + 256 * 1024  # the file limit plus multipart overhead
 
 
+# A raw email may be as large as the SMTP listener accepts.
+INBOUND_EMAIL_PATH = "/api/v1/inbound-email"
+
+
 def limit_for(path: str) -> int:
+    if path == INBOUND_EMAIL_PATH:
+        return MAX_MESSAGE_BYTES
     return UPLOAD_LIMIT if path.endswith("/attachments") else JSON_LIMIT
 
 

@@ -16,6 +16,7 @@ from api.routes import (
     advisories,
     attachments,
     committee,
+    email,
     incidents,
     registry,
     system,
@@ -54,7 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Amazonas Soporte", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.add_middleware(BodySizeLimit)
     errors.install(app)
-    for module in (system, registry, tickets, attachments, advisories, committee, incidents):
+    routers = (system, registry, tickets, attachments, advisories, committee, incidents, email)
+    for module in routers:
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

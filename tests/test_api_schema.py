@@ -115,6 +115,10 @@ def seed(base: str) -> None:
         http.post("/api/v1/staff", json=staff).raise_for_status()
 
 
+# Raw email (POST /inbound-email) is sent as bytes, like any binary body.
+schemathesis.serializer.alias("message/rfc822", "application/octet-stream")
+
+
 def operations(base: str) -> list[schemathesis.APIOperation]:
     schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
     found = []
