@@ -698,3 +698,10 @@ def test_random_headers_never_raise(headers: list[tuple[str, str]], body: bytes)
     head = "".join(f"{name}: {value}\r\n" for name, value in headers)
     raw = head.encode("utf-8", "surrogatepass") + b"\r\n" + body
     assert isinstance(parse_message(raw), ParsedMail)
+
+
+def test_a_reply_starting_with_el_keeps_its_first_sentence() -> None:
+    from soporte.email.parse import trim_reply
+
+    text = "El prefijo es FE.\n\nEl lun, 30 nov 2026 a las 8:00, Ana <a@b.co> escribió:\n> texto"
+    assert trim_reply(text) == "El prefijo es FE."

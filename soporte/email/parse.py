@@ -489,7 +489,14 @@ def _is_attribution(lines: list[str], index: int) -> bool:
     return any(
         _ATTRIBUTION.match(" ".join(lines[index : index + span]))
         for span in (1, 2, 3)
-        if index + span <= len(lines)
+        if index + span <= len(lines) and _wraps(lines[index : index + span])
+    )
+
+
+def _wraps(lines: list[str]) -> bool:
+    """Whether lines can be one wrapped line: no blank line, no sentence ended before."""
+    return all(line.strip() for line in lines) and not any(
+        line.rstrip().endswith((".", "!", "?")) for line in lines[:-1]
     )
 
 
