@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client as TemporalClient
@@ -87,6 +88,21 @@ async def assign(
     return await tickets.run_update(temporal, number, "assign", command)
 
 
+async def _staff_update(
+    session: AsyncSession,
+    temporal: TemporalClient,
+    principal: Principal,
+    number: int,
+    action: str,
+    update: str,
+    command: BaseModel,
+) -> TicketView:
+    """A command only engineers and supervisors send, on a ticket they can see."""
+    await _staff_command(session, principal, number, action)
+    await session.commit()
+    return await tickets.run_update(temporal, number, update, command)
+
+
 async def change_priority(
     session: AsyncSession,
     temporal: TemporalClient,
@@ -94,12 +110,13 @@ async def change_priority(
     number: int,
     data: PriorityRequest,
 ) -> TicketView:
-    await _staff_command(session, principal, number, "change a ticket's priority")
-    await session.commit()
     command = PriorityCommand(
         actor_email=principal.email, priority=data.priority, reason=data.reason
     )
-    return await tickets.run_update(temporal, number, "change_priority", command)
+    action = "change a ticket's priority"
+    return await _staff_update(
+        session, temporal, principal, number, action, "change_priority", command
+    )
 
 
 async def request_info(
@@ -109,10 +126,11 @@ async def request_info(
     number: int,
     data: RequestInfoRequest,
 ) -> TicketView:
-    await _staff_command(session, principal, number, "request information")
-    await session.commit()
     command = RequestInfoCommand(actor_email=principal.email, body=data.body)
-    return await tickets.run_update(temporal, number, "request_info", command)
+    action = "request information"
+    return await _staff_update(
+        session, temporal, principal, number, action, "request_info", command
+    )
 
 
 async def resolve(
@@ -122,10 +140,10 @@ async def resolve(
     number: int,
     data: ResolveRequest,
 ) -> TicketView:
-    await _staff_command(session, principal, number, "resolve tickets")
-    await session.commit()
     command = ResolveCommand(actor_email=principal.email, kind=data.kind, body=data.body)
-    return await tickets.run_update(temporal, number, "resolve", command)
+    return await _staff_update(
+        session, temporal, principal, number, "resolve tickets", "resolve", command
+    )
 
 
 async def abandon(
@@ -135,10 +153,9 @@ async def abandon(
     number: int,
     data: ReasonRequest,
 ) -> TicketView:
-    await _staff_command(session, principal, number, "close tickets as abandoned")
-    await session.commit()
     command = AbandonCommand(actor_email=principal.email, reason=data.reason)
-    return await tickets.run_update(temporal, number, "abandon", command)
+    action = "close tickets as abandoned"
+    return await _staff_update(session, temporal, principal, number, action, "abandon", command)
 
 
 async def reopen(

@@ -12,7 +12,6 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import lru_cache
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +21,6 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from soporte.calendar import BOGOTA
 from soporte.db.models import Client, Contact, TicketIntake
 from soporte.db.session import write_turn
 from soporte.holiday_dates import holidays_around
@@ -34,6 +32,7 @@ from soporte.services.schemas import TicketCreate
 from soporte.services.views import initial_view
 from soporte.settings import Settings
 from soporte.tickets import TicketInput, TicketView, workflow_id
+from soporte.triage import missing_info, suggest_priority
 
 log = logging.getLogger("soporte.intake")
 
@@ -138,10 +137,8 @@ def check_idempotency_key(key: str | None) -> str | None:
 def build_input(
     number: int, data: TicketCreate, reporter: Reporter, channel: Channel, settings: Settings
 ) -> TicketInput:
-    from soporte.services.triage_adapter import missing_info, system_priority
-
     registered_at = datetime.now(UTC)
-    system = system_priority(data)
+    system = suggest_priority(data.kind, data.category, f"{data.subject}\n{data.description}")
     category = data.category.strip().lower()
     consultant = reporter.client.consultant_email if category in IMPLEMENTATION_CATEGORIES else None
     return TicketInput(
@@ -163,21 +160,16 @@ def build_input(
         system_priority=system,
         priority=starting_priority(data.kind, data.suggested_priority, system),
         registered_at=registered_at,
-        missing_info=missing_info(data, channel),
+        missing_info=missing_info(channel, data.model_dump()),
         consultant_email=consultant,
         holidays=holidays_for(registered_at),
         policy=settings.policy(),
     )
 
 
-@lru_cache(maxsize=8)
-def _holidays_from(year: int) -> tuple[date, ...]:
-    return tuple(holidays_around(datetime(year, 7, 1, tzinfo=BOGOTA)))
-
-
 def holidays_for(registered_at: datetime) -> list[date]:
-    """The holidays a ticket registered then carries (cached per Bogota year)."""
-    return list(_holidays_from(registered_at.astimezone(BOGOTA).year))
+    """The holidays a ticket registered then carries (soporte.holiday_dates caches them)."""
+    return holidays_around(registered_at)
 
 
 def starting_priority(kind: Kind, suggested: Priority | None, system: Priority) -> Priority:
