@@ -17,7 +17,7 @@ from activities import build_activities
 from soporte.schedules import ensure_committee_schedule
 from soporte.settings import Settings
 from soporte.temporal_client import connect
-from workflows import ALL_WORKFLOWS
+from workflows.registry import ALL_WORKFLOWS
 
 log = logging.getLogger("soporte.worker")
 GRACEFUL_SHUTDOWN = timedelta(seconds=15)

@@ -17,7 +17,7 @@ from soporte.services.errors import Forbidden, Unauthorized
 from soporte.settings import Settings
 
 
-def app_state(request: Request) -> AppState:
+async def app_state(request: Request) -> AppState:
     state: AppState = request.app.state.soporte
     return state
 
@@ -25,7 +25,7 @@ def app_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(app_state)]
 
 
-def get_settings(state: StateDep) -> Settings:
+async def get_settings(state: StateDep) -> Settings:
     return state.settings
 
 
@@ -60,7 +60,7 @@ async def current_principal(
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def admin_principal(principal: PrincipalDep) -> Principal:
+async def admin_principal(principal: PrincipalDep) -> Principal:
     if not principal.has(Role.ADMIN):
         raise Forbidden("only admin manages the registry")
     return principal

@@ -29,7 +29,7 @@ from soporte.db.migrate import run_migrations, sync_url
 from soporte.nit import check_digit
 from soporte.settings import Settings, load_settings
 from tests.conftest import postgres_url
-from workflows import ALL_WORKFLOWS
+from workflows.registry import ALL_WORKFLOWS
 
 ADMIN_TOKEN = "test-admin-token-" + uuid.uuid4().hex
 T = TypeVar("T")

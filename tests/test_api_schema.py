@@ -36,7 +36,7 @@ from activities import build_activities
 from api.main import create_app
 from soporte.settings import Settings
 from tests.api_support import ADMIN, api_settings, backends, database, make_nit
-from workflows import ALL_WORKFLOWS
+from workflows.registry import ALL_WORKFLOWS
 
 MAX_EXAMPLES = 20
 CHECKS = [

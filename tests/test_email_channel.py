@@ -49,7 +49,7 @@ from soporte.services.email_intake import EmailIntake
 from soporte.services.errors import Unavailable
 from soporte.settings import Settings
 from tests.api_support import ADMIN, Api, api_settings, backends, database, eventually
-from workflows import ALL_WORKFLOWS
+from workflows.registry import ALL_WORKFLOWS
 
 HOST = "127.0.0.1"
 SUPPORT = "soporte@btw.com.co"

@@ -35,7 +35,7 @@ from soporte.tickets import (
     TicketView,
     workflow_id,
 )
-from workflows import ALL_WORKFLOWS
+from workflows.registry import ALL_WORKFLOWS
 from workflows.ticket import TicketWorkflow
 
 HOLIDAYS = colombian_holidays(2025, 2035)

@@ -25,7 +25,7 @@ from temporalio.worker import Worker
 from soporte.temporal_client import quiet_runtime
 from soporte.tickets import ActivityName, Notification, PickAssigneeInput, ProjectionBatch
 from tests.workflow_support import ENGINEER
-from workflows import ALL_WORKFLOWS
+from workflows.registry import ALL_WORKFLOWS
 
 
 def recording_activities(record: Path) -> list[Any]:

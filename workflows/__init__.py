@@ -1,8 +1,5 @@
-"""Temporal workflows of the product; the worker registers ALL_WORKFLOWS."""
+"""Temporal workflows of the product; the worker registers `workflows.registry.ALL_WORKFLOWS`.
 
-from workflows.extra import EXTRA_WORKFLOWS, CommitteeSessionWorkflow, IncidentWorkflow
-from workflows.ticket import TicketWorkflow
-
-ALL_WORKFLOWS: list[type] = [TicketWorkflow, *EXTRA_WORKFLOWS]
-
-__all__ = ["ALL_WORKFLOWS", "CommitteeSessionWorkflow", "IncidentWorkflow", "TicketWorkflow"]
+This file imports nothing on purpose: the sandbox re-imports a workflow's module, and its
+package, for every workflow run it starts, so each module pulls in only what it needs.
+"""

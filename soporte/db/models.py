@@ -130,6 +130,8 @@ class TicketIntake(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The TicketInput the workflow was (or is to be) started with, as JSON.
     input: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Names the row among those of one group commit (soporte.services.intake_writer).
+    request_id: Mapped[str | None] = mapped_column(String(32))
 
 
 # --- Read model (written only by activities) ------------------------------------------------

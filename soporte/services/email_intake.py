@@ -412,6 +412,7 @@ class EmailIntake:
                     reporter,
                     Channel.EMAIL,
                     self.settings,
+                    amend={"source_message_id": parsed.message_id, "attachments": refs},
                 )
             except Conflict:
                 # The same Message-ID came with other content: the first one stands.

@@ -12,21 +12,21 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.client import Client as TemporalClient
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from soporte.db.models import Client, Contact, TicketIntake
-from soporte.db.session import write_turn
 from soporte.holiday_dates import holidays_around
 from soporte.policy import Channel, Kind, Priority
 from soporte.services.auth import Principal
 from soporte.services.errors import Conflict, Forbidden, InvalidInput, Unavailable
+from soporte.services.intake_writer import intake_writer
 from soporte.services.registry import checked_nit
 from soporte.services.schemas import TicketCreate
 from soporte.services.views import initial_view
@@ -66,7 +66,7 @@ async def resolve_reporter(
 ) -> tuple[Reporter, Channel]:
     """The reporting contact and the channel, after the rules of who may open what."""
     if principal.is_contact:
-        return await _contact_reporter(session, principal, data), Channel.WEB
+        return _contact_reporter(principal, data), Channel.WEB
     if principal.works_tickets:
         return await _staff_reporter(session, data), data.channel or Channel.PHONE
     raise Forbidden("only contacts, engineers and supervisors open tickets")
@@ -83,20 +83,32 @@ async def _load_reporter(session: AsyncSession, email: str) -> Reporter | None:
     return Reporter(contact=row[0], client=row[1]) if row else None
 
 
-async def _contact_reporter(
-    session: AsyncSession, principal: Principal, data: TicketCreate
-) -> Reporter:
+def _contact_reporter(principal: Principal, data: TicketCreate) -> Reporter:
     if data.channel not in (None, Channel.WEB):
         raise InvalidInput("channel", "contacts open tickets on the web channel only")
     if data.reporter_email not in (None, principal.email):
         raise InvalidInput("reporter_email", "a contact reports its own tickets only")
-    reporter = await _load_reporter(session, principal.email)
-    assert reporter is not None  # the principal was authenticated from this row
+    reporter = reporter_of(principal)
     if data.nit is not None and checked_nit(data.nit) != reporter.client.nit:
         raise InvalidInput("nit", "a contact opens tickets for its own client only")
     if not reporter.client.active:
         raise refuse_inactive(reporter.client)
     return reporter
+
+
+def reporter_of(principal: Principal) -> Reporter:
+    """A contact caller as a reporter, from what authentication read (no query)."""
+    assert principal.nit is not None, "a contact principal carries its client"
+    contact = Contact(
+        email=principal.email, name=principal.name, client_nit=principal.nit, active=True
+    )
+    client = Client(
+        nit=principal.nit,
+        name=principal.client_name,
+        active=principal.client_active,
+        consultant_email=principal.consultant_email,
+    )
+    return Reporter(contact=contact, client=client)
 
 
 async def _staff_reporter(session: AsyncSession, data: TicketCreate) -> Reporter:
@@ -191,39 +203,42 @@ async def allocate(
     reporter: Reporter,
     channel: Channel,
     settings: Settings,
+    amend: dict[str, Any] | None = None,
 ) -> tuple[TicketInput, bool]:
-    """The ticket's input: a new number, or the one an earlier try with `key` got."""
+    """The ticket's input: a new number, or the one an earlier try with `key` got.
+
+    `amend` sets input fields the channel knows (an email's Message-ID and attachments)."""
     fingerprint = request_hash(principal, data)
     if key is not None:
         earlier = await _earlier(session, principal, key, fingerprint)
         if earlier is not None:
             return earlier, True
-    draft = build_input(0, data, reporter, channel, settings)
-    statement = (
-        insert(TicketIntake)
-        .values(
-            idempotency_key=key,
-            request_hash=fingerprint,
-            principal=principal.email,
-            nit=reporter.client.nit,
-            created_at=draft.registered_at,
-            input=draft.model_dump(mode="json"),  # the number is the row's own key
-        )
-        .returning(TicketIntake.number)
+    draft = build_input(0, data, reporter, channel, settings).model_copy(update=amend or {})
+    number = await intake_writer(engine_of(session)).insert(
+        {
+            "idempotency_key": key,
+            "request_hash": fingerprint,
+            "principal": principal.email,
+            "nit": reporter.client.nit,
+            "created_at": draft.registered_at,
+            "input": draft.model_dump(mode="json"),  # the number is the row's own key
+        }
     )
-    try:
-        async with write_turn(session.bind):
-            number = (await session.execute(statement)).scalar_one()
-            await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        if key is None:
-            raise
+    if number is None:  # another opening with this key was written first
+        assert key is not None
         earlier = await _earlier(session, principal, key, fingerprint)
         if earlier is None:
-            raise
+            raise Conflict(f"Idempotency-Key {key!r} is taken but its ticket was not found")
         return earlier, True
     return draft.model_copy(update={"number": number}), False
+
+
+def engine_of(session: AsyncSession) -> AsyncEngine:
+    bind = session.bind
+    if isinstance(bind, AsyncEngine):
+        return bind
+    assert bind is not None, "intake sessions are bound to an engine"
+    return bind.engine
 
 
 async def _earlier(
