@@ -6,9 +6,10 @@ from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 
-def upsert_insert(session: AsyncSession, table: Any) -> Any:
+def upsert_insert(session: Session | AsyncSession, table: Any) -> Any:
     """An INSERT that knows ON CONFLICT, for the session's backend."""
     name = session.get_bind().dialect.name
     if name == "postgresql":

@@ -7,27 +7,35 @@ and picks the read model has not seen yet still count as load.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from activities._db import upsert_insert
 from soporte.db.models import AssignmentPick, Staff, Ticket
-from soporte.db.session import bind_of, write_turn
+from soporte.db.session import bind_of, write_in_one_go
 from soporte.policy import Role, Status
 from soporte.tickets import PickAssigneeInput
 
 DONE_STATUSES = (Status.RESOLVED.value, Status.CLOSED.value)
 
 
+ACTIVE_STAFF = select(Staff).where(Staff.active.is_(True))
+
+
+def having_role(staff: Sequence[Staff], role: Role | None) -> list[Staff]:
+    return [row for row in staff if role is None or role.value in row.roles]
+
+
 async def active_staff(session: AsyncSession, role: Role | None = None) -> list[Staff]:
-    rows = (await session.scalars(select(Staff).where(Staff.active.is_(True)))).all()
-    return [row for row in rows if role is None or role.value in row.roles]
+    return having_role((await session.scalars(ACTIVE_STAFF)).all(), role)
 
 
-async def open_load(session: AsyncSession, engineers: list[str]) -> Counter[str]:
+def open_load(session: Session, engineers: list[str]) -> Counter[str]:
     load: Counter[str] = Counter({email: 0 for email in engineers})
-    projected = await session.execute(
+    projected = session.execute(
         select(Ticket.assignee, func.count())
         .where(Ticket.assignee.in_(engineers), Ticket.status.not_in(DONE_STATUSES))
         .group_by(Ticket.assignee)
@@ -35,7 +43,7 @@ async def open_load(session: AsyncSession, engineers: list[str]) -> Counter[str]
     for email, count in projected.all():
         if email is not None:
             load[email] += count
-    unseen = await session.execute(
+    unseen = session.execute(
         select(AssignmentPick.engineer, func.count())
         .outerjoin(Ticket, Ticket.number == AssignmentPick.number)
         .where(AssignmentPick.engineer.in_(engineers))
@@ -53,28 +61,33 @@ def least_loaded(load: Counter[str]) -> str | None:
     return min(load, key=lambda email: (load[email], email))
 
 
-async def choose(session: AsyncSession, data: PickAssigneeInput) -> str | None:
-    earlier = await session.get(AssignmentPick, data.number)
-    engineers = sorted(staff.email for staff in await active_staff(session, Role.ENGINEER))
+def choose(session: Session, data: PickAssigneeInput) -> str | None:
+    everyone = session.scalars(ACTIVE_STAFF).all()
+    earlier = session.get(AssignmentPick, data.number)
+    engineers = sorted(staff.email for staff in having_role(everyone, Role.ENGINEER))
     if earlier is not None and earlier.engineer in engineers:
         return earlier.engineer
-    if data.consultant_email:
-        everyone = {staff.email for staff in await active_staff(session)}
-        if data.consultant_email.lower() in everyone:
-            return data.consultant_email.lower()
-    return least_loaded(await open_load(session, engineers))
+    if data.consultant_email and data.consultant_email.lower() in {s.email for s in everyone}:
+        return data.consultant_email.lower()
+    return least_loaded(open_load(session, engineers))
+
+
+def choose_and_record(session: Session, data: PickAssigneeInput) -> str | None:
+    chosen = choose(session, data)
+    if chosen is not None:
+        statement = upsert_insert(session, AssignmentPick).values(
+            number=data.number, engineer=chosen
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[AssignmentPick.number], set_={"engineer": chosen}
+        )
+        session.execute(statement)
+    return chosen
 
 
 async def pick(sessions: async_sessionmaker[AsyncSession], data: PickAssigneeInput) -> str | None:
-    async with write_turn(bind_of(sessions)), sessions() as session:
-        chosen = await choose(session, data)
-        if chosen is not None:
-            statement = upsert_insert(session, AssignmentPick).values(
-                number=data.number, engineer=chosen
-            )
-            statement = statement.on_conflict_do_update(
-                index_elements=[AssignmentPick.number], set_={"engineer": chosen}
-            )
-            await session.execute(statement)
-        await session.commit()
-        return chosen
+    """Read the load and record the pick in one write transaction: concurrent picks
+    each see the ones before them."""
+    return await write_in_one_go(
+        bind_of(sessions), lambda session: choose_and_record(session, data)
+    )

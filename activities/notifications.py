@@ -17,10 +17,11 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from activities.assignment import active_staff
 from soporte.db.models import AssignmentPick, OutboundMail, Ticket, utcnow
-from soporte.db.session import bind_of, write_turn
+from soporte.db.session import bind_of, write_in_one_go
 from soporte.email.templates import MESSAGE_ID_DOMAIN, build_email, message_id_for, render
 from soporte.policy import Role
 from soporte.settings import Settings
@@ -110,36 +111,39 @@ def send_smtp(url: str, message: EmailMessage) -> None:
         smtp.send_message(message)
 
 
+def claim_in(session: Session, notification: Notification, to: list[str], subject: str) -> bool:
+    row = session.get(OutboundMail, notification.id)
+    if row is not None:
+        return row.sent_at is None
+    session.add(
+        OutboundMail(
+            id=notification.id, number=notification.number, to=", ".join(to), subject=subject[:300]
+        )
+    )
+    return True
+
+
 async def claim(
     sessions: async_sessionmaker[AsyncSession], notification: Notification, to: list[str]
 ) -> bool:
     """Record the notification; False when an earlier attempt already sent it."""
     subject = render(notification).subject
-    async with write_turn(bind_of(sessions)), sessions() as session:
-        row = await session.get(OutboundMail, notification.id)
-        if row is not None:
-            return row.sent_at is None
-        session.add(
-            OutboundMail(
-                id=notification.id,
-                number=notification.number,
-                to=", ".join(to),
-                subject=subject[:300],
-            )
+    try:
+        return await write_in_one_go(
+            bind_of(sessions), lambda session: claim_in(session, notification, to, subject)
         )
-        try:
-            await session.commit()
-        except IntegrityError:
-            return False  # a concurrent attempt claimed it
-        return True
+    except IntegrityError:
+        return False  # a concurrent attempt claimed it
+
+
+def mark_sent_in(session: Session, notification_id: str) -> None:
+    row = session.get(OutboundMail, notification_id)
+    if row is not None:
+        row.sent_at = utcnow()
 
 
 async def mark_sent(sessions: async_sessionmaker[AsyncSession], notification_id: str) -> None:
-    async with write_turn(bind_of(sessions)), sessions() as session:
-        row = await session.get(OutboundMail, notification_id)
-        if row is not None:
-            row.sent_at = utcnow()
-            await session.commit()
+    await write_in_one_go(bind_of(sessions), lambda session: mark_sent_in(session, notification_id))
 
 
 async def deliver(

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from activities._db import upsert_insert
 from soporte.db.models import Ticket, TicketEvent
-from soporte.db.session import bind_of, write_turn
+from soporte.db.session import bind_of, write_in_one_go
 from soporte.tickets import LogEvent, ProjectionBatch, TicketView
 
 
@@ -52,7 +53,7 @@ def event_row(event: LogEvent) -> dict[str, Any]:
     }
 
 
-async def upsert_ticket(session: AsyncSession, view: TicketView) -> None:
+def upsert_ticket(session: Session, view: TicketView) -> None:
     row = ticket_row(view)
     statement = upsert_insert(session, Ticket).values(**row)
     statement = statement.on_conflict_do_update(
@@ -60,18 +61,20 @@ async def upsert_ticket(session: AsyncSession, view: TicketView) -> None:
         set_={key: statement.excluded[key] for key in row if key != "number"},
         where=Ticket.updated_at <= statement.excluded.updated_at,
     )
-    await session.execute(statement)
+    session.execute(statement)
 
 
-async def insert_events(session: AsyncSession, events: list[LogEvent]) -> None:
+def insert_events(session: Session, events: list[LogEvent]) -> None:
     if not events:
         return
     statement = upsert_insert(session, TicketEvent).values([event_row(e) for e in events])
-    await session.execute(statement.on_conflict_do_nothing(index_elements=["number", "seq"]))
+    session.execute(statement.on_conflict_do_nothing(index_elements=["number", "seq"]))
+
+
+def write_projection(session: Session, batch: ProjectionBatch) -> None:
+    upsert_ticket(session, batch.view)
+    insert_events(session, batch.events)
 
 
 async def project(sessions: async_sessionmaker[AsyncSession], batch: ProjectionBatch) -> None:
-    async with write_turn(bind_of(sessions)), sessions() as session:
-        await upsert_ticket(session, batch.view)
-        await insert_events(session, batch.events)
-        await session.commit()
+    await write_in_one_go(bind_of(sessions), lambda session: write_projection(session, batch))

@@ -46,15 +46,12 @@ bearer = HTTPBearer(auto_error=False, description="a token from POST /api/v1/tok
 
 
 async def current_principal(
-    session: SessionDep,
-    settings: SettingsDep,
+    state: StateDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     if credentials is None or not credentials.credentials:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    principal = await authenticate(session, credentials.credentials, settings.admin_token)
-    await session.commit()
-    return principal
+    return await authenticate(state.engine, credentials.credentials, state.settings.admin_token)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -9,7 +9,9 @@ meant to be incompatible and versioned, with:
 
 advisory_registered_before_issue6 was recorded with the code before issue 6 and cannot be
 regenerated: it proves the patch `issue6-advisory-booking-link` keeps old advisories as
-they were.
+they were. Likewise the histories without the suffix `_local_writes` were recorded before
+the patch `local-db-writes`: do not regenerate them; they prove that tickets started then
+keep their remote activities. Record new-path histories under the suffix.
 """
 
 from __future__ import annotations
@@ -42,6 +44,13 @@ PATHS = (
     "requirement_accepted_delivered",
     "advisory_booked_reminded_done",
     "incident_p1_then_resolved",
+    # Recorded with the patch local-db-writes (the pick and the projections as local
+    # activities); every history above was recorded before it and keeps replaying.
+    "p2_breached_then_resolved_closed_local_writes",
+    "reopened_rated_closed_local_writes",
+    "continued_as_new_local_writes",
+    "updates_and_refusals_local_writes",
+    "advisory_booked_reminded_done_local_writes",
 )
 
 

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as _create_sync_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool, SingletonThreadPool
+
+T = TypeVar("T")
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -72,3 +77,72 @@ async def write_turn(bind: Any) -> AsyncIterator[None]:
     lock = _WRITE_LOCKS.setdefault(engine, asyncio.Lock())
     async with lock:
         yield
+
+
+_SQLITE_THREAD_ENGINES: weakref.WeakKeyDictionary[Any, Engine] = weakref.WeakKeyDictionary()
+
+
+def _sqlite_thread_engine(engine: AsyncEngine) -> Engine:
+    sync = _SQLITE_THREAD_ENGINES.get(engine.sync_engine)
+    if sync is None:
+        url = engine.url.set(drivername="sqlite")
+        # NullPool: a connection per transaction (cheap for a file), none left behind.
+        sync = _create_sync_engine(url, poolclass=NullPool, connect_args={"timeout": 15})
+        event.listen(sync, "connect", _sqlite_on_connect)
+        _SQLITE_THREAD_ENGINES[engine.sync_engine] = sync
+    return sync
+
+
+_SQLITE_LOOP_ENGINES: weakref.WeakKeyDictionary[Any, Engine] = weakref.WeakKeyDictionary()
+
+
+def _sqlite_loop_engine(engine: AsyncEngine) -> Engine:
+    sync = _SQLITE_LOOP_ENGINES.get(engine.sync_engine)
+    if sync is None:
+        url = engine.url.set(drivername="sqlite")
+        sync = _create_sync_engine(url, poolclass=SingletonThreadPool, pool_size=1)
+        event.listen(sync, "connect", _sqlite_on_connect)
+        _SQLITE_LOOP_ENGINES[engine.sync_engine] = sync
+    return sync
+
+
+async def read_at_once(bind: Any, work: Callable[[Session], T]) -> T:
+    """Run `work` (plain synchronous ORM code that only reads) and return its result.
+
+    On SQLite it runs right here on the event loop's thread: an indexed read in WAL
+    mode takes microseconds and never waits for a writer, while aiosqlite needs about
+    five thread hops per query (cursor, execute, fetch, close, rollback), each a turn of
+    a loop that is busy under load. For short reads on the hot path only (every
+    request's authentication). PostgreSQL: the async session, as usual.
+    """
+    engine: AsyncEngine = bind.engine if isinstance(bind, AsyncConnection) else bind
+    if engine.dialect.name == "sqlite":
+        with Session(_sqlite_loop_engine(engine)) as session:
+            return work(session)
+    async with AsyncSession(engine) as session:
+        return await session.run_sync(work)
+
+
+def _run_in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        return work(session)
+
+
+async def write_in_one_go(bind: Any, work: Callable[[Session], T]) -> T:
+    """Run `work` (plain synchronous ORM code) in one write transaction, and commit.
+
+    On SQLite the whole transaction, from its first statement to its commit, runs on a
+    thread with a synchronous connection, never waiting for the event loop in between:
+    SQLite's single write lock is held only while the statements run. Held across
+    event-loop turns of a busy process (one per statement with aiosqlite), it kept the
+    other processes waiting in the busy handler's sleeps: the worker's projections
+    starved the API's ticket intake (bench/open_tickets.py). Writers of one process
+    still take turns (`write_turn`). PostgreSQL locks rows, not the database: there the
+    same code runs on the async session as usual.
+    """
+    engine: AsyncEngine = bind.engine if isinstance(bind, AsyncConnection) else bind
+    if engine.dialect.name == "sqlite":
+        async with write_turn(engine):
+            return await asyncio.to_thread(_run_in_transaction, _sqlite_thread_engine(engine), work)
+    async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+        return await session.run_sync(work)

@@ -8,9 +8,11 @@ import secrets
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
 
 from soporte.db.models import ApiToken, Client, Contact, Staff, TokenKind, utcnow
+from soporte.db.session import read_at_once
 from soporte.policy import Role
 from soporte.services.errors import Conflict, NotFound, Unauthorized
 
@@ -55,13 +57,17 @@ def is_admin_token(token: str, admin_token: str | None) -> bool:
     return hmac.compare_digest(digest(token), digest(admin_token))
 
 
-async def authenticate(session: AsyncSession, token: str, admin_token: str | None) -> Principal:
+async def authenticate(bind: AsyncEngine, token: str, admin_token: str | None) -> Principal:
     """The caller of `token`, in one query (it runs on every request)."""
     if is_admin_token(token, admin_token):
         return Principal(email=ADMIN_EMAIL, roles=frozenset({Role.ADMIN}), name="admin")
+    return await read_at_once(bind, lambda session: _principal_of(session, digest(token)))
+
+
+def _principal_of(session: Session, token_digest: str) -> Principal:
     is_contact_token = ApiToken.kind == TokenKind.CONTACT
     found = (
-        await session.execute(
+        session.execute(
             select(
                 ApiToken.kind,
                 ApiToken.principal_email,
@@ -78,7 +84,7 @@ async def authenticate(session: AsyncSession, token: str, admin_token: str | Non
             .outerjoin(Contact, and_(is_contact_token, Contact.email == ApiToken.principal_email))
             .outerjoin(Client, Client.nit == Contact.client_nit)
             .outerjoin(Staff, and_(~is_contact_token, Staff.email == ApiToken.principal_email))
-            .where(ApiToken.digest == digest(token), ApiToken.revoked_at.is_(None))
+            .where(ApiToken.digest == token_digest, ApiToken.revoked_at.is_(None))
         )
     ).first()
     if found is None:
