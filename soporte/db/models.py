@@ -134,6 +134,17 @@ class TicketIntake(Base):
     request_id: Mapped[str | None] = mapped_column(String(32))
 
 
+class SlotClaim(Base):
+    """An advisory slot claimed by a ticket: the unique start decides between bookings
+    racing in different API processes (soporte.services.slot_claims)."""
+
+    __tablename__ = "slot_claims"
+
+    start: Mapped[datetime] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, index=True)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # --- Read model (written only by activities) ------------------------------------------------
 
 

@@ -4,14 +4,14 @@
 - slots: the free advisory slots inside business hours (soporte.slots.free_slots), without
   the slots other advisories have booked (the read model's `tickets.booked_slot` of the
   scheduled ones).
-- booking: the ticket's contact (or staff) books one; the API passes the taken starts to
-  the update `book`, whose validator has the last word.
+- booking: the ticket's contact (or staff) books one; the start is claimed in SQL first
+  (soporte.services.slot_claims: one ticket per start, whatever the API process), then
+  the API passes the taken starts to the update `book`, whose validator has the last word.
 - done: the engineer held the session (update `advisory_done`), which resolves it.
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -23,11 +23,12 @@ from temporalio.client import Client as TemporalClient
 from soporte.calendar import BusinessCalendar
 from soporte.db.models import Ticket, TicketIntake
 from soporte.policy import Kind, Role, Status
-from soporte.services import tickets
+from soporte.services import slot_claims, tickets
 from soporte.services.auth import WORKING_ROLES, Principal
 from soporte.services.errors import Conflict, InvalidInput
 from soporte.services.intake import holidays_for
 from soporte.services.schemas import Request
+from soporte.services.slot_claims import Claim
 from soporte.settings import Settings
 from soporte.slots import free_slots, validate_booking
 from soporte.tickets import AdvisoryDoneCommand, BookingCommand, DeliverCommand, TicketView
@@ -131,12 +132,6 @@ async def list_slots(
     )
 
 
-# Bookings in this process take turns: the slots taken are read from SQL, and a booking is
-# in SQL once its update returns (updates wait for their projection). Several API processes
-# still race each other; see the README.
-_booking_turn = asyncio.Lock()
-
-
 async def book(
     session: AsyncSession,
     temporal: TemporalClient,
@@ -149,8 +144,7 @@ async def book(
     _require_booker(principal)
     await _require_kind(session, intake, Kind.ADVISORY, "booked")
     await session.commit()
-    async with _booking_turn:
-        return await _book_free_slot(session, temporal, settings, principal, number, data)
+    return await _book_free_slot(session, temporal, settings, principal, number, data)
 
 
 async def _book_free_slot(
@@ -176,8 +170,16 @@ async def _book_free_slot(
         if problem.endswith(TAKEN_SUFFIX):
             raise Conflict(problem)
         raise InvalidInput("start", problem.removeprefix("start:").strip())
+    claimed = await slot_claims.claim(session.bind, data.start, number)
+    if claimed is Claim.TAKEN:
+        raise Conflict(f"start: {data.start.isoformat()} {TAKEN_SUFFIX}")
     command = BookingCommand(actor_email=principal.email, start=data.start, taken=taken)
-    return await tickets.run_update(temporal, number, "book", command)
+    try:
+        return await tickets.run_update(temporal, number, "book", command)
+    except BaseException:
+        if claimed is Claim.CLAIMED:
+            await slot_claims.release(session.bind, data.start, number)
+        raise
 
 
 async def done(
