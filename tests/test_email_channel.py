@@ -292,6 +292,11 @@ async def test_a_new_ticket_by_email_with_a_pdf(mail: Mail) -> None:
     assert row is not None and row.outcome == "ticket_opened", row
     number = row.number
     assert number is not None
+    async with mail.sessions() as session:  # the stored input is the one the workflow got
+        intake = await session.get(TicketIntake, number)
+    assert intake is not None and intake.input is not None
+    assert intake.input["source_message_id"] == message_id
+    assert [a["filename"] for a in intake.input["attachments"]] == ["error.pdf"]
 
     ticket = await mail.api.ok("GET", f"/api/v1/tickets/{number}", headers=ADMIN)
     assert ticket["channel"] == "email"

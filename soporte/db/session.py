@@ -79,34 +79,40 @@ async def write_turn(bind: Any) -> AsyncIterator[None]:
         yield
 
 
-_SQLITE_THREAD_ENGINES: weakref.WeakKeyDictionary[Any, Engine] = weakref.WeakKeyDictionary()
+Bind = AsyncEngine | AsyncConnection | None
 
 
-def _sqlite_thread_engine(engine: AsyncEngine) -> Engine:
-    sync = _SQLITE_THREAD_ENGINES.get(engine.sync_engine)
-    if sync is None:
+def engine_of(bind: Bind) -> AsyncEngine:
+    """The engine behind a session's bind (sessions here are bound to an engine)."""
+    if isinstance(bind, AsyncConnection):
+        return bind.engine
+    assert bind is not None, "sessions are bound to an engine"
+    return bind
+
+
+# Synchronous twins of an async SQLite engine, per purpose: writes on a worker thread
+# (NullPool: a connection per transaction, cheap for a file, none left behind) and reads
+# on the event loop's thread (one connection for that thread).
+_SQLITE_TWINS: weakref.WeakKeyDictionary[Any, dict[str, Engine]] = weakref.WeakKeyDictionary()
+_TWIN_POOLS: dict[str, dict[str, Any]] = {
+    "thread": {"poolclass": NullPool},
+    "loop": {"poolclass": SingletonThreadPool, "pool_size": 1},
+}
+
+
+def _sqlite_twin(engine: AsyncEngine, purpose: str) -> Engine:
+    twins = _SQLITE_TWINS.setdefault(engine.sync_engine, {})
+    if purpose not in twins:
         url = engine.url.set(drivername="sqlite")
-        # NullPool: a connection per transaction (cheap for a file), none left behind.
-        sync = _create_sync_engine(url, poolclass=NullPool, connect_args={"timeout": 15})
-        event.listen(sync, "connect", _sqlite_on_connect)
-        _SQLITE_THREAD_ENGINES[engine.sync_engine] = sync
-    return sync
+        twin = _create_sync_engine(url, connect_args={"timeout": 15}, **_TWIN_POOLS[purpose])
+        event.listen(twin, "connect", _sqlite_on_connect)
+        twins[purpose] = twin
+    return twins[purpose]
 
 
-_SQLITE_LOOP_ENGINES: weakref.WeakKeyDictionary[Any, Engine] = weakref.WeakKeyDictionary()
-
-
-def _sqlite_loop_engine(engine: AsyncEngine) -> Engine:
-    sync = _SQLITE_LOOP_ENGINES.get(engine.sync_engine)
-    if sync is None:
-        url = engine.url.set(drivername="sqlite")
-        sync = _create_sync_engine(url, poolclass=SingletonThreadPool, pool_size=1)
-        event.listen(sync, "connect", _sqlite_on_connect)
-        _SQLITE_LOOP_ENGINES[engine.sync_engine] = sync
-    return sync
-
-
-async def read_at_once(bind: Any, work: Callable[[Session], T]) -> T:
+async def read_at_once(
+    bind: AsyncEngine | AsyncConnection | None, work: Callable[[Session], T]
+) -> T:
     """Run `work` (plain synchronous ORM code that only reads) and return its result.
 
     On SQLite it runs right here on the event loop's thread: an indexed read in WAL
@@ -115,9 +121,9 @@ async def read_at_once(bind: Any, work: Callable[[Session], T]) -> T:
     a loop that is busy under load. For short reads on the hot path only (every
     request's authentication). PostgreSQL: the async session, as usual.
     """
-    engine: AsyncEngine = bind.engine if isinstance(bind, AsyncConnection) else bind
+    engine = engine_of(bind)
     if engine.dialect.name == "sqlite":
-        with Session(_sqlite_loop_engine(engine)) as session:
+        with Session(_sqlite_twin(engine, "loop")) as session:
             return work(session)
     async with AsyncSession(engine) as session:
         return await session.run_sync(work)
@@ -128,7 +134,7 @@ def _run_in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
         return work(session)
 
 
-async def write_in_one_go(bind: Any, work: Callable[[Session], T]) -> T:
+async def write_in_one_go(bind: Bind, work: Callable[[Session], T]) -> T:
     """Run `work` (plain synchronous ORM code) in one write transaction, and commit.
 
     On SQLite the whole transaction, from its first statement to its commit, runs on a
@@ -140,9 +146,11 @@ async def write_in_one_go(bind: Any, work: Callable[[Session], T]) -> T:
     still take turns (`write_turn`). PostgreSQL locks rows, not the database: there the
     same code runs on the async session as usual.
     """
-    engine: AsyncEngine = bind.engine if isinstance(bind, AsyncConnection) else bind
+    engine = engine_of(bind)
     if engine.dialect.name == "sqlite":
         async with write_turn(engine):
-            return await asyncio.to_thread(_run_in_transaction, _sqlite_thread_engine(engine), work)
+            return await asyncio.to_thread(
+                _run_in_transaction, _sqlite_twin(engine, "thread"), work
+            )
     async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
         return await session.run_sync(work)

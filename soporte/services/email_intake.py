@@ -402,6 +402,7 @@ class EmailIntake:
         )
         idempotency_key = _idempotency_key(key)
         reporter = Reporter(contact=contact, client=client)
+        from_mail = {"source_message_id": parsed.message_id, "attachments": refs}
         async with self.sessions() as session:
             try:
                 ticket, replayed = await allocate(
@@ -412,7 +413,7 @@ class EmailIntake:
                     reporter,
                     Channel.EMAIL,
                     self.settings,
-                    amend={"source_message_id": parsed.message_id, "attachments": refs},
+                    amend=from_mail,
                 )
             except Conflict:
                 # The same Message-ID came with other content: the first one stands.
@@ -420,9 +421,7 @@ class EmailIntake:
                 if earlier is None:
                     raise
                 ticket, replayed = earlier, True
-        ticket = ticket.model_copy(
-            update={"source_message_id": parsed.message_id, "attachments": refs}
-        )
+        ticket = ticket.model_copy(update=from_mail)  # rows stored before `amend` lack them
         await start_workflow(await self._temporal(), self.settings, ticket, replay=replayed)
         await self._record_attachments(ticket.number, refs, contact.email)
         missing = ", ".join(ticket.missing_info)

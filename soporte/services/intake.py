@@ -15,13 +15,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client as TemporalClient
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from soporte.db.models import Client, Contact, TicketIntake
+from soporte.db.session import engine_of
 from soporte.holiday_dates import holidays_around
 from soporte.policy import Channel, Kind, Priority
 from soporte.services.auth import Principal
@@ -214,7 +215,7 @@ async def allocate(
         if earlier is not None:
             return earlier, True
     draft = build_input(0, data, reporter, channel, settings).model_copy(update=amend or {})
-    number = await intake_writer(engine_of(session)).insert(
+    number = await intake_writer(engine_of(session.bind)).insert(
         {
             "idempotency_key": key,
             "request_hash": fingerprint,
@@ -231,14 +232,6 @@ async def allocate(
             raise Conflict(f"Idempotency-Key {key!r} is taken but its ticket was not found")
         return earlier, True
     return draft.model_copy(update={"number": number}), False
-
-
-def engine_of(session: AsyncSession) -> AsyncEngine:
-    bind = session.bind
-    if isinstance(bind, AsyncEngine):
-        return bind
-    assert bind is not None, "intake sessions are bound to an engine"
-    return bind.engine
 
 
 async def _earlier(
