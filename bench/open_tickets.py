@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import secrets
@@ -97,6 +98,70 @@ async def timed_all(
     return time.perf_counter() - started, latencies
 
 
+class LeanHttp:
+    """A minimal HTTP/1.1 keep-alive client for the load itself: it shares the 2 cores with
+    the stack it measures, and httpx spent about 8 ms of CPU per request at C=50 (more than
+    the API itself), so the figures measured the load generator as much as the API."""
+
+    def __init__(self, port: int, size: int) -> None:
+        self.port = port
+        self.size = size
+        self.idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = (
+            asyncio.Queue()
+        )
+
+    async def open(self) -> None:
+        for _ in range(self.size):
+            self.idle.put_nowait(await asyncio.open_connection("127.0.0.1", self.port))
+
+    async def close(self) -> None:
+        while not self.idle.empty():
+            _, writer = self.idle.get_nowait()
+            writer.close()
+
+    async def post_json(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> Any:
+        payload = json.dumps(body).encode()
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        request = (
+            f"POST {path} HTTP/1.1\r\nHost: bench\r\n{head}"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+        ).encode() + payload
+        reader, writer = await self.idle.get()
+        try:
+            writer.write(request)
+            status_line, *header_lines = (
+                (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+            )
+            length = next(
+                int(line.split(":", 1)[1])
+                for line in header_lines
+                if line.lower().startswith("content-length:")
+            )
+            answer = await reader.readexactly(length)
+        finally:
+            self.idle.put_nowait((reader, writer))
+        status = int(status_line.split()[1])
+        if status >= 300:
+            raise RuntimeError(f"POST {path}: {status} {answer[:300]!r}")
+        return json.loads(answer)
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU time (user + system) used so far by each process, and by this one."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {"bench": sum(os.times()[:2])}
+    for name, pid in pids.items():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        used[name] = (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
+def report_cpu(name: str, n: int, before: dict[str, float], after: dict[str, float]) -> None:
+    per_ticket = {key: (after[key] - before[key]) / n * 1000 for key in after}
+    parts = "  ".join(f"{key} {value:.1f}" for key, value in per_ticket.items())
+    print(f"{name:<28} CPU ms per item: {parts}  (all {sum(per_ticket.values()):.1f})")
+
+
 def report(name: str, n: int, elapsed: float, latencies: list[float]) -> None:
     print(
         f"{name:<28} {n / elapsed:8.1f} /s   p50 {ms(percentile(latencies, 0.5)):>10}"
@@ -112,6 +177,7 @@ class Stack:
         self.token = secrets.token_urlsafe(32)
         self.db_url = f"sqlite+aiosqlite:///{root / 'soporte.db'}"
         self.children: list[subprocess.Popen[bytes]] = []
+        self.pids: dict[str, int] = {}
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -124,21 +190,23 @@ class Stack:
         )
         return env
 
-    def spawn(self, args: list[str], env: dict[str, str] | None = None) -> None:
-        log = open(self.root / f"{len(self.children)}.log", "ab")  # noqa: SIM115
-        self.children.append(subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT))
+    def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
+        log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115
+        child = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.children.append(child)
+        self.pids[name] = child.pid
 
     async def start(self, worker: bool = True) -> None:
         args = dev_server_args(
             temporal_binary(), self.root / "temporal.db", self.temporal_port, None
         )
-        self.spawn(args)
+        self.spawn("temporal", args)
         await wait_port(self.temporal_port)
         run_migrations(self.db_url)
         me = [sys.executable, "-m", "soporte.cli"]
         if worker:
-            self.spawn([*me, "worker"], self.env())
-        self.spawn([*me, "api", "--port", str(self.api_port)], self.env())
+            self.spawn("worker", [*me, "worker"], self.env())
+        self.spawn("api", [*me, "api", "--port", str(self.api_port)], self.env())
         await wait_port(self.api_port)
 
     def stop(self) -> None:
@@ -212,10 +280,12 @@ async def run_comparison(stack: Stack, n: int, concurrency: int, worker: bool) -
         await timed_all(WARMUP, concurrency, start_bare)
         await asyncio.gather(*(handle.result() for handle in handles))
         handles.clear()
+        cpu_before = cpu_seconds(stack.pids)
         started = time.perf_counter()
         bare_elapsed, bare_latencies = await timed_all(n, concurrency, start_bare)
         await asyncio.gather(*(handle.result() for handle in handles))
         bare_done = time.perf_counter() - started
+        bare_cpu = (cpu_before, cpu_seconds(stack.pids))
 
     admin = {"Authorization": f"Bearer {stack.token}"}
     base_url = f"http://127.0.0.1:{stack.api_port}"
@@ -225,6 +295,9 @@ async def run_comparison(stack: Stack, n: int, concurrency: int, worker: bool) -
         contact = await register(http)
         numbers: set[int] = set()
 
+        lean = LeanHttp(stack.api_port, concurrency)
+        await lean.open()
+
         async def open_one(index: int) -> None:
             body = {
                 "kind": "support",
@@ -233,23 +306,29 @@ async def run_comparison(stack: Stack, n: int, concurrency: int, worker: bool) -
                 "description": "No puedo facturar",
                 "expected_result": "facturar",
             }
-            response = await http.post("/api/v1/tickets", json=body, headers=contact)
-            response.raise_for_status()
-            numbers.add(response.json()["number"])
+            opened = await lean.post_json("/api/v1/tickets", body, contact)
+            numbers.add(opened["number"])
 
         await timed_all(WARMUP, concurrency, open_one)  # connections, caches, compiled SQL
         numbers.clear()
+        cpu_before = cpu_seconds(stack.pids)
         started = time.perf_counter()
         api_elapsed, api_latencies = await timed_all(n, concurrency, open_one)
+        api_cpu = (cpu_before, cpu_seconds(stack.pids))
         while worker and not await settled(http, stack.root / "soporte.db", numbers):
             await asyncio.sleep(0.05)
         settled_after = time.perf_counter() - started
+        settle_cpu = (api_cpu[1], cpu_seconds(stack.pids))
+        await lean.close()
 
     print(f"\n== {n} tickets, concurrency {concurrency} ==")
     report("API POST /tickets", n, api_elapsed, api_latencies)
     report("bare start_workflow", n, bare_elapsed, bare_latencies)
     print(f"{'assigned+acked+listed':<28} all {n} after {settled_after:.2f} s")
     print(f"{'bare workflows completed':<28} all {n} after {bare_done:.2f} s")
+    report_cpu("bare, until completed", n, *bare_cpu)
+    report_cpu("API, while opening", n, *api_cpu)
+    report_cpu("API, after opening", n, *settle_cpu)
     print(
         f"ratios API/bare: throughput {(n / api_elapsed) / (n / bare_elapsed):.2f}, "
         f"p50 {percentile(api_latencies, 0.5) / percentile(bare_latencies, 0.5):.1f}x, "
