@@ -17,7 +17,7 @@ from activities import build_activities
 from soporte.schedules import ensure_committee_schedule
 from soporte.settings import Settings
 from soporte.temporal_client import connect
-from workflows.registry import ALL_WORKFLOWS
+from workflows.registry import ALL_WORKFLOWS, WORKFLOW_RUNNER
 
 log = logging.getLogger("soporte.worker")
 GRACEFUL_SHUTDOWN = timedelta(seconds=15)
@@ -33,6 +33,7 @@ def build_worker(client: Client, settings: Settings, task_queue: str | None = No
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=ALL_WORKFLOWS,
+        workflow_runner=WORKFLOW_RUNNER,
         activities=build_activities(settings),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         max_concurrent_workflow_tasks=concurrency,

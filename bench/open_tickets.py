@@ -283,6 +283,7 @@ async def run_comparison(stack: Stack, n: int, concurrency: int, worker: bool) -
         cpu_before = cpu_seconds(stack.pids)
         started = time.perf_counter()
         bare_elapsed, bare_latencies = await timed_all(n, concurrency, start_bare)
+        bare_start_cpu = (cpu_before, cpu_seconds(stack.pids))
         await asyncio.gather(*(handle.result() for handle in handles))
         bare_done = time.perf_counter() - started
         bare_cpu = (cpu_before, cpu_seconds(stack.pids))
@@ -326,6 +327,7 @@ async def run_comparison(stack: Stack, n: int, concurrency: int, worker: bool) -
     report("bare start_workflow", n, bare_elapsed, bare_latencies)
     print(f"{'assigned+acked+listed':<28} all {n} after {settled_after:.2f} s")
     print(f"{'bare workflows completed':<28} all {n} after {bare_done:.2f} s")
+    report_cpu("bare, while starting", n, *bare_start_cpu)
     report_cpu("bare, until completed", n, *bare_cpu)
     report_cpu("API, while opening", n, *api_cpu)
     report_cpu("API, after opening", n, *settle_cpu)

@@ -21,15 +21,13 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from activities import build_activities
 from api.main import create_app
 from soporte.db.migrate import run_migrations, sync_url
 from soporte.nit import check_digit
 from soporte.settings import Settings, load_settings
 from tests.conftest import postgres_url
-from workflows.registry import ALL_WORKFLOWS
+from worker import build_worker
 
 ADMIN_TOKEN = "test-admin-token-" + uuid.uuid4().hex
 T = TypeVar("T")
@@ -188,12 +186,7 @@ async def running_api(
             if not worker:
                 yield Api(http=http, settings=settings)
                 return
-            async with Worker(
-                env.client,
-                task_queue=settings.task_queue,
-                workflows=ALL_WORKFLOWS,
-                activities=build_activities(settings),
-            ):
+            async with build_worker(env.client, settings):  # as `soporte worker` runs
                 yield Api(http=http, settings=settings)
 
 

@@ -24,7 +24,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from tests.workflow_support import HISTORIES
-from workflows.registry import ALL_WORKFLOWS
+from workflows.registry import ALL_WORKFLOWS, WORKFLOW_RUNNER
 
 PATHS = (
     "p2_breached_then_resolved_closed",
@@ -62,9 +62,14 @@ def test_every_path_has_a_recorded_history() -> None:
     assert sorted(path.stem for path in history_files()) == sorted(PATHS)
 
 
+@pytest.mark.parametrize("runner", ["default sandbox", "worker's runner"])
 @pytest.mark.parametrize("path", history_files(), ids=lambda path: path.stem)
-async def test_a_recorded_history_replays(path: Path) -> None:
+async def test_a_recorded_history_replays(path: Path, runner: str) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=ALL_WORKFLOWS,
+        data_converter=pydantic_data_converter,
+        **({"workflow_runner": WORKFLOW_RUNNER} if runner == "worker's runner" else {}),
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
