@@ -67,8 +67,9 @@ async def authenticate(bind: AsyncEngine, token: str, admin_token: str | None) -
 
 def _principal_statement() -> Select[Any]:
     """Token, contact, client and staff member in one query, built once: the same plain
-    SQL statement every request (building and caching an ORM select each time cost about a
-    quarter of a ticket opening's CPU in the API, bench/open_tickets.py)."""
+    SQL statement every request (building an ORM select and its cache key each time was
+    about a quarter of the API's CPU per ticket opened under load; a tenth now,
+    bench/open_tickets.py)."""
     tables = (ApiToken.__table__, Contact.__table__, Client.__table__, Staff.__table__)
     token, contact, client, staff = (table.c for table in tables)
     is_contact_token = token.kind == TokenKind.CONTACT
