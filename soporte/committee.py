@@ -20,6 +20,7 @@ COMMITTEE_WORKFLOW_TYPE = "CommitteeSessionWorkflow"
 # Ids of the sessions started by the schedule (Temporal appends the scheduled instant).
 SCHEDULED_SESSION_ID_PREFIX = "committee-session"
 MANUAL_SESSION_ID_PREFIX = "committee-manual"
+COMMITTEE_SESSION_ID_PREFIXES = (SCHEDULED_SESSION_ID_PREFIX, MANUAL_SESSION_ID_PREFIX)
 COMMITTEE_RECIPIENT = "@committee"
 AGENDA_TEMPLATE = "committee_agenda"
 # The ticket workflow's signal that carries a CommitteeDecisionSignal.

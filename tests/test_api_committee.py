@@ -9,9 +9,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, create_engine, delete, select
 from temporalio.testing import WorkflowEnvironment
 
 from soporte.calendar import BOGOTA
+from soporte.db.committee_models import CommitteeSessionRow
+from soporte.db.migrate import sync_url
 from soporte.schedules import COMMITTEE_SCHEDULE_ID, next_committee_runs
 from tests.api_support import ADMIN, Api, backends, eventually, module_api
 from worker import prepare_worker
@@ -258,3 +261,41 @@ async def test_the_worker_ensures_the_weekly_schedule(
     for run in runs:
         wall = run.astimezone(BOGOTA)
         assert (wall.weekday(), wall.hour, wall.minute, wall.second) == (2, 9, 0, 0), wall
+
+
+async def test_a_session_not_projected_yet_is_read_and_decided_live(api: Api) -> None:
+    """Starting a session answers once its agenda is built, which may be before its row
+    is written: the session is then read from its workflow (here the row is removed)."""
+    session = await start_session(api)
+    session_id = session["session_id"]
+    projected = create_engine(sync_url(api.settings.database_url))
+    try:
+        await eventually(lambda: _session_row_exists(projected, session_id), lambda exists: exists)
+        with projected.begin() as connection:
+            connection.execute(
+                delete(CommitteeSessionRow).where(CommitteeSessionRow.session_id == session_id)
+            )
+    finally:
+        projected.dispose()
+    shown = await api.ok("GET", f"{SESSIONS}/{session_id}", headers=ADMIN)
+    assert shown["session_id"] == session_id
+    response = await api.http.post(
+        f"{SESSIONS}/{session_id}/decisions",
+        json={"number": 999_999, "decision": "defer"},
+        headers=ADMIN,
+    )
+    # Refused by the session itself (not on its agenda), not "no such session".
+    assert response.status_code not in (404, 500), response.text
+    assert "999999" in response.text
+    unknown = await api.http.get(f"{SESSIONS}/committee-manual-20000101T000000", headers=ADMIN)
+    assert unknown.status_code == 404, unknown.text
+
+
+async def _session_row_exists(engine: Engine, session_id: str) -> bool:
+    with engine.connect() as connection:
+        found = connection.execute(
+            select(CommitteeSessionRow.session_id).where(
+                CommitteeSessionRow.session_id == session_id
+            )
+        ).first()
+    return found is not None

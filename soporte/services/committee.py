@@ -24,6 +24,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from soporte.committee import (
+    COMMITTEE_SESSION_ID_PREFIXES,
     Decision,
     DecisionKind,
     RecordedDecision,
@@ -127,10 +128,20 @@ async def read_session(
     row = await session.get(CommitteeSessionRow, session_id)
     await session.commit()
     if row is None:
-        raise NotFound(f"there is no committee session {session_id}")
+        return await _not_projected_yet(temporal, session_id)
     if row.status == SessionStatus.CLOSED.value:
         return _row_view(row)
     return await live_session(temporal, session_id) or _row_view(row)
+
+
+async def _not_projected_yet(temporal: TemporalClient, session_id: str) -> SessionView:
+    """A session with no row yet: one just started, whose workflow has not projected it
+    (its start returns once the agenda is built, not once it is written), or none."""
+    if session_id.startswith(COMMITTEE_SESSION_ID_PREFIXES):
+        live = await live_session(temporal, session_id)
+        if live is not None:
+            return live
+    raise NotFound(f"there is no committee session {session_id}")
 
 
 # --- Commands ---------------------------------------------------------------------------
@@ -211,8 +222,8 @@ async def decide(
     row = await session.get(CommitteeSessionRow, session_id)
     await session.commit()
     if row is None:
-        raise NotFound(f"there is no committee session {session_id}")
-    if row.status == SessionStatus.CLOSED.value:
+        await _not_projected_yet(temporal, session_id)
+    elif row.status == SessionStatus.CLOSED.value:
         raise Conflict(f"committee session {session_id} is closed")
     _precheck(data, bogota_today(datetime.now(UTC)))
     decision = Decision(**data.model_dump(), decided_by=principal.email)
