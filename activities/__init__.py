@@ -14,7 +14,13 @@ from activities import assignment, notifications, projection
 from activities.committee import CommitteeActivities
 from soporte.db.session import create_engine, create_sessionmaker
 from soporte.settings import Settings
-from soporte.tickets import ActivityName, Notification, PickAssigneeInput, ProjectionBatch
+from soporte.tickets import (
+    ActivityName,
+    Notification,
+    NotificationBatch,
+    PickAssigneeInput,
+    ProjectionBatch,
+)
 
 
 class TicketActivities:
@@ -31,6 +37,11 @@ class TicketActivities:
     async def deliver_notification(self, notification: Notification) -> None:
         await notifications.deliver(self.sessions, self.settings, notification)
 
+    @activity.defn(name=ActivityName.DELIVER_NOTIFICATIONS)
+    async def deliver_notifications(self, batch: NotificationBatch) -> None:
+        for notification in batch.notifications:
+            await notifications.deliver(self.sessions, self.settings, notification)
+
     @activity.defn(name=ActivityName.PICK_ASSIGNEE)
     async def pick_assignee(self, data: PickAssigneeInput) -> str | None:
         return await assignment.pick(self.sessions, data)
@@ -42,6 +53,7 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     return [
         bound.project_ticket,
         bound.deliver_notification,
+        bound.deliver_notifications,
         bound.pick_assignee,
         *committee.all(),
     ]

@@ -279,6 +279,7 @@ class TicketView(BaseModel):
 class ActivityName(StrEnum):
     PROJECT_TICKET = "project_ticket"
     DELIVER_NOTIFICATION = "deliver_notification"
+    DELIVER_NOTIFICATIONS = "deliver_notifications"
     PICK_ASSIGNEE = "pick_assignee"
 
 
@@ -287,6 +288,13 @@ class ProjectionBatch(BaseModel):
 
     view: TicketView
     events: list[LogEvent] = Field(default_factory=list)
+
+
+class NotificationBatch(BaseModel):
+    """deliver_notifications: the notifications a ticket owed at one moment, sent in order,
+    each once (a retry of the batch skips those already sent)."""
+
+    notifications: list[Notification]
 
 
 class PickAssigneeInput(BaseModel):

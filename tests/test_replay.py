@@ -11,7 +11,9 @@ advisory_registered_before_issue6 was recorded with the code before issue 6 and 
 regenerated: it proves the patch `issue6-advisory-booking-link` keeps old advisories as
 they were. Likewise the histories without the suffix `_local_writes` were recorded before
 the patch `local-db-writes`: do not regenerate them; they prove that tickets started then
-keep their remote activities. Record new-path histories under the suffix.
+keep their remote activities. Likewise the `_local_writes` ones were recorded before the
+patch `batched-mail` (one delivery activity per notification). Record new-path histories
+under a new suffix (now `_batched_mail`) and restore the others from git.
 """
 
 from __future__ import annotations
@@ -51,6 +53,13 @@ PATHS = (
     "continued_as_new_local_writes",
     "updates_and_refusals_local_writes",
     "advisory_booked_reminded_done_local_writes",
+    # Recorded with the patch batched-mail too (the notifications owed at one moment in
+    # one deliver_notifications activity); those above send them one activity each.
+    "p2_breached_then_resolved_closed_batched_mail",
+    "reopened_rated_closed_batched_mail",
+    "continued_as_new_batched_mail",
+    "updates_and_refusals_batched_mail",
+    "advisory_booked_reminded_done_batched_mail",
 )
 
 

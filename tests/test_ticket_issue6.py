@@ -664,6 +664,8 @@ async def test_booking_refusals_change_nothing(
         assert await handle.query(TicketWorkflow.view) == before
         booked = await handle.execute_update(TicketWorkflow.book, booking(free[0]))
         moved = await handle.execute_update(TicketWorkflow.book, booking(free[-1]))
+        # An update returns once its events are projected; its mail follows.
+        await eventually(lambda: len(recorder.sent(ticket.number, "booking_confirmed")) == 4)
         await handle.terminate()
     assert booked.booked_slot == free[0] and moved.booked_slot == free[-1]
     assert moved.status is Status.SCHEDULED

@@ -235,6 +235,8 @@ async def test_an_engineer_abandons_once_four_attempts_are_unanswered(
         await move_to(time_env, asked + timedelta(days=4, hours=1))
         await eventually(lambda: len(recorder.of_type(ticket.number, "reminder_sent")) == 3)
         abandoned = await handle.execute_update(TicketWorkflow.abandon, command)
+        # An update returns once its events are projected; its mail follows.
+        await eventually(lambda: bool(recorder.sent(ticket.number, "resolved_no_reply")))
     assert abandoned.status is Status.RESOLVED
     assert abandoned.resolution and abandoned.resolution.kind is ResolutionKind.ABANDONED
     assert abandoned.resolution.body == "sin respuesta del cliente"
@@ -353,6 +355,20 @@ async def test_a_priority_change_moves_the_timers(
     changed_at = recorder.of_type(ticket.number, EventType.PRIORITY_CHANGED)[0].at
     assert late_warning[0] == "sla_warning" and late_warning[1] == changed_at
     assert breach[:3] == ("sla_breach", start + timedelta(hours=8), "resolution")
+
+
+async def test_the_notifications_owed_at_registration_go_out_in_one_activity(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    recorder = Recorder()
+    ticket = ticket_input(registered_at=await time_env.get_current_time())
+    async with recorder.worker(time_env.client, task_queue):
+        await start_ticket(time_env.client, task_queue, ticket)
+        await eventually(lambda: bool(recorder.sent(ticket.number, "assigned")))
+    acknowledgement = recorder.sent(ticket.number, "acknowledgement")
+    assigned = recorder.sent(ticket.number, "assigned")
+    assert recorder.delivery_batches == [[assigned[0].id, acknowledgement[0].id]]
+    assert recorder.delivery_attempts == recorder.delivery_batches[0]
 
 
 async def test_a_failed_delivery_is_retried_and_sent_once(

@@ -29,6 +29,7 @@ from soporte.tickets import (
     ActivityName,
     LogEvent,
     Notification,
+    NotificationBatch,
     PickAssigneeInput,
     ProjectionBatch,
     TicketInput,
@@ -101,6 +102,7 @@ class Recorder:
         self.views: dict[int, TicketView] = {}
         self.notifications: dict[str, Notification] = {}
         self.delivery_attempts: list[str] = []
+        self.delivery_batches: list[list[str]] = []
 
     def activities(self) -> list[Callable[..., Any]]:
         @activity.defn(name=ActivityName.PROJECT_TICKET.value)
@@ -123,11 +125,17 @@ class Recorder:
                 raise RuntimeError("SMTP server unavailable")
             self.notifications.setdefault(notification.id, notification)
 
+        @activity.defn(name=ActivityName.DELIVER_NOTIFICATIONS.value)
+        async def deliver_notifications(batch: NotificationBatch) -> None:
+            self.delivery_batches.append([n.id for n in batch.notifications])
+            for notification in batch.notifications:
+                await deliver_notification(notification)
+
         @activity.defn(name=ActivityName.PICK_ASSIGNEE.value)
         async def pick_assignee(request: PickAssigneeInput) -> str | None:
             return self.engineer
 
-        return [project_ticket, deliver_notification, pick_assignee]
+        return [project_ticket, deliver_notification, deliver_notifications, pick_assignee]
 
     def worker(self, client: Client, task_queue: str) -> Worker:
         return Worker(

@@ -23,7 +23,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from soporte.temporal_client import quiet_runtime
-from soporte.tickets import ActivityName, Notification, PickAssigneeInput, ProjectionBatch
+from soporte.tickets import (
+    ActivityName,
+    Notification,
+    NotificationBatch,
+    PickAssigneeInput,
+    ProjectionBatch,
+)
 from tests.workflow_support import ENGINEER
 from workflows.registry import ALL_WORKFLOWS
 
@@ -43,11 +49,16 @@ def recording_activities(record: Path) -> list[Any]:
     async def deliver_notification(notification: Notification) -> None:
         append({"kind": "notification", "notification": notification.model_dump(mode="json")})
 
+    @activity.defn(name=ActivityName.DELIVER_NOTIFICATIONS.value)
+    async def deliver_notifications(batch: NotificationBatch) -> None:
+        for notification in batch.notifications:
+            await deliver_notification(notification)
+
     @activity.defn(name=ActivityName.PICK_ASSIGNEE.value)
     async def pick_assignee(request: PickAssigneeInput) -> str | None:
         return ENGINEER
 
-    return [project_ticket, deliver_notification, pick_assignee]
+    return [project_ticket, deliver_notification, deliver_notifications, pick_assignee]
 
 
 async def main(address: str, task_queue: str, record: Path) -> None:

@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         DeliverCommand,
         EngineerMessage,
         Notification,
+        NotificationBatch,
         PickAssigneeInput,
         PriorityCommand,
         ProjectionBatch,
@@ -71,6 +72,10 @@ BOOKING_LINK_PATCH = "issue6-advisory-booking-link"
 # a trip through the server's task queue each, the server does about half the work per
 # ticket (bench/open_tickets.py). Tickets started before keep running them as activities.
 LOCAL_WRITES_PATCH = "local-db-writes"
+# The notifications owed at one moment (at registration: the acknowledgement and the
+# assignee's notice, say) go out in one activity, not one each: each activity is several
+# writes on the server, whose single SQLite writer new tickets wait behind.
+BATCHED_MAIL_PATCH = "batched-mail"
 
 
 @workflow.defn
@@ -87,6 +92,8 @@ class TicketWorkflow:
         self._changes = 0
         self._handled_this_run = 0
         self._deliveries: dict[str, asyncio.Task[None]] = {}
+        self._batches: list[asyncio.Task[None]] = []
+        self._batch_due = False
 
     @workflow.run
     async def run(self, ticket: TicketInput, state: TicketState | None = None) -> TicketView:
@@ -335,14 +342,39 @@ class TicketWorkflow:
             ts.mark_projected(self._state, batch[-1].seq)
 
     def _start_deliveries(self) -> None:
-        for notification in self._state.outbox:
-            if notification.id not in self._deliveries:
-                self._deliveries[notification.id] = asyncio.create_task(self._deliver(notification))
+        owed = self._owed()
+        if not owed:
+            return
+        if workflow.patched(BATCHED_MAIL_PATCH):
+            if not self._batch_due:
+                # Sent once this step's code yields: whatever else the same step owes (the
+                # assignee's notice and then the acknowledgement, say) joins the batch.
+                self._batch_due = True
+                self._batches.append(asyncio.create_task(self._deliver_batch()))
+            return
+        for notification in owed:
+            self._deliveries[notification.id] = asyncio.create_task(self._deliver(notification))
+
+    def _owed(self) -> list[Notification]:
+        return [n for n in self._state.outbox if n.id not in self._deliveries]
 
     async def _deliver(self, notification: Notification) -> None:
         await _until_done(ActivityName.DELIVER_NOTIFICATION, notification)
         ts.mark_delivered(self._state, notification.id)
         del self._deliveries[notification.id]
+
+    async def _deliver_batch(self) -> None:
+        self._batch_due = False
+        this_batch = self._batches[-1]  # no other batch starts before this one runs
+        owed = self._owed()
+        self._deliveries.update((notification.id, this_batch) for notification in owed)
+        if owed:
+            batch = NotificationBatch(notifications=owed)
+            await _until_done(ActivityName.DELIVER_NOTIFICATIONS, batch)
+        for notification in owed:
+            ts.mark_delivered(self._state, notification.id)
+            del self._deliveries[notification.id]
+        self._batches.remove(this_batch)
 
 
 async def _until_done(
