@@ -677,12 +677,15 @@ def acknowledge(state: TicketState, now: datetime) -> int:
     """Tell the reporter and the contacts to inform that the ticket exists (POLICY §V)."""
     if state.registration_done:
         return state.last_seq
+    data: dict[str, object] = {"missing_info": list(state.input.missing_info)}
+    if state.input.refused_attachments:
+        data["refused_attachments"] = list(state.input.refused_attachments)
     _notify(
         state,
         now,
         "acknowledgement",
         client_recipients(state),
-        {"missing_info": list(state.input.missing_info)},
+        data,
         to_client=True,
         event_type=EventType.ACKNOWLEDGED,
     )

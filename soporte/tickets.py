@@ -64,6 +64,9 @@ class TicketInput(BaseModel):
     missing_info: list[str] = Field(default_factory=list)
     consultant_email: str | None = None
     attachments: list[AttachmentRef] = Field(default_factory=list)
+    # Attachments of the opening email that were not kept, with the reason in Spanish
+    # ("programa.exe: tipo no permitido: ..."); the acknowledgement lists them.
+    refused_attachments: list[str] = Field(default_factory=list)
     # The Message-ID of the email that opened the ticket, for threading.
     source_message_id: str | None = None
     # Colombian holiday dates, resolved outside the workflow so replay never changes.

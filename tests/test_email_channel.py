@@ -151,6 +151,7 @@ def message(
     sender: str = "Ana <ana@andina.com.co>",
     message_id: str | None = None,
     pdf: bool = False,
+    program: bool = False,
     headers: dict[str, str] | None = None,
 ) -> tuple[bytes, str]:
     mail = EmailMessage()
@@ -163,6 +164,10 @@ def message(
     mail.set_content(body)
     if pdf:
         mail.add_attachment(PDF, maintype="application", subtype="pdf", filename="error.pdf")
+    if program:
+        mail.add_attachment(
+            b"MZ\x90\x00", maintype="application", subtype="x-msdownload", filename="arreglo.exe"
+        )
     return mail.as_bytes(policy=SMTP_POLICY), str(mail["Message-ID"])
 
 
@@ -328,6 +333,27 @@ async def test_missing_impact_is_listed_for_the_acknowledgement(mail: Mail) -> N
     assert "business_impact" in ticket["missing_info"]
     assert "business_impact" in row.reason
     await acknowledgement(mail, message_id)
+
+
+async def test_the_acknowledgement_lists_the_attachments_not_kept(mail: Mail) -> None:
+    raw, message_id = message(
+        "No abre el módulo de nómina",
+        "Adjunto la captura y el programa que nos enviaron.\nImpacto: no podemos liquidar",
+        pdf=True,
+        program=True,
+    )
+    await mail.send(raw)
+    row = await mail.inbound(message_id)
+    assert row is not None and row.number is not None
+    files = await mail.api.ok("GET", f"/api/v1/tickets/{row.number}/attachments", headers=ADMIN)
+    assert [f["filename"] for f in files] == ["error.pdf"]
+    ack = await acknowledgement(mail, message_id)
+    text = ack.get_body(preferencelist=("plain",))
+    assert text is not None
+    content = text.get_content()
+    assert "No pudimos conservar estos adjuntos" in content
+    assert "arreglo.exe" in content and "tipo no permitido" in content
+    assert "error.pdf" not in content
 
 
 async def test_replies_by_subject_and_by_headers_reach_the_ticket(mail: Mail) -> None:

@@ -389,7 +389,7 @@ class EmailIntake:
     async def _open_ticket(
         self, parsed: ParsedMail, key: str, contact: Contact, client: Client
     ) -> IntakeResult:
-        refs, _ = await self._store_evidence(parsed)
+        refs, refused = await self._store_evidence(parsed)
         async with self.sessions() as session:
             notify = await _notify_list(session, parsed, client.nit, contact.email)
         data = ticket_request(parsed, contact.email, notify)
@@ -402,7 +402,11 @@ class EmailIntake:
         )
         idempotency_key = _idempotency_key(key)
         reporter = Reporter(contact=contact, client=client)
-        from_mail = {"source_message_id": parsed.message_id, "attachments": refs}
+        from_mail = {
+            "source_message_id": parsed.message_id,
+            "attachments": refs,
+            "refused_attachments": refused,
+        }
         async with self.sessions() as session:
             try:
                 ticket, replayed = await allocate(
