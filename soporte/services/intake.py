@@ -293,7 +293,8 @@ async def open_ticket(
 ) -> Opened:
     key = check_idempotency_key(idempotency_key)
     reporter, channel = await resolve_reporter(session, principal, data)
-    await session.commit()  # end the read before the write transaction
+    if session.in_transaction():  # a staff caller read the contact: end that read first
+        await session.commit()
     ticket, replayed = await allocate(session, principal, data, key, reporter, channel, settings)
     await start_workflow(temporal, settings, ticket, replay=replayed)
     return Opened(view=initial_view(ticket), replayed=replayed)
