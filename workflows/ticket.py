@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -91,8 +91,8 @@ class TicketWorkflow:
             self._state = TicketState.initial(ticket)
         self._changes = 0
         self._handled_this_run = 0
-        self._deliveries: dict[str, asyncio.Task[None]] = {}
-        self._batches: list[asyncio.Task[None]] = []
+        self._sending: set[str] = set()  # ids of the notifications being delivered
+        self._senders: set[asyncio.Task[None]] = set()  # the tasks delivering them
         self._batch_due = False
 
     @workflow.run
@@ -350,31 +350,38 @@ class TicketWorkflow:
                 # Sent once this step's code yields: whatever else the same step owes (the
                 # assignee's notice and then the acknowledgement, say) joins the batch.
                 self._batch_due = True
-                self._batches.append(asyncio.create_task(self._deliver_batch()))
+                self._send(self._deliver_batch())
             return
         for notification in owed:
-            self._deliveries[notification.id] = asyncio.create_task(self._deliver(notification))
+            self._sending.add(notification.id)
+            self._send(self._deliver(notification))
 
     def _owed(self) -> list[Notification]:
-        return [n for n in self._state.outbox if n.id not in self._deliveries]
+        return [n for n in self._state.outbox if n.id not in self._sending]
+
+    def _send(self, delivery: Coroutine[Any, Any, None]) -> None:
+        sender = asyncio.create_task(delivery)
+        self._senders.add(sender)
+        sender.add_done_callback(self._senders.discard)
 
     async def _deliver(self, notification: Notification) -> None:
+        """Before the patch batched-mail: one activity per notification."""
         await _until_done(ActivityName.DELIVER_NOTIFICATION, notification)
-        ts.mark_delivered(self._state, notification.id)
-        del self._deliveries[notification.id]
+        self._delivered([notification])
 
     async def _deliver_batch(self) -> None:
         self._batch_due = False
-        this_batch = self._batches[-1]  # no other batch starts before this one runs
         owed = self._owed()
-        self._deliveries.update((notification.id, this_batch) for notification in owed)
+        self._sending.update(notification.id for notification in owed)
         if owed:
             batch = NotificationBatch(notifications=owed)
             await _until_done(ActivityName.DELIVER_NOTIFICATIONS, batch)
-        for notification in owed:
+        self._delivered(owed)
+
+    def _delivered(self, notifications: list[Notification]) -> None:
+        for notification in notifications:
             ts.mark_delivered(self._state, notification.id)
-            del self._deliveries[notification.id]
-        self._batches.remove(this_batch)
+            self._sending.discard(notification.id)
 
 
 async def _until_done(
