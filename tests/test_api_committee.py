@@ -264,13 +264,13 @@ async def test_the_worker_ensures_the_weekly_schedule(
 
 
 async def test_a_session_not_projected_yet_is_read_and_decided_live(api: Api) -> None:
-    """Starting a session answers once its agenda is built, which may be before its row
-    is written: the session is then read from its workflow (here the row is removed)."""
+    """Starting a session answers once its row is written, so reads right after it find
+    it; a session whose row is missing (here removed) is read from its workflow."""
     session = await start_session(api)
     session_id = session["session_id"]
     projected = create_engine(sync_url(api.settings.database_url))
     try:
-        await eventually(lambda: _session_row_exists(projected, session_id), lambda exists: exists)
+        assert await _session_row_exists(projected, session_id)
         with projected.begin() as connection:
             connection.execute(
                 delete(CommitteeSessionRow).where(CommitteeSessionRow.session_id == session_id)

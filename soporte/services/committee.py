@@ -170,23 +170,42 @@ async def start_session(
     except WorkflowAlreadyStartedError:
         raise Conflict("a committee session was started this very second; try again") from None
     assert handle.id is not None
-    return await _wait_for_agenda(temporal, handle.id)
+    give_up = asyncio.get_running_loop().time() + START_WAIT.total_seconds()
+    view = await _wait_for_agenda(temporal, handle.id, give_up)
+    await _wait_for_row(session, handle.id, give_up)
+    return view
 
 
-async def _wait_for_agenda(temporal: TemporalClient, session_id: str) -> SessionView:
+async def _wait_for_agenda(
+    temporal: TemporalClient, session_id: str, give_up: float
+) -> SessionView:
     """The new session's view, once it has built its agenda (bounded wait)."""
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + START_WAIT.total_seconds()
     while True:
         view = await live_session(temporal, session_id)
         if view is not None:
             return view
-        if loop.time() > give_up:
+        if asyncio.get_running_loop().time() > give_up:
             raise Unavailable(
                 f"committee session {session_id} started but has not built its agenda yet; "
                 "read it with GET /api/v1/committee/sessions/current"
             )
         await asyncio.sleep(0.1)
+
+
+async def _wait_for_row(session: AsyncSession, session_id: str, give_up: float) -> None:
+    """Until the new session is in the read model, so that reads right after the start
+    (`/current`, the list) find it; the workflow projects it just after its agenda.
+    Bounded: past `give_up` the start is answered anyway, and the row follows."""
+    while asyncio.get_running_loop().time() <= give_up:
+        found = await session.scalar(
+            select(CommitteeSessionRow.session_id).where(
+                CommitteeSessionRow.session_id == session_id
+            )
+        )
+        await session.commit()
+        if found is not None:
+            return
+        await asyncio.sleep(0.05)
 
 
 def _precheck(data: DecisionRequest, today: date) -> None:
