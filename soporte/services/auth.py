@@ -8,9 +8,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, select
+from sqlalchemy import Connection, Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import Session
 
 from soporte.db.models import ApiToken, Client, Contact, Staff, TokenKind, utcnow
 from soporte.db.session import read_at_once
@@ -62,7 +61,7 @@ async def authenticate(bind: AsyncEngine, token: str, admin_token: str | None) -
     """The caller of `token`, in one query (it runs on every request)."""
     if is_admin_token(token, admin_token):
         return Principal(email=ADMIN_EMAIL, roles=frozenset({Role.ADMIN}), name="admin")
-    return await read_at_once(bind, lambda session: _principal_of(session, digest(token)))
+    return await read_at_once(bind, lambda connection: _principal_of(connection, digest(token)))
 
 
 def _principal_statement() -> Select[Any]:
@@ -98,8 +97,8 @@ def _principal_statement() -> Select[Any]:
 PRINCIPAL_OF_TOKEN = _principal_statement()
 
 
-def _principal_of(session: Session, token_digest: str) -> Principal:
-    found = session.connection().execute(PRINCIPAL_OF_TOKEN, {"digest": token_digest}).first()
+def _principal_of(connection: Connection, token_digest: str) -> Principal:
+    found = connection.execute(PRINCIPAL_OF_TOKEN, {"digest": token_digest}).first()
     if found is None:
         raise Unauthorized("the bearer token is unknown or revoked")
     kind, email, contact_active, contact_name, nit, client_name, client_active = found[:7]
