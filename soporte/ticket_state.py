@@ -386,8 +386,11 @@ def _notify(
     *,
     to_client: bool,
     event_type: EventType | FlowEvent = EventType.NOTIFICATION,
+    in_reply_to: str | None = None,
 ) -> LogEvent:
-    """Log a notification and queue it; its id (number, seq, template) makes sends idempotent."""
+    """Log a notification and queue it; its id (number, seq, template) makes sends idempotent.
+
+    Mail to the client threads under the message that opened the ticket, or `in_reply_to`."""
     number = state.input.number
     notification_id = f"{number}-{state.last_seq + 1}-{template}"
     event = _log(
@@ -404,7 +407,7 @@ def _notify(
             template=template,
             to=list(to),
             data={**_ticket_summary(state), **(data or {})},
-            in_reply_to=state.input.source_message_id if to_client else None,
+            in_reply_to=(in_reply_to or state.input.source_message_id) if to_client else None,
         )
     )
     return event
@@ -715,6 +718,7 @@ def client_message(state: TicketState, message: ClientMessage, now: datetime) ->
             "message_id": message.message_id,
             "email_message_id": message.email_message_id,
             "attachments": [a.model_dump() for a in message.attachments],
+            **_refused(message.refused_attachments),
         },
     )
     if is_waiting(state):
@@ -728,7 +732,22 @@ def client_message(state: TicketState, message: ClientMessage, now: datetime) ->
             {"author": message.author_email, "body": message.body},
             to_client=False,
         )
+    if message.refused_attachments:
+        _notify(
+            state,
+            now,
+            "attachments_refused",
+            [message.author_email],
+            {"refused_attachments": list(message.refused_attachments)},
+            to_client=True,
+            in_reply_to=message.email_message_id,
+        )
     return state.last_seq
+
+
+def _refused(refused_attachments: list[str]) -> dict[str, object]:
+    """The log line names the attachments not kept, when there were any."""
+    return {"refused_attachments": list(refused_attachments)} if refused_attachments else {}
 
 
 def _end_wait(state: TicketState, now: datetime, actor: str) -> None:

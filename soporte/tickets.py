@@ -86,6 +86,9 @@ class ClientMessage(BaseModel):
     channel: Channel = Channel.WEB
     attachments: list[AttachmentRef] = Field(default_factory=list)
     email_message_id: str | None = None
+    # Attachments of an email the evidence rules did not keep ("name: reason"): the
+    # sender is told which (template attachments_refused).
+    refused_attachments: list[str] = Field(default_factory=list)
 
 
 class EngineerMessage(BaseModel):

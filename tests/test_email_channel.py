@@ -389,6 +389,27 @@ async def test_a_reply_with_a_pdf_is_stored_as_evidence(mail: Mail) -> None:
     assert [f["filename"] for f in files] == ["error.pdf"]
 
 
+async def test_a_reply_with_an_attachment_not_kept_tells_its_sender(mail: Mail) -> None:
+    number, _ = await open_by_email(mail)
+    raw, reply_id = message(f"Re: [#{number}] el programa", "Les envío el programa.", program=True)
+    await mail.send(raw)
+    lines = await mail.client_messages(number, "Les envío el programa.")
+    [refused] = lines[0]["data"]["refused_attachments"]
+    assert refused.startswith("arreglo.exe: tipo no permitido")
+
+    async def probe() -> list[EmailMessage]:
+        return [m for m in mail.outbox() if m["In-Reply-To"] == reply_id]
+
+    notice = (await eventually(probe, lambda found: len(found) == 1))[0]
+    assert "ana@andina.com.co" in str(notice["To"])
+    assert f"[#{number}]" in str(notice["Subject"])
+    text = notice.get_body(preferencelist=("plain",))
+    assert text is not None
+    content = text.get_content()
+    assert "no pudimos conservar estos adjuntos" in content
+    assert refused in content
+
+
 async def test_the_same_message_id_twice_is_one_ticket(mail: Mail) -> None:
     raw, message_id = message("Duplicado", "Impacto: ninguno\nUn solo ticket, por favor.")
     await asyncio.gather(mail.send(raw), mail.send(raw))

@@ -55,6 +55,7 @@ FULL_DATA: dict[str, object] = {
     "from": "P2",
     "to": "P1",
     "author": "ana@cliente.co",
+    "refused_attachments": ["arreglo.exe: tipo no permitido"],
 }
 
 # A word each template must say, so a swapped template is caught.
@@ -85,6 +86,7 @@ EXPECTED_WORDS = {
     "requirement_delivered": "fue entregada",
     "incident_priority": "prioridad crítica (P1)",
     "incident_resolved": "falla general",
+    "attachments_refused": "no pudimos conservar estos adjuntos",
 }
 # Not about one ticket: checked on its own below.
 STAFF_WIDE_TEMPLATES = {"committee_agenda"}

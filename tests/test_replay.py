@@ -60,6 +60,9 @@ PATHS = (
     "continued_as_new_batched_mail",
     "updates_and_refusals_batched_mail",
     "advisory_booked_reminded_done_batched_mail",
+    # A client's email with an attachment not kept: the patch refused-attachments-notice
+    # and the notice to its sender.
+    "client_reply_with_attachments_not_kept",
 )
 
 

@@ -361,6 +361,33 @@ def test_a_duplicate_client_message_is_logged_once() -> None:
     assert state.last_seq == before
 
 
+def test_a_client_message_with_attachments_not_kept_tells_its_sender() -> None:
+    state = registered()
+    message = from_client("m1").model_copy(
+        update={
+            "author_email": "otra@cliente.com.co",
+            "email_message_id": "<m1@cliente.com.co>",
+            "refused_attachments": ["arreglo.exe: tipo no permitido"],
+        }
+    )
+    client_message(state, message, FRIDAY)
+    notice = [n for n in state.outbox if n.template == "attachments_refused"]
+    assert len(notice) == 1
+    assert notice[0].to == ["otra@cliente.com.co"]
+    assert notice[0].data["refused_attachments"] == ["arreglo.exe: tipo no permitido"]
+    assert notice[0].in_reply_to == "<m1@cliente.com.co>"
+    logged = [e for e in state.pending_events if e.type == EventType.CLIENT_MESSAGE]
+    assert logged[0].data["refused_attachments"] == ["arreglo.exe: tipo no permitido"]
+
+
+def test_a_client_message_with_every_attachment_kept_sends_no_notice() -> None:
+    state = registered()
+    client_message(state, from_client("m1"), FRIDAY)
+    assert not [n for n in state.outbox if n.template == "attachments_refused"]
+    logged = [e for e in state.pending_events if e.type == EventType.CLIENT_MESSAGE]
+    assert "refused_attachments" not in logged[0].data
+
+
 def test_abandon_needs_four_unanswered_attempts() -> None:
     start = bogota(2026, 11, 18, 9, 0)
     state = registered(start)

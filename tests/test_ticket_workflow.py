@@ -502,6 +502,29 @@ async def test_a_duplicate_signal_is_logged_once(
     assert_log_is_contiguous(recorder.log(ticket.number))
 
 
+async def test_the_sender_hears_of_attachments_not_kept(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    recorder = Recorder()
+    ticket = ticket_input()
+    refused = from_client("mail-2", "Va el programa").model_copy(
+        update={"refused_attachments": ["arreglo.exe: tipo no permitido"]}
+    )
+    async with recorder.worker(dev_env.client, task_queue):
+        handle = await start_ticket(dev_env.client, task_queue, ticket)
+        await handle.signal(TicketWorkflow.client_message, from_client("mail-1"))
+        await handle.signal(TicketWorkflow.client_message, refused)
+        await eventually(lambda: bool(recorder.sent(ticket.number, "attachments_refused")))
+        await handle.execute_update(TicketWorkflow.resolve, solved())
+        await eventually(lambda: bool(recorder.sent(ticket.number, "resolved")))
+        await keep_history(handle, "client_reply_with_attachments_not_kept")
+        await handle.terminate()
+    notices = recorder.sent(ticket.number, "attachments_refused")
+    assert [(n.to, n.data["refused_attachments"]) for n in notices] == [
+        ([REPORTER], ["arreglo.exe: tipo no permitido"])
+    ]
+
+
 async def test_continue_as_new_with_messages_in_flight_loses_and_doubles_nothing(
     dev_env: WorkflowEnvironment, task_queue: str
 ) -> None:

@@ -76,6 +76,9 @@ LOCAL_WRITES_PATCH = "local-db-writes"
 # assignee's notice, say) go out in one activity, not one each: each activity is several
 # writes on the server, whose single SQLite writer new tickets wait behind.
 BATCHED_MAIL_PATCH = "batched-mail"
+# A client's email whose attachments were not kept gets a notice to its sender. A ticket
+# that took such a message on older code (which ignored the list) replays without one.
+REFUSED_ATTACHMENTS_NOTICE_PATCH = "refused-attachments-notice"
 
 
 @workflow.defn
@@ -121,6 +124,8 @@ class TicketWorkflow:
     @workflow.signal
     def client_message(self, message: ClientMessage) -> None:
         """The client wrote; a repeated message_id is ignored. Never raises."""
+        if message.refused_attachments and not workflow.patched(REFUSED_ATTACHMENTS_NOTICE_PATCH):
+            message = message.model_copy(update={"refused_attachments": []})
         self._apply_signal(ts.client_message, message, f"client message {message.message_id}")
 
     @workflow.signal

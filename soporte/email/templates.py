@@ -22,6 +22,7 @@ Data keys a template reads from `Notification.data` (all optional unless said):
 - priority_changed: `from`, `to` (priorities), `reason`, `first_response_due`, `resolution_due`
 - assigned (staff): `client_name`, `priority`, `first_response_due`, `resolution_due`
 - client_message (staff): `author`, `body`
+- attachments_refused: `refused_attachments` (list of strings, required)
 - refused_unknown_sender: `from_address`, `support_phone`
 - refused_inactive_client: `client_name`, `support_phone`
 - reopen_refused: `reopen_until`, `reason`
@@ -547,6 +548,22 @@ def _client_message(data: _Data) -> _Mail:
     return _Mail(subject, blocks + data.portal_link(), staff=True)
 
 
+def _attachments_refused(data: _Data) -> _Mail:
+    blocks: list[Block] = [
+        data.greeting(),
+        Para(
+            f"Recibimos su mensaje en la solicitud {data.ticket} y lo agregamos a su historial, "
+            "pero no pudimos conservar estos adjuntos:"
+        ),
+        Bullets(data.items("refused_attachments")),
+        Para(
+            "Si los necesitamos para atender su solicitud, envíelos de nuevo en un formato "
+            "admitido respondiendo a este correo."
+        ),
+    ]
+    return _Mail(data.with_subject("Adjuntos no recibidos"), blocks + data.portal_link())
+
+
 def _contact_hint(data: _Data) -> str:
     phone = data.text("support_phone")
     line = f" o a la línea de soporte {phone}" if phone else " o a la línea de soporte"
@@ -761,6 +778,7 @@ TEMPLATES: dict[str, Callable[[_Data], _Mail]] = {
     "priority_changed": _priority_changed,
     "assigned": _assigned,
     "client_message": _client_message,
+    "attachments_refused": _attachments_refused,
     "booking_link": _booking_link,
     "booking_confirmed": _booking_confirmed,
     "advisory_reminder": _advisory_reminder,

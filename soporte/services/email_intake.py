@@ -346,7 +346,7 @@ class EmailIntake:
     async def _add_message(
         self, parsed: ParsedMail, raw: bytes, key: str, number: int, sender: str
     ) -> IntakeResult:
-        refs, _ = await self._store_evidence(parsed)
+        refs, refused = await self._store_evidence(parsed)
         message = ClientMessage(
             message_id=parsed.message_id,
             author_email=sender,
@@ -354,6 +354,7 @@ class EmailIntake:
             channel=Channel.EMAIL,
             attachments=refs,
             email_message_id=parsed.message_id,
+            refused_attachments=refused,
         )
         temporal = await self._temporal()
         handle = temporal.get_workflow_handle(workflow_id(number))
