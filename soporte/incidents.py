@@ -18,6 +18,7 @@ INCIDENT_WORKFLOW_TYPE = "IncidentWorkflow"
 # Signals the ticket workflow handles (payloads below).
 INCIDENT_PRIORITY_SIGNAL = "incident_priority"
 INCIDENT_RESOLVED_SIGNAL = "incident_resolved"
+INCIDENT_LINKED_SIGNAL = "incident_linked"
 PROJECT_INCIDENT_ACTIVITY = "project_incident"
 P1_THRESHOLD = 2
 INCIDENT_RESOLUTION_KINDS = (
@@ -87,6 +88,16 @@ class IncidentView(BaseModel):
     resolution: IncidentResolution | None = None
     # Grows with every change: a projection never overwrites a newer one.
     version: int = 0
+
+
+class IncidentLinkedSignal(BaseModel):
+    """Signal `incident_linked` to `ticket-<number>`: the ticket belongs to the incident
+    (its view shows the id, its log an internal line), whatever the incident's priority."""
+
+    incident_id: str
+    title: str
+    actor: str | None = None
+    at: datetime
 
 
 class IncidentPrioritySignal(BaseModel):

@@ -26,8 +26,10 @@ from soporte import sla, slots
 from soporte.calendar import BusinessCalendar, Pause
 from soporte.committee import CommitteeDecisionSignal, DecisionKind
 from soporte.incidents import (
+    INCIDENT_LINKED_SIGNAL,
     INCIDENT_PRIORITY_SIGNAL,
     INCIDENT_RESOLVED_SIGNAL,
+    IncidentLinkedSignal,
     IncidentPrioritySignal,
     IncidentResolvedSignal,
 )
@@ -128,6 +130,7 @@ class FlowEvent(StrEnum):
     BOOKING_LINK_SENT = "booking_link_sent"
     SLOT_BOOKED = "slot_booked"
     SLOT_REMINDER_SENT = "slot_reminder_sent"
+    INCIDENT_LINKED = "incident_linked"
 
 
 _ACTION_ORDER = {action: index for index, action in enumerate(DeadlineAction)}
@@ -1410,6 +1413,26 @@ def advisory_done(state: TicketState, command: AdvisoryDoneCommand, now: datetim
 
 
 # --- Incidents (POLICY "Kinds and priorities") ---------------------------------------------
+
+
+def incident_linked(state: TicketState, signal: IncidentLinkedSignal, now: datetime) -> int | None:
+    """The ticket was linked to an incident: its view carries the id from now on, and an
+    internal log line says so. Applied once per incident (None for a repeat)."""
+    key = f"{INCIDENT_LINKED_SIGNAL}:{signal.incident_id}"
+    if key in state.incident_signals_seen:
+        return None
+    state.incident_signals_seen.append(key)
+    state.incident_id = signal.incident_id
+    _log(
+        state,
+        now,
+        FlowEvent.INCIDENT_LINKED,
+        actor=signal.actor or SYSTEM,
+        body=f"Vinculada al incidente {signal.incident_id}: {signal.title}",
+        visibility=Visibility.INTERNAL,
+        data={"incident_id": signal.incident_id},
+    )
+    return state.last_seq
 
 
 def incident_priority(

@@ -87,6 +87,9 @@ async def test_an_incident_of_two_clients(api: Api) -> None:
 
     linked = await api.ok("POST", f"{path}/tickets", json={"number": first}, headers=engineer)
     assert linked["priority"] is None
+    # One client so far: the ticket is not P1, but it shows its incident.
+    shown = await ticket_until(api, first, lambda t: t["incident_id"] == incident_id)
+    assert shown["priority"] != "P1"
     linked = await api.ok("POST", f"{path}/tickets", json={"number": third}, headers=engineer)
     assert linked["priority"] is None, "one client only: not P1"
     linked = await api.ok("POST", f"{path}/tickets", json={"number": second}, headers=ADMIN)

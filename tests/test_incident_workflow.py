@@ -16,6 +16,7 @@ from temporalio.worker import Replayer, Worker
 
 from soporte.incidents import (
     IncidentInput,
+    IncidentLinkedSignal,
     IncidentPrioritySignal,
     IncidentResolvedSignal,
     IncidentStatus,
@@ -38,12 +39,21 @@ class TicketStandIn:
     """Records the incident signals a ticket receives."""
 
     def __init__(self) -> None:
+        self.links: list[IncidentLinkedSignal] = []
         self.priorities: list[IncidentPrioritySignal] = []
         self.resolutions: list[IncidentResolvedSignal] = []
 
     @workflow.run
     async def run(self) -> None:
         await workflow.wait_condition(lambda: False)
+
+    @workflow.signal(name="incident_linked")
+    def incident_linked(self, signal: IncidentLinkedSignal) -> None:
+        self.links.append(signal)
+
+    @workflow.query
+    def links_received(self) -> list[IncidentLinkedSignal]:
+        return self.links
 
     @workflow.signal(name="incident_priority")
     def incident_priority(self, signal: IncidentPrioritySignal) -> None:
@@ -117,6 +127,21 @@ async def test_tickets_of_two_clients_make_the_incident_and_every_ticket_p1_once
     with pytest.raises(UpdateFailed) as duplicate:
         await link(incident, 3, CLIENT_B)
     assert "already linked" in str(duplicate.value.cause)
+
+
+async def test_every_linked_ticket_is_told_its_incident(
+    incident: Incident, time_env: WorkflowEnvironment
+):
+    client = time_env.client
+    await link(incident, 1, CLIENT_A)
+    await link(incident, 2, CLIENT_A)
+    for number in (1, 2):
+        handle = client.get_workflow_handle(workflow_id(number))
+        [linked] = await handle.query(TicketStandIn.links_received)
+        assert (linked.incident_id, linked.title) == ("7", "Caída de facturación")
+    assert await priorities(client, 1) == []  # one client: told, but not P1
+    untouched = client.get_workflow_handle(workflow_id(3))
+    assert await untouched.query(TicketStandIn.links_received) == []
 
 
 async def test_resolving_the_incident_resolves_every_linked_ticket(

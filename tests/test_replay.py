@@ -63,6 +63,11 @@ PATHS = (
     # A client's email with an attachment not kept: the patch refused-attachments-notice
     # and the notice to its sender.
     "client_reply_with_attachments_not_kept",
+    # The incident workflow (tests/test_incident_workflow.py, three tickets of two clients,
+    # then resolved): before the patch incident-linked-signal, and with it (each linked
+    # ticket is told its incident).
+    "incident_three_tickets_before_link_signal",
+    "incident_three_tickets_each_told",
 )
 
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from soporte import sla
 from soporte.calendar import BusinessCalendar, due_with_pauses
+from soporte.incidents import IncidentLinkedSignal
 from soporte.policy import Kind, Priority, ResolutionKind, Status, Visibility
 from soporte.policy_config import PolicyConfig
 from soporte.ticket_state import (
@@ -27,6 +28,7 @@ from soporte.ticket_state import (
     check_reopen,
     check_resolve,
     client_message,
+    incident_linked,
     is_open,
     mark_projected,
     next_deadline,
@@ -386,6 +388,19 @@ def test_a_client_message_with_every_attachment_kept_sends_no_notice() -> None:
     assert not [n for n in state.outbox if n.template == "attachments_refused"]
     logged = [e for e in state.pending_events if e.type == EventType.CLIENT_MESSAGE]
     assert "refused_attachments" not in logged[0].data
+
+
+def test_a_ticket_linked_to_an_incident_shows_it_once() -> None:
+    state = registered()
+    linked = IncidentLinkedSignal(incident_id="7", title="Caída", actor=ENGINEER, at=FRIDAY)
+    assert incident_linked(state, linked, FRIDAY) is not None
+    assert view(state).incident_id == "7"
+    [line] = [e for e in state.pending_events if e.type == "incident_linked"]
+    assert line.visibility is Visibility.INTERNAL and "incidente 7" in line.body
+    before = state.last_seq
+    assert incident_linked(state, linked, FRIDAY) is None
+    assert state.last_seq == before
+    assert state.priority is Priority.P2  # linking alone changes no priority
 
 
 def test_abandon_needs_four_unanswered_attempts() -> None:

@@ -1,9 +1,9 @@
 """IncidentWorkflow (`incident-<id>`): the tickets of one failure.
 
-Linking tickets of two or more distinct clients makes the incident and every linked ticket
-P1 (each ticket is told once, by the signal `incident_priority`, and so is every ticket
-linked later). Resolving the incident sends `incident_resolved` to each linked ticket and
-completes the workflow.
+Each linked ticket is told its incident (signal `incident_linked`). Linking tickets of two
+or more distinct clients makes the incident and every linked ticket P1 (each ticket is told
+once, by the signal `incident_priority`, and so is every ticket linked later). Resolving
+the incident sends `incident_resolved` to each linked ticket and completes the workflow.
 """
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from soporte.incidents import (
+        INCIDENT_LINKED_SIGNAL,
         INCIDENT_PRIORITY_SIGNAL,
         INCIDENT_RESOLVED_SIGNAL,
         INCIDENT_WORKFLOW_TYPE,
         PROJECT_INCIDENT_ACTIVITY,
         IncidentInput,
+        IncidentLinkedSignal,
         IncidentPrioritySignal,
         IncidentResolution,
         IncidentResolvedSignal,
@@ -39,6 +41,10 @@ with workflow.unsafe.imports_passed_through():
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
+# Each linked ticket is told its incident (before, a ticket of a single-client incident
+# learnt it only at P1 or at the resolution). Incidents linked on older code replay as
+# they ran.
+LINK_SIGNAL_PATCH = "incident-linked-signal"
 
 
 @workflow.defn(name=INCIDENT_WORKFLOW_TYPE)
@@ -83,6 +89,11 @@ class IncidentWorkflow:
             )
         )
         view.version += 1
+        if workflow.patched(LINK_SIGNAL_PATCH):
+            linked = IncidentLinkedSignal(
+                incident_id=view.incident_id, title=view.title, actor=link.actor, at=workflow.now()
+            )
+            await self._signal(link.number, INCIDENT_LINKED_SIGNAL, linked)
         if is_multi_client(view.tickets):
             view.priority = Priority.P1
             await self._raise_to_p1()

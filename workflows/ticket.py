@@ -32,7 +32,11 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from soporte import ticket_state as ts
     from soporte.committee import CommitteeDecisionSignal
-    from soporte.incidents import IncidentPrioritySignal, IncidentResolvedSignal
+    from soporte.incidents import (
+        IncidentLinkedSignal,
+        IncidentPrioritySignal,
+        IncidentResolvedSignal,
+    )
     from soporte.policy import Status
     from soporte.ticket_state import CommandRefused, TicketState
     from soporte.tickets import (
@@ -134,6 +138,11 @@ class TicketWorkflow:
         (session, decision) is ignored. Never raises."""
         what = f"committee decision {decision.session_id}:{decision.decision.value}"
         self._apply_signal(ts.committee_decision, decision, what)
+
+    @workflow.signal
+    def incident_linked(self, signal: IncidentLinkedSignal) -> None:
+        """The ticket was linked to an incident. Once per incident; never raises."""
+        self._apply_signal(ts.incident_linked, signal, f"incident {signal.incident_id} link")
 
     @workflow.signal
     def incident_priority(self, signal: IncidentPrioritySignal) -> None:
