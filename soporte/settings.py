@@ -48,8 +48,8 @@ class Settings(BaseSettings):
     temporal_address: str | None = None
     temporal_namespace: str = "default"
     task_queue: str = "soporte"
-    # Tasks one worker runs at once (workflow tasks, activities, local activities each).
-    worker_concurrency: int = Field(default=4, ge=1, le=1000)
+    # Workflow tasks and local activities one worker runs at once (activities: twice that).
+    worker_concurrency: int = Field(default=2, ge=1, le=1000)
     admin_token: str | None = None
     smtp_url: str | None = None
     support_addresses: Annotated[tuple[str, ...], NoDecode] = (
