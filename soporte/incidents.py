@@ -96,7 +96,7 @@ class IncidentLinkedSignal(BaseModel):
 
     incident_id: str
     title: str
-    actor: str | None = None
+    actor: str = ""  # who linked it, as in LinkTicket
     at: datetime
 
 
