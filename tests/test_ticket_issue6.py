@@ -646,7 +646,9 @@ async def test_booking_refusals_change_nothing(
         await eventually(lambda: bool(recorder.sent(ticket.number, "booking_link")))
         before = await handle.query(TicketWorkflow.view)
         now = datetime.now(UTC)
-        free = slots.free_slots(CALENDAR, now + timedelta(hours=1))
+        # Slots the workflow offers from its own now, at least an hour ahead: a horizon
+        # counted from now + 1 h would end past the workflow's own.
+        free = [s for s in slots.free_slots(CALENDAR, now) if s >= now + timedelta(hours=1)]
         saturday = next_day_after(now, lambda d: d.weekday() == 5)
         last_week = next_day_after(now - timedelta(days=8), lambda d: d.weekday() == 2)
         cases = {
