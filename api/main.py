@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api import errors
+from api import errors, web
 from api.limits import BodySizeLimit
 from api.routes import (
     advisories,
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (system, registry, tickets, attachments, advisories, committee, incidents, email)
     for module in routers:
         app.include_router(module.router)
+    web.install(app)  # the portal's pages, at the root (after the API's error handlers)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     committee_schedule: Annotated[CommitteeSchedule, NoDecode] = CommitteeSchedule(
         weekday=2, at=time(9, 0)
     )
+    # The web portal: sign-in links and sessions (soporte.services.portal_auth).
+    sign_in_link_ttl: timedelta = timedelta(minutes=15)
+    session_idle: timedelta = timedelta(hours=2)
+    session_max: timedelta = timedelta(hours=12)
+    sign_in_limit_per_address: int = Field(default=5, ge=1, le=10000)
+    sign_in_limit_per_ip: int = Field(default=30, ge=1, le=100000)
 
     @field_validator("reminder_offsets", mode="before")
     @classmethod
@@ -84,7 +90,14 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "abandon_after", "reopen_window", "advisory_slot_length", "advisory_horizon", mode="before"
+        "abandon_after",
+        "reopen_window",
+        "advisory_slot_length",
+        "advisory_horizon",
+        "sign_in_link_ttl",
+        "session_idle",
+        "session_max",
+        mode="before",
     )
     @classmethod
     def _duration(cls, value: object) -> object:
@@ -107,6 +120,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'soporte.db').resolve()}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry `Secure` when the portal is served over https."""
+        return self.public_url.strip().lower().startswith("https://")
 
     @property
     def outbox_dir(self) -> Path:

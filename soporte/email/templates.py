@@ -760,7 +760,23 @@ def _generic(data: _Data) -> _Mail:
     return _Mail(data.with_subject("Novedad en su solicitud"), blocks + data.portal_link())
 
 
+def _sign_in_link(data: _Data) -> _Mail:
+    """The portal's one-time sign-in link (no ticket; the link itself is the secret)."""
+    minutes = data.text("minutes", "15")
+    blocks: list[Block] = [
+        data.greeting(),
+        Para("Recibimos una solicitud para ingresar al portal de Soporte Amazonas ERP."),
+        Action("Ingresar al portal", data.text("sign_in_url")),
+        Para(
+            f"El enlace sirve una sola vez durante {minutes} minutos. Si usted no lo pidió, "
+            "ignore este correo: nadie podrá ingresar sin él."
+        ),
+    ]
+    return _Mail("Su enlace para ingresar al portal de soporte", blocks)
+
+
 TEMPLATES: dict[str, Callable[[_Data], _Mail]] = {
+    "sign_in_link": _sign_in_link,
     "acknowledgement": _acknowledgement,
     "engineer_reply": _engineer_reply,
     "request_info": _request_info,

@@ -43,3 +43,9 @@ class InvalidInput(ServiceError):
 
 class Unavailable(ServiceError):
     status = 503
+
+
+class TooManyRequests(ServiceError):
+    """429: a rate limit (the portal's sign-in requests)."""
+
+    status = 429

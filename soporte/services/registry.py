@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from soporte.db.models import Client, Contact, Staff
 from soporte.nit import InvalidNit, validate_nit
+from soporte.services import portal_auth
 from soporte.services.errors import Conflict, InvalidInput, NotFound
 from soporte.services.schemas import (
     ClientCreate,
@@ -90,6 +91,10 @@ async def update_client(session: AsyncSession, nit: str, data: ClientUpdate) -> 
         if value is None and name != "consultant_email":
             raise InvalidInput(name, "may not be null")
         setattr(client, name, value)
+    if data.active is False:  # its people may no longer use the portal
+        await portal_auth.end_sessions_of(
+            session, await portal_auth.contact_emails_of(session, client.nit)
+        )
     await session.commit()
     return client_out(client)
 
@@ -134,6 +139,8 @@ async def update_contact(session: AsyncSession, email: str, data: ContactUpdate)
         if value is None:
             raise InvalidInput(name, "may not be null")
         setattr(contact, name, value)
+    if data.active is False:
+        await portal_auth.end_sessions_of(session, [contact.email])
     await session.commit()
     return contact_out(contact)
 
@@ -162,6 +169,8 @@ async def update_staff(session: AsyncSession, email: str, data: StaffUpdate) -> 
         if name == "roles":
             value = sorted({str(role) for role in value})
         setattr(staff, name, value)
+    if data.active is False:
+        await portal_auth.end_sessions_of(session, [staff.email])
     await session.commit()
     return staff_out(staff)
 
