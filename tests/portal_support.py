@@ -147,6 +147,8 @@ async def running_portal(env: WorkflowEnvironment, settings: Settings) -> AsyncI
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
-            async with build_worker(env.client, settings):
-                yield Portal(app=app, api=Api(http=http, settings=settings), settings=settings)
+        async with (
+            httpx.AsyncClient(transport=transport, base_url=BASE) as http,
+            build_worker(env.client, settings),
+        ):
+            yield Portal(app=app, api=Api(http=http, settings=settings), settings=settings)

@@ -43,7 +43,7 @@ PAGE_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # no-referrer would make Chromium send `Origin: null`
     "Cache-Control": "no-store",
 }
 # Paths that are not the portal's (the API and the machine endpoints answer JSON or text).
@@ -235,7 +235,8 @@ def page(
     return secure(HTMLResponse(body, status_code=status_code), request)
 
 
-def redirect(path: str, notice: str = "") -> Response:
+def redirect(path: str, notice: str = "", fragment: str = "") -> Response:
     """303 to a local page; `notice` names one of words.NOTICES (never free text)."""
     target = path if not notice else f"{path}{'&' if '?' in path else '?'}aviso={quote(notice)}"
+    target += f"#{fragment}" if fragment else ""
     return secure(RedirectResponse(target, status_code=303))

@@ -338,7 +338,7 @@ async def reply(request: Request, number: Number) -> Response:
                 )
     except (ServiceError, ValidationError) as error:
         return await refused(request, caller, number, error, values, "reply")
-    return redirect(portal_paths.ticket(number) + "#historial", "respuesta")
+    return redirect(portal_paths.ticket(number), "respuesta", "historial")
 
 
 @router.post(portal_paths.TICKETS + "/{number}/reabrir")
