@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,18 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/soporte up
 
-test: $(STAMP)
+# The browser tests drive Debian's Chromium (never a downloaded browser): installed with
+# apt-get when missing and we are root; otherwise those tests fail saying what to install.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "browser tests need Debian's chromium: run 'sudo apt-get install chromium'"; \
+	  fi; \
+	fi
+
+test: $(STAMP) chromium
 	$(BIN)/python -m tests.run
 
 lint: $(STAMP)

@@ -42,6 +42,7 @@ router = APIRouter(include_in_schema=False)
 Number = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 PAGE_SIZE = 100
+STAFF_SUFFIX = " · Soporte BTW"
 MAX_FILES = 5
 CHUNK = 64 * 1024
 
@@ -202,7 +203,7 @@ async def people_names(session: AsyncSession, emails: set[str]) -> dict[str, str
     if not emails:
         return {}
     staff = await session.execute(select(Staff.email, Staff.name).where(Staff.email.in_(emails)))
-    names = {email: f"{name} · Soporte BTW" for email, name in staff.all()}
+    names = {email: f"{name}{STAFF_SUFFIX}" for email, name in staff.all()}
     contacts = await session.execute(
         select(Contact.email, Contact.name).where(Contact.email.in_(emails))
     )

@@ -197,7 +197,8 @@ def event_title(entry: Any) -> str:
         decision = DECISION_WORDS.get(str(entry.data.get("decision")), "")
         return f"Comité Operativo: {decision}" if decision else EVENT_TITLES[kind]
     if kind == "rated":
-        return f"Calificación: {entry.data.get('score', '')} de 5"
+        score = entry.data.get("score")
+        return f"Calificación: {score} de 5" if score else EVENT_TITLES[kind]
     if kind == "priority_changed":
         to = entry.data.get("to") or entry.data.get("priority")
         return f"Prioridad: {priority_label(str(to))}" if to else EVENT_TITLES[kind]
