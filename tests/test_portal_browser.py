@@ -228,7 +228,10 @@ async def test_a_client_follows_answers_books_reopens_rates_and_signs_out(
         # The engineer answers in public, notes internally and asks for information.
         api = f"/api/v1/tickets/{number}"
         for path, body in (
-            ("messages", {"body": "Hola Ana, estamos revisando la numeración.", "visibility": "public"}),
+            (
+                "messages",
+                {"body": "Hola Ana, estamos revisando la numeración.", "visibility": "public"},
+            ),
             ("messages", {"body": "Nota interna: revisar certificado", "visibility": "internal"}),
             ("request-info", {"body": "¿Qué prefijo de facturación usa?"}),
         ):
@@ -321,7 +324,9 @@ async def test_a_client_follows_answers_books_reopens_rates_and_signs_out(
         await sign_in(staff_page, site, engineer, seen, js)
         await staff_page.wait_for_url(f"{site.url}/solicitudes/{number}")
         html = await staff_page.content()
-        assert "Nota interna: revisar certificado" in html and "Interna: el cliente no la ve" in html
+        assert (
+            "Nota interna: revisar certificado" in html and "Interna: el cliente no la ve" in html
+        )
         await shot(staff_page, "09-personal-solicitud", js)
     finally:
         await staff_context.close()
