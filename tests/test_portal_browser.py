@@ -163,10 +163,12 @@ async def mailed_link(site: Site, email: str, seen: set[str]) -> str:
     raise AssertionError(f"no sign-in link mailed to {email}")
 
 
-async def shot(page: object, name: str, js: bool) -> None:
+async def shot(page: object, name: str, js: bool, full_page: bool = True) -> None:
+    """A screenshot under test-artifacts/ (the whole page, or what a screen shows)."""
     ARTIFACTS.mkdir(exist_ok=True)
     suffix = "" if js else "-nojs"
-    await page.screenshot(path=str(ARTIFACTS / f"{name}{suffix}.png"), full_page=True)  # type: ignore[attr-defined]
+    path = str(ARTIFACTS / f"{name}{suffix}.png")
+    await page.screenshot(path=path, full_page=full_page)  # type: ignore[attr-defined]
 
 
 async def eventually_text(page: object, text: str, tries: int = 60) -> None:
@@ -179,9 +181,11 @@ async def eventually_text(page: object, text: str, tries: int = 60) -> None:
     raise AssertionError(f"the page never showed {text!r}")
 
 
-async def sign_in(page: object, site: Site, email: str, seen: set[str], js: bool) -> None:
+async def sign_in(
+    page: object, site: Site, email: str, seen: set[str], js: bool, shot_name: str = "01-ingresar"
+) -> None:
     await page.fill("#email", email)  # type: ignore[attr-defined]
-    await shot(page, "01-ingresar", js)
+    await shot(page, shot_name, js)
     await page.click("text=Enviarme el enlace")  # type: ignore[attr-defined]
     await page.wait_for_selector("text=Revise su correo")  # type: ignore[attr-defined]
     link = await mailed_link(site, email, seen)
@@ -243,6 +247,7 @@ async def test_a_client_follows_answers_books_reopens_rates_and_signs_out(
         assert "Hola Ana, estamos revisando la numeración." in html
         assert "Nota interna: revisar certificado" not in html
         await shot(page, "04-solicitud-esperando", js)
+        await shot(page, "readme-solicitud", js, full_page=False)
 
         # The client answers from the page.
         await page.fill("#body", "Usamos el prefijo FE.")
@@ -297,6 +302,7 @@ async def test_a_client_follows_answers_books_reopens_rates_and_signs_out(
         await page.goto(f"{site.url}/solicitudes")
         assert f"#{number}" in await page.content()
         await shot(page, "02-mis-solicitudes", js)
+        await shot(page, "readme-mis-solicitudes", js, full_page=False)
         if js:
             await page.set_viewport_size({"width": 390, "height": 844})
             await page.goto(f"{site.url}/solicitudes/{number}")
@@ -321,7 +327,7 @@ async def test_a_client_follows_answers_books_reopens_rates_and_signs_out(
     staff_page = await staff_context.new_page()
     try:
         await staff_page.goto(f"{site.url}/solicitudes/{number}")
-        await sign_in(staff_page, site, engineer, seen, js)
+        await sign_in(staff_page, site, engineer, seen, js, "10-ingresar-personal")
         await staff_page.wait_for_url(f"{site.url}/solicitudes/{number}")
         html = await staff_page.content()
         assert (

@@ -548,3 +548,71 @@ async def test_unknown_portal_path_is_a_page_and_api_errors_stay_json(portal: Po
         assert api.status_code == 401 and api.json()["detail"]
         nit_check = make_nit("900123456")
         assert nit_check
+
+
+async def _age_sessions(portal: Portal, email: str, **values: object) -> None:
+    engine = create_engine(portal.settings.effective_database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                update(WebSession).where(WebSession.email == email).values(**values)
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_sessions_expire_when_idle_and_at_their_absolute_limit(portal: Portal) -> None:
+    _, ana, beto = await company(portal)
+    now = datetime.now(UTC)
+    async with portal.browser() as browser:
+        await browser.sign_in(ana)
+        assert (await browser.get("/solicitudes")).status_code == 200
+        idle = portal.settings.session_idle
+        await _age_sessions(portal, ana, last_seen_at=now - idle - timedelta(seconds=1))
+        assert (await browser.get("/solicitudes")).status_code == 303
+    async with portal.browser() as browser:
+        await browser.sign_in(beto)
+        await _age_sessions(portal, beto, expires_at=now - timedelta(seconds=1))
+        assert (await browser.get("/solicitudes")).status_code == 303
+
+
+async def test_sign_in_never_adopts_a_session_id_the_browser_brought(portal: Portal) -> None:
+    _, ana, _ = await company(portal)
+    planted = "planted-by-someone-else-0123456789"
+    async with portal.browser() as browser:
+        browser.http.cookies.set("soporte_sesion", planted, domain="soporte.test")
+        assert (await browser.get("/solicitudes")).status_code == 303
+        signed = await browser.sign_in(ana)
+        issued = signed.cookies.get("soporte_sesion")
+        assert issued and issued != planted
+        assert (await browser.get("/solicitudes")).status_code == 200
+
+
+async def test_staff_land_on_their_page_and_contacts_cannot_open_it(portal: Portal) -> None:
+    _, ana, _ = await company(portal)
+    number = await open_by_api(portal, ana, subject="Visible para el personal")
+    luis, _ = await engineer(portal)
+    async with portal.browser() as staff:
+        await staff.sign_in(luis)
+        landing = await staff.get("/personal")
+        assert landing.status_code == 200 and f"#{number}" in landing.text
+        assert "Nueva solicitud" not in landing.text
+        assert (await staff.get("/solicitudes/nueva")).headers["location"] == "/personal"
+    async with portal.browser() as contact:
+        await contact.sign_in(ana)
+        assert (await contact.get("/personal")).headers["location"] == "/solicitudes"
+
+
+async def test_a_form_posted_signed_out_leads_to_sign_in_and_back_to_its_page(
+    portal: Portal,
+) -> None:
+    async with portal.browser() as browser:
+        answer = await browser.http.post(
+            "/solicitudes/5/responder",
+            data={"body": "hola"},
+            headers={"Referer": f"{BASE}/solicitudes/5"},
+        )
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/ingresar?siguiente=%2Fsolicitudes%2F5"
+        static = await browser.get("/static/portal.css")
+        assert static.status_code == 200 and static.headers["x-content-type-options"] == "nosniff"

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from api.web import core, forms, sign_in, ticket_pages
 from soporte import portal_paths
@@ -81,8 +82,17 @@ async def on_form_refused(request: Request, exc: Exception) -> Response:
     )
 
 
+class PortalStatic(StaticFiles):
+    """The portal's CSS, script and icon: never sniffed into another type."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
 def install(app: FastAPI) -> None:
-    app.mount(portal_paths.STATIC, StaticFiles(directory=core.STATIC), name="static")
+    app.mount(portal_paths.STATIC, PortalStatic(directory=core.STATIC), name="static")
     for module in (sign_in, forms, ticket_pages):
         app.include_router(module.router)
     _wrap(app, ServiceError, lambda exc: exc.status)

@@ -134,11 +134,20 @@ def here(request: Request) -> str:
     return f"{path}?{request.url.query}" if request.url.query else path
 
 
+def back_after_post(request: Request) -> str:
+    """Where a form posted while signed out came from (this site's pages only)."""
+    referer = request.headers.get("referer", "")
+    if referer and _origin(referer) in allowed_origins(request):
+        parts = urlsplit(referer)
+        return f"{parts.path}?{parts.query}" if parts.query else parts.path
+    return portal_paths.HOME
+
+
 async def signed_in(request: Request) -> Caller:
     """The signed-in person, or off to sign-in (and back here afterwards)."""
     caller = await optional_caller(request)
     if caller is None:
-        raise SignInRequired(here(request) if request.method == "GET" else request.url.path)
+        raise SignInRequired(here(request) if request.method == "GET" else back_after_post(request))
     return caller
 
 
