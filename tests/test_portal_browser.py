@@ -243,6 +243,7 @@ async def test_a_client_follows_answers_books_reopens_rates_and_signs_out(
             assert answer.status_code == 200, answer.text
         await page.goto(f"{site.url}/solicitudes/{number}")
         await eventually_text(page, "Estamos esperando su respuesta")
+        await eventually_text(page, "¿Qué prefijo de facturación usa?")  # the log's last line
         html = await page.content()
         assert "Hola Ana, estamos revisando la numeración." in html
         assert "Nota interna: revisar certificado" not in html

@@ -73,3 +73,32 @@ def test_the_sign_in_mail_names_its_link_and_its_fifteen_minutes() -> None:
     assert "[#" not in mail.subject and "ingresar" in mail.subject
     assert url in mail.text and f'href="{url}"' in mail.html
     assert "Cordial saludo, Ana." in mail.text and "15 minutos" in mail.text
+
+
+async def test_the_sign_in_link_goes_out_over_smtp_when_configured() -> None:
+    """The same outbound path as the notifications: a real SMTP session (aiosmtpd)."""
+    from email import message_from_bytes
+    from email.policy import default
+
+    from aiosmtpd.controller import Controller
+
+    from soporte.db.models import TokenKind
+    from soporte.services.portal_auth import IssuedLink, Person, send_link
+    from tests.stack_support import free_port
+    from tests.test_outbound_smtp import Inbox
+
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings = load_settings(smtp_url=f"smtp://127.0.0.1:{port}")
+        url = "https://soporte.btw.com.co/ingresar/enlace/abcdefghijkl"
+        person = Person(email="ana@tornillo.co", name="Ana", kind=TokenKind.CONTACT)
+        await send_link(settings, IssuedLink(person=person, token="abcdefghijkl", url=url))
+    finally:
+        controller.stop()
+    [(sender, recipients, raw)] = inbox.received
+    assert sender == "soporte@btw.com.co" and recipients == ["ana@tornillo.co"]
+    mail = message_from_bytes(raw, policy=default)
+    assert mail["Auto-Submitted"] == "auto-generated"
+    assert url in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]

@@ -425,7 +425,8 @@ async def test_engineer_reply_internal_note_wait_reply_resolve_reopen_rate(porta
     async with portal.browser() as browser:
         await browser.sign_in(ana)
         page = await eventually(
-            lambda: browser.get(page_path), lambda p: "Estamos esperando su respuesta" in p.text
+            lambda: browser.get(page_path),
+            lambda p: "Estamos esperando su respuesta" in p.text and "¿Qué prefijo usa?" in p.text,
         )
         assert "Revisando su caso" in page.text and "nota secreta" not in page.text
         assert "¿Qué prefijo usa?" in page.text and "5 días calendario" in page.text

@@ -178,6 +178,10 @@ class Waiting:
     deadline: datetime | None
     attempts: int
     booking: bool
+    # From the ticket's own policy: the days until it is resolved without reply, and the
+    # number of attempts (the request and its reminders).
+    days: int = 0
+    max_attempts: int = 0
 
 
 @dataclass
@@ -211,7 +215,7 @@ async def people_names(session: AsyncSession, emails: set[str]) -> dict[str, str
     return names
 
 
-def waiting_of(view: TicketView, log: list[LogEntry], abandon_after: Any) -> Waiting | None:
+def waiting_of(view: TicketView, log: list[LogEntry], policy: Any) -> Waiting | None:
     """The banner while we wait on the client: what we asked, since when, until when."""
     booking = view.status is Status.SCHEDULING
     if view.status is not Status.WAITING_ON_CLIENT and not booking:
@@ -219,6 +223,7 @@ def waiting_of(view: TicketView, log: list[LogEntry], abandon_after: Any) -> Wai
     start_types = ("booking_link_sent",) if booking else ("info_requested",)
     started = next((e for e in reversed(log) if e.type in start_types), None)
     since = started.at if started else None
+    abandon_after = policy.abandon_after if policy is not None else None
     deadline = since + abandon_after if since is not None and abandon_after else None
     asked = started.body if started and not booking else ""
     return Waiting(
@@ -227,6 +232,8 @@ def waiting_of(view: TicketView, log: list[LogEntry], abandon_after: Any) -> Wai
         deadline=deadline,
         attempts=max(view.waiting_attempts, 1),
         booking=booking,
+        days=abandon_after.days if abandon_after else 0,
+        max_attempts=1 + len(policy.reminder_offsets) if policy is not None else 0,
     )
 
 
@@ -249,7 +256,7 @@ async def ticket_page_data(request: Request, caller: Caller, number: int) -> Tic
         names = await people_names(session, {entry.actor for entry in log} | {view.reporter_email})
         await session.commit()
     ticket_input = stored_input(intake)
-    abandon_after = ticket_input.policy.abandon_after if ticket_input else None
+    policy = ticket_input.policy if ticket_input else None
     now = datetime.now(UTC)
     open_statuses = (Status.RESOLVED, Status.CLOSED)
     resolved = view.status is Status.RESOLVED
@@ -260,7 +267,7 @@ async def ticket_page_data(request: Request, caller: Caller, number: int) -> Tic
         log=log,
         files=files,
         names=names,
-        waiting=waiting_of(view, log, abandon_after),
+        waiting=waiting_of(view, log, policy),
         can_reply=view.status not in open_statuses,
         can_reopen=resolved and view.reopen_until is not None and now < view.reopen_until,
         can_rate=resolved and view.rating is None and caller.is_contact,

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -215,8 +216,6 @@ def sign_in_mail_minutes(settings: Settings) -> int:
 
 async def send_link(settings: Settings, link: IssuedLink) -> None:
     """Mail the link through the outbound path the notifications use (Maildir or SMTP)."""
-    import asyncio
-
     from activities.notifications import send_smtp, write_maildir
 
     notification = Notification(
