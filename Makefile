@@ -21,7 +21,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy soporte workflows activities api worker.py
+	$(BIN)/mypy soporte workflows activities api launcher worker.py
 
 clean:
 	rm -rf $(VENV)

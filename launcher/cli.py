@@ -25,7 +25,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from soporte.stack import StackPorts, run_stack
+    from launcher.stack import StackPorts, run_stack
 
     ports = StackPorts(
         api=args.api_port, smtp=args.smtp_port, temporal=args.temporal_port, ui=args.ui_port

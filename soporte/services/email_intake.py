@@ -60,6 +60,7 @@ from soporte.email.templates import (
     render,
     ticket_number_from_message_id,
 )
+from soporte.email.transport import send_mail
 from soporte.policy import Channel, Kind, Role, Status
 from soporte.services import attachments as evidence
 from soporte.services.auth import Principal
@@ -621,19 +622,6 @@ class EmailIntake:
             number=thread_number,
             now=now,
         )
-
-
-# --- Outbound: the same path as the notifications ---------------------------------------------
-
-
-async def send_mail(settings: Settings, message: EmailMessage) -> None:
-    """Maildir outbox by default, SMTP when SOPORTE_SMTP_URL is set (as notifications do)."""
-    from activities.notifications import send_smtp, write_maildir
-
-    if settings.smtp_url:
-        await asyncio.to_thread(send_smtp, settings.smtp_url, message)
-    else:
-        await asyncio.to_thread(write_maildir, settings.outbox_dir, message)
 
 
 def _foreign_thread_mail(sender: str, subject: str) -> RenderedMail:
