@@ -13,14 +13,14 @@ from temporalio import activity
 from activities import assignment, notifications, projection
 from activities.committee import CommitteeActivities
 from soporte.db.session import create_engine, create_sessionmaker
-from soporte.settings import Settings
-from soporte.tickets import (
+from soporte.policy.tickets import (
     ActivityName,
     Notification,
     NotificationBatch,
     PickAssigneeInput,
     ProjectionBatch,
 )
+from soporte.settings import Settings
 
 
 class TicketActivities:

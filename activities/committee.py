@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities._db import upsert_insert
-from soporte.committee import AgendaItem, CommitteeActivity, SessionView
 from soporte.db.committee_models import CommitteeSessionRow, IncidentRow
 from soporte.db.models import Client, Ticket
 from soporte.holiday_dates import holidays_around
-from soporte.incidents import PROJECT_INCIDENT_ACTIVITY, IncidentView
 from soporte.policy import Kind, Status
+from soporte.policy.committee import AgendaItem, CommitteeActivity, SessionView
+from soporte.policy.incidents import PROJECT_INCIDENT_ACTIVITY, IncidentView
 
 HOLIDAY_YEARS_AHEAD = 1
 

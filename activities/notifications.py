@@ -20,8 +20,8 @@ from soporte.db.session import bind_of, write_in_one_go
 from soporte.email.templates import MESSAGE_ID_DOMAIN, build_email, message_id_for, render
 from soporte.email.transport import send_mail
 from soporte.policy import Role
+from soporte.policy.tickets import Notification
 from soporte.settings import Settings
-from soporte.tickets import Notification
 
 ROLE_WORDS = {"@supervisors": Role.SUPERVISOR, "@committee": Role.COMMITTEE}
 

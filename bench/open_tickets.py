@@ -47,7 +47,7 @@ from temporalio.worker import Worker  # noqa: E402
 from api.main import create_app  # noqa: E402
 from launcher.stack import dev_server_args, temporal_binary  # noqa: E402
 from soporte.db.migrate import run_migrations  # noqa: E402
-from soporte.nit import check_digit  # noqa: E402
+from soporte.policy.nit import check_digit  # noqa: E402
 from soporte.settings import load_settings  # noqa: E402
 from soporte.temporal_client import quiet_runtime  # noqa: E402
 from tests.stack_support import free_port  # noqa: E402

@@ -10,8 +10,8 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from activities.notifications import compose
 from soporte.email.transport import send_smtp
+from soporte.policy.tickets import Notification
 from soporte.settings import load_settings
-from soporte.tickets import Notification
 from tests.stack_support import free_port
 
 

@@ -42,7 +42,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from soporte.policy import NO_CLIENT_REPLY_TEXT
-from soporte.tickets import Notification
+from soporte.policy.tickets import Notification
 
 BOGOTA = ZoneInfo("America/Bogota")
 MESSAGE_ID_DOMAIN = "soporte.btw.com.co"

@@ -19,7 +19,7 @@ from soporte.policy import (
     Status,
     Visibility,
 )
-from soporte.policy_config import PolicyConfig
+from soporte.policy.config import PolicyConfig
 
 TASK_QUEUE = "soporte"
 
@@ -55,7 +55,7 @@ class TicketInput(BaseModel):
     reporter_name: str = ""
     notify: list[str] = Field(default_factory=list)
     suggested_priority: Priority | None = None
-    # The system's own suggestion from category and text (soporte.triage).
+    # The system's own suggestion from category and text (soporte.policy.triage).
     system_priority: Priority
     # The priority the ticket starts with: the client's suggestion, else the system's.
     priority: Priority

@@ -62,13 +62,7 @@ from soporte.email.templates import (
 )
 from soporte.email.transport import send_mail
 from soporte.policy import Channel, Kind, Role, Status
-from soporte.services import attachments as evidence
-from soporte.services.auth import Principal
-from soporte.services.errors import Conflict, ServiceError, Unavailable
-from soporte.services.intake import Reporter, allocate, start_workflow, stored_input
-from soporte.services.schemas import TicketCreate
-from soporte.settings import Settings
-from soporte.tickets import (
+from soporte.policy.tickets import (
     AttachmentRef,
     ClientMessage,
     Notification,
@@ -77,6 +71,12 @@ from soporte.tickets import (
     TicketView,
     workflow_id,
 )
+from soporte.services import attachments as evidence
+from soporte.services.auth import Principal
+from soporte.services.errors import Conflict, ServiceError, Unavailable
+from soporte.services.intake import Reporter, allocate, start_workflow, stored_input
+from soporte.services.schemas import TicketCreate
+from soporte.settings import Settings
 
 log = logging.getLogger("soporte.email")
 

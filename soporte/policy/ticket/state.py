@@ -22,17 +22,6 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
-from soporte import sla, slots
-from soporte.calendar import BusinessCalendar, Pause
-from soporte.committee import CommitteeDecisionSignal, DecisionKind
-from soporte.incidents import (
-    INCIDENT_LINKED_SIGNAL,
-    INCIDENT_PRIORITY_SIGNAL,
-    INCIDENT_RESOLVED_SIGNAL,
-    IncidentLinkedSignal,
-    IncidentPrioritySignal,
-    IncidentResolvedSignal,
-)
 from soporte.policy import (
     NO_CLIENT_REPLY_TEXT,
     SUPPORT_PRIORITIES,
@@ -42,8 +31,20 @@ from soporte.policy import (
     ResolutionKind,
     Status,
     Visibility,
+    sla,
+    slots,
 )
-from soporte.tickets import (
+from soporte.policy.calendar import BusinessCalendar, Pause
+from soporte.policy.committee import CommitteeDecisionSignal, DecisionKind
+from soporte.policy.incidents import (
+    INCIDENT_LINKED_SIGNAL,
+    INCIDENT_PRIORITY_SIGNAL,
+    INCIDENT_RESOLVED_SIGNAL,
+    IncidentLinkedSignal,
+    IncidentPrioritySignal,
+    IncidentResolvedSignal,
+)
+from soporte.policy.tickets import (
     AbandonCommand,
     AdvisoryDoneCommand,
     AssignCommand,
@@ -124,7 +125,7 @@ class DeadlineAction(StrEnum):
 
 class FlowEvent(StrEnum):
     """Log line types of the requirement, advisory and incident flows; plain strings in the
-    log like EventType's (soporte.tickets)."""
+    log like EventType's (soporte.policy.tickets)."""
 
     COMMITTEE_DECISION = "committee_decision"
     BOOKING_LINK_SENT = "booking_link_sent"
