@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.notifications import with_links
 from soporte.policy import Kind, Priority, ResolutionKind, Status, Visibility, sla, slots
 from soporte.policy.calendar import BusinessCalendar
 from soporte.policy.committee import (
@@ -73,6 +74,7 @@ from soporte.policy.tickets import (
     ReopenCommand,
     TicketView,
 )
+from soporte.settings import load_settings
 from tests.workflow_support import (
     ENGINEER,
     HOLIDAY_SET,
@@ -273,7 +275,11 @@ def test_an_advisory_gets_its_booking_link_as_attempt_one_of_waiting() -> None:
     state = registered(Kind.ADVISORY)
     [link] = outbox(state, "booking_link")
     assert link.data["attempt"] == 1
-    assert link.data["slots_path"] == f"/api/v1/tickets/{state.input.number}/slots"
+    # The policy names no API path; the door makes the link absolute with its public URL.
+    assert "slots_path" not in link.data
+    settings = load_settings(public_url="https://soporte.btw.co/")
+    slots_url = f"https://soporte.btw.co/api/v1/tickets/{state.input.number}/slots"
+    assert with_links(link, settings).data["booking_url"] == slots_url
     shown = view(state)
     assert shown.status is Status.SCHEDULING and shown.waiting_attempts == 1
     assert shown.sla.first_response_due is None and not shown.sla.paused

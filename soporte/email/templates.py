@@ -638,7 +638,7 @@ def _booking_link(data: _Data) -> _Mail:
             "disponibles dentro de nuestro horario de atención."
         ),
     ]
-    url = data.text("booking_url") or data.text("slots_path")
+    url = data.text("booking_url")
     if url:
         blocks.append(Action("Agende su espacio", url))
     if attempt != "1":

@@ -50,7 +50,6 @@ def send_booking_link(state: TicketState, now: datetime) -> int:
 
 
 def _notify_booking_link(state: TicketState, now: datetime, attempt: int) -> None:
-    number = state.input.number
     abandon_at = None
     if state.waiting_since is not None:
         abandon_at = iso(state.waiting_since + state.input.policy.abandon_after)
@@ -62,7 +61,6 @@ def _notify_booking_link(state: TicketState, now: datetime, attempt: int) -> Non
         {
             "attempt": attempt,
             "abandon_at": abandon_at,
-            "slots_path": f"/api/v1/tickets/{number}/slots",
         },
         to_client=True,
     )
