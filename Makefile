@@ -22,6 +22,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy soporte workflows activities api launcher worker.py
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV)
