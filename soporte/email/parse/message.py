@@ -31,7 +31,7 @@ from soporte.email.parse.html_text import _tidy
 from soporte.email.parse.limits import _MAX_FIELD_CHARS, MAX_TEXT_CHARS
 from soporte.email.parse.mime import _Walk, _walk_part
 from soporte.email.parse.quoting import is_forward, trim_reply
-from soporte.email.templates import ticket_number_from_message_id
+from soporte.email.templates.message_ids import ticket_number_from_message_id
 from soporte.policy import Priority
 
 
