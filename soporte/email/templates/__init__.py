@@ -60,6 +60,7 @@ from soporte.email.templates.message_ids import (
     ticket_number_from_message_id,
     ticket_thread_id,
 )
+from soporte.email.templates.refusals import foreign_thread_mail
 
 __all__ = [
     "Action",
@@ -78,6 +79,7 @@ __all__ = [
     "TEMPLATES",
     "as_utc",
     "build_email",
+    "foreign_thread_mail",
     "format_bogota",
     "is_our_message_id",
     "message_id_for",

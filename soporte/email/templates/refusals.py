@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from soporte.email.templates.data import _Data
-from soporte.email.templates.document import Block, Para, _Mail
+from soporte.email.templates.document import Block, Para, RenderedMail, _escape_lines, _Mail
 
 
 def _contact_hint(data: _Data) -> str:
@@ -62,3 +62,19 @@ def _reopen_refused(data: _Data) -> _Mail:
         ),
     ]
     return _Mail(data.with_subject("No es posible reabrir la solicitud"), blocks)
+
+
+def foreign_thread_mail(sender: str, subject: str, support_phone: str) -> RenderedMail:
+    """The reply to a message that answers another client's ticket (built here, not from data)."""
+    about = f" «{subject}»" if subject else ""
+    text = (
+        "Cordial saludo.\n\n"
+        f"Recibimos su correo{about}, pero responde a una solicitud de otra empresa: "
+        f"la dirección {sender} no es contacto del cliente de esa solicitud, así que no "
+        "agregamos su mensaje.\n\n"
+        "Si necesita ayuda, escríbanos en un correo nuevo (sin el número de otra solicitud "
+        f"en el asunto), o comuníquese con su consultor de BTW o a la línea {support_phone}."
+        "\n\n-- \nSoporte Amazonas ERP · BTW\nEste es un mensaje automático.\n"
+    )
+    html = "".join(f"<p>{_escape_lines(part)}</p>\n" for part in text.split("\n\n"))
+    return RenderedMail("No pudimos agregar su mensaje", text, html)

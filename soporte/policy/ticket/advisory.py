@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from soporte.policy import (
-    Kind,
-    ResolutionKind,
-    Status,
-    slots,
-)
+from soporte.policy import Kind, ResolutionKind, Status, slots
 from soporte.policy.calendar import BusinessCalendar
 from soporte.policy.ticket.journal import _log, _notify, _set_status
 from soporte.policy.ticket.requirement import ADVISORY_DONE_TEXT
@@ -22,10 +17,7 @@ from soporte.policy.ticket.state import (
     utc,
 )
 from soporte.policy.ticket.support import _require_text, _resolve
-from soporte.policy.tickets import (
-    AdvisoryDoneCommand,
-    BookingCommand,
-)
+from soporte.policy.tickets import AdvisoryDoneCommand, BookingCommand
 
 
 def needs_booking_link(state: TicketState) -> bool:

@@ -5,11 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from soporte.policy import (
-    ResolutionKind,
-    Status,
-    Visibility,
-)
+from soporte.policy import ResolutionKind, Status, Visibility
 from soporte.policy.ticket.advisory import _notify_booking_link, _slot_data
 from soporte.policy.ticket.journal import _log, _notify, _set_status
 from soporte.policy.ticket.sla_clock import _flags, _met_at, sla_instants
@@ -34,9 +30,7 @@ from soporte.policy.ticket.state import (
     utc,
 )
 from soporte.policy.ticket.support import _resolve_without_reply
-from soporte.policy.tickets import (
-    EventType,
-)
+from soporte.policy.tickets import EventType
 
 
 def next_deadline(state: TicketState, now: datetime) -> Deadline | None:

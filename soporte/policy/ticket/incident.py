@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from soporte.policy import (
-    SUPPORT_PRIORITIES,
-    Kind,
-    Visibility,
-)
+from soporte.policy import SUPPORT_PRIORITIES, Kind, Visibility
 from soporte.policy.incidents import (
     INCIDENT_LINKED_SIGNAL,
     INCIDENT_PRIORITY_SIGNAL,

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from soporte.policy import (
-    Status,
-    Visibility,
-)
+from soporte.policy import Status, Visibility
 from soporte.policy.ticket.journal import _log, _notify, _set_status
 from soporte.policy.ticket.sla_clock import _start_clock
 from soporte.policy.ticket.state import (
@@ -20,10 +17,7 @@ from soporte.policy.ticket.state import (
     utc,
     working_status,
 )
-from soporte.policy.tickets import (
-    ClientMessage,
-    EventType,
-)
+from soporte.policy.tickets import ClientMessage, EventType
 
 
 def needs_auto_assignment(state: TicketState) -> bool:

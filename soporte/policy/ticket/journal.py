@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from soporte.policy import (
-    Channel,
-    Status,
-    Visibility,
-)
+from soporte.policy import Channel, Status, Visibility
 from soporte.policy.ticket.sla_clock import sla_instants
 from soporte.policy.ticket.state import SYSTEM, FlowEvent, TicketState, iso, utc
-from soporte.policy.tickets import (
-    EventType,
-    LogEvent,
-    Notification,
-)
+from soporte.policy.tickets import EventType, LogEvent, Notification
 
 
 def _log(

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from soporte.policy import (
-    Kind,
-    ResolutionKind,
-    Status,
-    Visibility,
-)
+from soporte.policy import Kind, ResolutionKind, Status, Visibility
 from soporte.policy.committee import CommitteeDecisionSignal, DecisionKind
 from soporte.policy.ticket.journal import _log, _notify, _set_status
 from soporte.policy.ticket.state import (
@@ -21,10 +16,7 @@ from soporte.policy.ticket.state import (
     iso,
 )
 from soporte.policy.ticket.support import _resolve
-from soporte.policy.tickets import (
-    DeliverCommand,
-    EventType,
-)
+from soporte.policy.tickets import DeliverCommand, EventType
 
 DELIVERED_TEXT = "Requerimiento entregado."
 REJECTED_TEXT = "Rechazado por el Comité Operativo."

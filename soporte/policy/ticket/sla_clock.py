@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from soporte.policy import (
-    Status,
-    sla,
-)
+from soporte.policy import Status, sla
 from soporte.policy.calendar import Pause
 from soporte.policy.ticket.state import (
     PauseSpan,

@@ -8,12 +8,7 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
-from soporte.policy import (
-    Kind,
-    Priority,
-    ResolutionKind,
-    Status,
-)
+from soporte.policy import Kind, Priority, ResolutionKind, Status
 from soporte.policy.tickets import (
     EventType,
     LogEvent,

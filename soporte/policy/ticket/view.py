@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from soporte.policy.ticket.sla_clock import sla_instants
 from soporte.policy.ticket.state import TicketState, is_paused, utc
-from soporte.policy.tickets import (
-    SlaView,
-    TicketView,
-)
+from soporte.policy.tickets import SlaView, TicketView
 
 
 def view(state: TicketState) -> TicketView:
