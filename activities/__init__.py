@@ -12,6 +12,7 @@ from temporalio import activity
 
 from activities import assignment, notifications, projection
 from activities.committee import CommitteeActivities
+from activities.incidents import IncidentActivities
 from soporte.db.session import create_engine, create_sessionmaker
 from soporte.policy.tickets import (
     ActivityName,
@@ -50,10 +51,12 @@ class TicketActivities:
 def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     bound = TicketActivities(settings)
     committee = CommitteeActivities(bound.sessions)
+    incidents = IncidentActivities(bound.sessions)
     return [
         bound.project_ticket,
         bound.deliver_notification,
         bound.deliver_notifications,
         bound.pick_assignee,
         *committee.all(),
+        *incidents.all(),
     ]

@@ -68,7 +68,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_sla_deadline(args: argparse.Namespace) -> int:
-    from soporte.deadlines import DeadlineInputError, bogota_iso, preview
+    from soporte.sla_preview import DeadlineInputError, bogota_iso, preview
 
     try:
         result = preview(args.priority, args.start)

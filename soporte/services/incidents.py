@@ -21,7 +21,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from soporte.db.committee_models import IncidentRow
+from soporte.db.incident_models import IncidentRow
 from soporte.policy import ResolutionKind, Role
 from soporte.policy.incidents import (
     INCIDENT_WORKFLOW_TYPE,
