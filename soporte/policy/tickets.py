@@ -21,8 +21,6 @@ from soporte.policy import (
 )
 from soporte.policy.config import PolicyConfig
 
-TASK_QUEUE = "soporte"
-
 
 def workflow_id(number: int) -> str:
     return f"ticket-{number}"
@@ -183,7 +181,6 @@ class EventType(StrEnum):
     SLA_BREACH = "sla_breach"
     RESOLVED = "resolved"
     REOPENED = "reopened"
-    REOPEN_REFUSED = "reopen_refused"
     CLOSED = "closed"
     RATED = "rated"
     NOTIFICATION = "notification"

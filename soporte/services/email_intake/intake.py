@@ -90,9 +90,7 @@ class EmailIntake:
         self.settings = settings
         self.sessions = sessions
         self._temporal = temporal
-        cap = auto_reply_cap
-        if cap is None:
-            cap = int(getattr(settings, "auto_reply_cap_per_hour", DEFAULT_CAP_PER_HOUR))
+        cap = DEFAULT_CAP_PER_HOUR if auto_reply_cap is None else auto_reply_cap
         self.auto_reply_cap = cap
         self.clock = clock
         self._locks = _KeyLocks()
