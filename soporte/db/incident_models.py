@@ -1,10 +1,5 @@
-"""Read-model table of the incidents (written by an activity).
-
-Same declarative Base as soporte.db.models, so one metadata (and one Alembic history)
-holds every table. A row keeps the workflow's whole view as JSON plus the columns the
-API filters on; `version` grows with every change, so an older view never overwrites a
-newer one.
-"""
+"""Read-model table of the incidents, written by `project_incident` (activities/incidents.py):
+a versioned JSON view like the committee sessions' (soporte.db.committee_models)."""
 
 from __future__ import annotations
 
