@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from activities.notifications import with_links
 from soporte.email.templates import render
+from soporte.policy.tickets import Notification
 from soporte.settings import load_settings
-from soporte.tickets import Notification
 
 SETTINGS = load_settings(public_url="https://soporte.btw.com.co/")
 

@@ -29,8 +29,8 @@ from api.web.ticket_pages import (
     uploads_in,
 )
 from soporte import portal_paths
-from soporte.calendar import BOGOTA
 from soporte.policy import SUPPORT_PRIORITIES, Kind
+from soporte.policy.calendar import BOGOTA
 from soporte.services import advisories, attachments, intake, registry, tickets
 from soporte.services.advisories import BookingRequest
 from soporte.services.errors import ServiceError

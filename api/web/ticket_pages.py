@@ -23,6 +23,7 @@ from api.web.core import Caller, page, redirect, signed_in
 from soporte import portal_paths
 from soporte.db.models import Contact, Staff, Ticket
 from soporte.policy import Kind, Status, Visibility
+from soporte.policy.tickets import TicketView
 from soporte.schedules import next_committee_runs
 from soporte.services import attachments, commands, tickets
 from soporte.services.errors import ServiceError
@@ -35,7 +36,6 @@ from soporte.services.schemas import (
     ReasonRequest,
 )
 from soporte.services.views import render_log
-from soporte.tickets import TicketView
 
 router = APIRouter(include_in_schema=False)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from soporte.email.templates import PRIORITY_LABELS, RESOLUTION_LABELS, format_bogota
 from soporte.policy import Kind, Priority, Status
-from soporte.sla import SLA_TARGETS
+from soporte.policy.sla import SLA_TARGETS
 
 STATUS_WORDS = {
     Status.OPEN: "Abierta",

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -29,11 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from soporte.db.models import Client, Contact, Staff, TokenKind
 from soporte.db.portal_models import SignInLink, SignInRequest, WebSession
 from soporte.email.templates import MESSAGE_ID_DOMAIN, build_email, render
+from soporte.email.transport import send_mail
 from soporte.policy import Role
+from soporte.policy.tickets import Notification
 from soporte.services.auth import Principal, digest
 from soporte.services.errors import TooManyRequests
 from soporte.settings import Settings
-from soporte.tickets import Notification
 
 log = logging.getLogger("soporte.portal")
 
@@ -216,8 +216,6 @@ def sign_in_mail_minutes(settings: Settings) -> int:
 
 async def send_link(settings: Settings, link: IssuedLink) -> None:
     """Mail the link through the outbound path the notifications use (Maildir or SMTP)."""
-    from activities.notifications import send_smtp, write_maildir
-
     notification = Notification(
         id=f"sign-in-{uuid.uuid4().hex}",
         number=0,
@@ -236,10 +234,7 @@ async def send_link(settings: Settings, link: IssuedLink) -> None:
         message_id=f"<sign-in.{uuid.uuid4().hex}@{MESSAGE_ID_DOMAIN}>",
     )
     try:
-        if settings.smtp_url:
-            await asyncio.to_thread(send_smtp, settings.smtp_url, message)
-        else:
-            await asyncio.to_thread(write_maildir, settings.outbox_dir, message)
+        await send_mail(settings, message)
     except Exception:  # the page already answered; the person may ask again
         log.exception("could not send a sign-in link to %s", link.person.email)
 
