@@ -237,6 +237,7 @@ def page(
         request=request,
         caller=caller,
         principal=caller.principal if caller else None,
+        roles={role.value for role in caller.principal.roles} if caller else set(),
         csrf=csrf,
         flash=words.NOTICES.get(request.query_params.get("aviso", ""), ""),
         **context,

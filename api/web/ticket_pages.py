@@ -160,14 +160,6 @@ async def ticket_list(request: Request, estado: str = "", desde: int = 0) -> Res
     )
 
 
-@router.get(portal_paths.STAFF_HOME)
-async def staff_home(request: Request, estado: str = "", desde: int = 0) -> Response:
-    caller = await signed_in(request)
-    if caller.is_contact:
-        return redirect(portal_paths.TICKETS)
-    return await ticket_list(request, estado, desde)
-
-
 # --- The ticket page ------------------------------------------------------------------------
 
 

@@ -1,0 +1,99 @@
+"""The queue's rows: a ticket summary with its client's name, the assignee's name and the
+time left to (or overdue since) its next SLA target, counted on the ticket's own clock
+(business hours for P2/P3, 24/7 for P1: the one calendar of soporte.policy)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.web import words
+from soporte.db.models import Client, Staff
+from soporte.policy import Status
+from soporte.policy.sla import SLA_TARGETS, clock_for
+from soporte.services.intake import holidays_for
+from soporte.services.schemas import TicketSummary
+
+
+@dataclass
+class QueueRow:
+    ticket: TicketSummary
+    client_name: str
+    assignee_name: str
+    next_due: datetime | None
+    left: str = ""
+    overdue: bool = False
+    business: bool = False
+    target_word: str = ""
+    waiting_for: str = ""
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.ticket, name)
+
+    @property
+    def tone(self) -> str:
+        if self.overdue or self.ticket.breached:
+            return "row-bad"
+        return "row-warn" if self.ticket.warned else ""
+
+
+def next_due_of(ticket: TicketSummary) -> tuple[datetime | None, str]:
+    """The next SLA instant not yet met, and what it is (first response or solution)."""
+    if ticket.status in (Status.RESOLVED, Status.CLOSED) or ticket.paused:
+        return None, ""
+    responded = getattr(ticket, "first_responded_at", None)
+    unanswered = ticket.status is Status.OPEN and responded is None
+    if ticket.first_response_due is not None and unanswered:
+        return ticket.first_response_due, "Primera respuesta"
+    if ticket.resolution_due is not None:
+        return ticket.resolution_due, "Solución"
+    return None, ""
+
+
+def timed(row: QueueRow, now: datetime) -> QueueRow:
+    target = SLA_TARGETS.get(row.ticket.priority)
+    if row.next_due is None or target is None:
+        return row
+    clock = clock_for(row.ticket.priority, holidays_for(now))
+    row.business = target.business_hours
+    if now < row.next_due:
+        row.left = words.duration(clock.elapsed(now, row.next_due))
+    else:
+        row.overdue = True
+        row.left = words.duration(clock.elapsed(row.next_due, now))
+    return row
+
+
+async def names_of(
+    session: AsyncSession, tickets: list[TicketSummary]
+) -> tuple[dict[str, str], dict[str, str]]:
+    nits = {t.nit for t in tickets}
+    emails = {t.assignee for t in tickets if t.assignee}
+    clients = dict((await session.execute(select(Client.nit, Client.name).where(
+        Client.nit.in_(nits)))).tuples().all()) if nits else {}
+    staff = dict((await session.execute(select(Staff.email, Staff.name).where(
+        Staff.email.in_(emails)))).tuples().all()) if emails else {}
+    return clients, staff
+
+
+async def queue_rows(
+    session: AsyncSession, tickets: list[TicketSummary], now: datetime
+) -> list[QueueRow]:
+    clients, staff = await names_of(session, tickets)
+    rows = []
+    for ticket in tickets:
+        due, target_word = next_due_of(ticket)
+        row = QueueRow(
+            ticket=ticket,
+            client_name=clients.get(ticket.nit, ticket.nit),
+            assignee_name=staff.get(ticket.assignee or "", ticket.assignee or ""),
+            next_due=due,
+            target_word=target_word,
+        )
+        if ticket.paused and ticket.status is Status.WAITING_ON_CLIENT:
+            row.waiting_for = words.duration(max(timedelta(0), now - ticket.updated_at))
+        rows.append(timed(row, now))
+    return rows
