@@ -16,7 +16,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
-from api.web import console, core, forms, sign_in, ticket_pages
+from api.web import (
+    console,
+    core,
+    forms,
+    saved_reply_pages,
+    sign_in,
+    ticket_pages,
+    ticket_work,
+)
 from soporte import portal_paths
 from soporte.services.errors import ServiceError
 
@@ -93,7 +101,7 @@ class PortalStatic(StaticFiles):
 
 def install(app: FastAPI) -> None:
     app.mount(portal_paths.STATIC, PortalStatic(directory=core.STATIC), name="static")
-    for module in (sign_in, console, forms, ticket_pages):
+    for module in (sign_in, console, forms, ticket_pages, ticket_work, saved_reply_pages):
         app.include_router(module.router)
     _wrap(app, ServiceError, lambda exc: exc.status)
     _wrap(app, StarletteHTTPException, lambda exc: exc.status_code)

@@ -73,9 +73,9 @@ async def names_of(
     nits = {t.nit for t in tickets}
     emails = {t.assignee for t in tickets if t.assignee}
     clients = dict((await session.execute(select(Client.nit, Client.name).where(
-        Client.nit.in_(nits)))).tuples().all()) if nits else {}
+        Client.nit.in_(nits)))).all()) if nits else {}
     staff = dict((await session.execute(select(Staff.email, Staff.name).where(
-        Staff.email.in_(emails)))).tuples().all()) if emails else {}
+        Staff.email.in_(emails)))).all()) if emails else {}
     return clients, staff
 
 

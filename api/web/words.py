@@ -247,6 +247,23 @@ NOTICES = {
     "creada": "Registramos su solicitud. Le enviamos la confirmación por correo.",
     "agendada": "Su asesoría quedó agendada. Le enviamos la confirmación por correo.",
     "sesion": "Su sesión terminó. Ingrese de nuevo para continuar.",
+    "asignada": "Asignamos la solicitud.",
+    "prioridad": "Cambiamos la prioridad; los vencimientos se recalcularon.",
+    "pedida": "Pedimos la información al cliente; el tiempo de atención queda en pausa.",
+    "resuelta": "Resolvimos la solicitud y se lo informamos al cliente.",
+    "abandonada": "Cerramos la solicitud por abandono.",
+    "entregada": "Registramos la entrega del requerimiento.",
+    "realizada": "Registramos la asesoría como realizada.",
+    "vinculada": "Vinculamos la solicitud a la falla general.",
+    "nota": "Guardamos la nota interna.",
+    "plantilla": "Guardamos la plantilla.",
+    "decision": "Registramos la decisión del Comité.",
+    "sesion_comite": "Iniciamos una sesión extraordinaria del Comité.",
+    "incidente": "Registramos la falla general.",
+    "incidente_resuelto": "Resolvimos la falla general y todas sus solicitudes.",
+    "guardado": "Guardamos los cambios.",
+    "revocado": "Revocamos el acceso.",
+    "convertido": "Registramos la solicitud a partir del correo.",
 }
 
 UNAVAILABLE = (

@@ -1,0 +1,303 @@
+"""The staff console over HTTP, with the real app, a real worker and a real Temporal server:
+who may open which page (a contact gets 404, a staff member without the role 403), the
+engineer's commands on the ticket page (each refusal in Spanish, what was typed kept), saved
+replies (with and without script), CSRF on every form, and escaping."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from tests.api_support import api_settings, backends, database, eventually
+from tests.portal_support import BASE, Browser, Portal, running_portal
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture(scope="module", params=backends())
+async def portal(
+    request: pytest.FixtureRequest,
+    dev_env: WorkflowEnvironment,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Portal]:
+    data_dir: Path = tmp_path_factory.mktemp(f"console-{request.param}")
+    with database(request.param, data_dir) as url:
+        settings = api_settings(data_dir, url, dev_env).model_copy(update={"public_url": BASE})
+        async with running_portal(dev_env, settings) as running:
+            yield running
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+async def company(portal: Portal, name: str = "Ferretería El Tornillo") -> tuple[str, str]:
+    base = str(uuid.uuid4().int % 900_000_000 + 100_000_000)
+    nit = await portal.api.client(base, name)
+    ana = f"{unique('ana')}@tornillo.co"
+    await portal.api.contact(nit, ana, "Ana Gómez")
+    return nit, ana
+
+
+async def staff(portal: Portal, roles: list[str], name: str = "Luis Pérez") -> str:
+    email = f"{unique(roles[0])}@btw.com.co"
+    await portal.api.staff(email, roles, name)
+    return email
+
+
+async def open_by_api(portal: Portal, contact: str, **fields: object) -> int:
+    ticket = await portal.api.open_ticket(portal.api.tokens[contact], **fields)
+    number: int = ticket["number"]
+    return number
+
+
+async def log_of(portal: Portal, number: int, email: str) -> list[dict[str, object]]:
+    found: list[dict[str, object]] = await portal.api.ok(
+        "GET", f"/api/v1/tickets/{number}/log", headers=portal.api.tokens[email]
+    )
+    return found
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+CONSOLE_PAGES = (
+    "/personal/sin-asignar",
+    "/personal/todas",
+    "/personal/comite",
+    "/personal/incidentes",
+    "/personal/plantillas",
+    "/personal/registro",
+    "/personal/correo-rechazado",
+    "/personal/tablero",
+)
+
+
+# --- Who sees what -----------------------------------------------------------------------
+
+
+async def test_a_contact_never_opens_a_console_page(portal: Portal) -> None:
+    _, ana = await company(portal)
+    async with portal.browser() as contact:
+        await contact.sign_in(ana)
+        for path in CONSOLE_PAGES:
+            answer = await contact.get(path)
+            assert answer.status_code == 404, path
+            assert "No encontramos esta página" in answer.text
+            assert "Mi cola" not in answer.text and "Sin asignar" not in answer.text
+
+
+async def test_the_navigation_follows_the_roles(portal: Portal) -> None:
+    luis = await staff(portal, ["engineer"])
+    sofia = await staff(portal, ["supervisor"], "Sofía Supervisora")
+    marta = await staff(portal, ["admin"], "Marta Admin")
+    async with portal.browser() as engineer:
+        await engineer.sign_in(luis)
+        home = await engineer.get("/personal")
+        assert home.status_code == 200
+        for word in ("Mi cola", "Sin asignar", "Todas", "Comité", "Incidentes", "Correo rechazado"):
+            assert word in home.text
+        assert "Tablero" not in home.text and "Registro" not in home.text
+        assert (await engineer.get("/personal/registro")).status_code == 403
+        assert (await engineer.get("/personal/tablero")).status_code == 403
+    async with portal.browser() as supervisor:
+        await supervisor.sign_in(sofia)
+        home = await supervisor.get("/personal")
+        assert "Tablero" in home.text and "Registro" not in home.text
+    async with portal.browser() as admin:
+        await admin.sign_in(marta)
+        home = await admin.get("/personal")
+        assert "Registro" in home.text and "Tablero" in home.text
+
+
+# --- Ticket work ---------------------------------------------------------------------------
+
+
+async def signed_in_engineer(portal: Portal, browser: Browser) -> str:
+    luis = await staff(portal, ["engineer"])
+    await browser.sign_in(luis)
+    return luis
+
+
+async def test_assign_request_info_abandon_refused_and_resolve(portal: Portal) -> None:
+    _, ana = await company(portal)
+    number = await open_by_api(portal, ana, subject="Factura rechazada por la DIAN")
+    path = f"/solicitudes/{number}"
+    async with portal.browser() as browser:
+        luis = await signed_in_engineer(portal, browser)
+        page = await browser.get(path)
+        assert page.status_code == 200 and "Acciones del personal" in page.text
+        ticket = await portal.api.ok(
+            "GET", f"/api/v1/tickets/{number}", headers=portal.api.tokens[luis]
+        )
+        if ticket["assignee"] == luis:  # the intake picked this engineer already
+            other = await staff(portal, ["engineer"], "Pedro Paz")
+            moved = await browser.post_form(f"{path}/asignar", {"engineer_email": other}, page=path)
+            assert moved.status_code == 303
+        assigned = await browser.post_form(f"{path}/asignar", {"engineer_email": luis}, page=path)
+        assert assigned.status_code == 303
+        again = await browser.post_form(f"{path}/asignar", {"engineer_email": luis}, page=path)
+        assert again.status_code == 409 and "La solicitud ya está asignada a" in again.text
+        mine = await eventually(
+            lambda: browser.get("/personal"), lambda p: f"#{number}" in p.text
+        )
+        assert "Factura rechazada por la DIAN" in mine.text
+        empty = await browser.post_form(f"{path}/pedir-informacion", {"body": " "}, page=path)
+        assert empty.status_code == 422 and "Este campo es obligatorio." in empty.text
+        asked = await browser.post_form(
+            f"{path}/pedir-informacion", {"body": "¿Qué resolución usa?"}, page=path
+        )
+        assert asked.status_code == 303
+        twice = await browser.post_form(
+            f"{path}/pedir-informacion", {"body": "Otra pregunta que no se pierde"}, page=path
+        )
+        assert twice.status_code == 409
+        assert "Ya estamos esperando la respuesta del cliente" in twice.text
+        assert "Otra pregunta que no se pierde</textarea>" in twice.text
+        early = await browser.post_form(
+            f"{path}/abandonar", {"reason": "No contesta"}, page=path
+        )
+        assert early.status_code == 409
+        assert "Aún no se puede cerrar por abandono: lleva 1 intento(s)" in early.text
+        assert "No contesta</textarea>" in early.text
+        no_text = await browser.post_form(
+            f"{path}/resolver", {"kind": "solution", "body": ""}, page=path
+        )
+        assert no_text.status_code == 422 and "Este campo es obligatorio." in no_text.text
+        resolved = await browser.post_form(
+            f"{path}/resolver", {"kind": "instructions", "body": "Actualice la resolución"},
+            page=path,
+        )
+        assert resolved.status_code == 303 and "aviso=resuelta" in resolved.headers["location"]
+        done = await eventually(
+            lambda: browser.get(path), lambda p: "Actualice la resolución" in p.text
+        )
+        assert "Instrucciones" in done.text and "Resolver la solicitud" not in done.text
+        late = await browser.post_form(
+            f"{path}/resolver", {"kind": "solution", "body": "otra vez"}, csrf=_csrf(done.text)
+        )
+        assert late.status_code == 409 and "ya está resuelta" in late.text
+    types = [line["type"] for line in await log_of(portal, number, ana)]
+    assert "info_requested" in types and "resolved" in types
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found
+    return found.group(1)
+
+
+async def test_priority_needs_a_reason_and_internal_notes_stay_internal(portal: Portal) -> None:
+    _, ana = await company(portal)
+    number = await open_by_api(portal, ana, subject="Nómina", suggested_priority="P3")
+    path = f"/solicitudes/{number}"
+    async with portal.browser() as browser:
+        await signed_in_engineer(portal, browser)
+        no_reason = await browser.post_form(
+            f"{path}/prioridad", {"priority": "P2", "reason": ""}, page=path
+        )
+        assert no_reason.status_code == 422 and "Este campo es obligatorio." in no_reason.text
+        changed = await browser.post_form(
+            f"{path}/prioridad", {"priority": "P2", "reason": "No puede liquidar"}, page=path
+        )
+        assert changed.status_code == 303
+        same = await browser.post_form(
+            f"{path}/prioridad", {"priority": "P2", "reason": "igual"}, page=path
+        )
+        assert same.status_code == 409 and "ya tiene la prioridad P2" in same.text
+        note = await browser.post_form(
+            f"{path}/responder",
+            {"body": "Revisar <b>log</b> del servidor", "visibility": "internal"},
+            page=path,
+            files={"files": ("captura.png", PNG, "image/png")},
+        )
+        assert note.status_code == 303 and "aviso=nota" in note.headers["location"]
+        seen = await eventually(
+            lambda: browser.get(path), lambda p: "captura.png" in p.text and "Revisar" in p.text
+        )
+        assert "Revisar &lt;b&gt;log&lt;/b&gt; del servidor" in seen.text
+        assert "Interna: el cliente no la ve" in seen.text
+    client_log = await log_of(portal, number, ana)
+    assert not any("Revisar" in str(line["body"]) for line in client_log)
+    assert any(line["type"] == "priority_changed" for line in client_log)
+
+
+async def test_staff_forms_need_the_csrf_token_and_contacts_cannot_command(
+    portal: Portal,
+) -> None:
+    _, ana = await company(portal)
+    number = await open_by_api(portal, ana)
+    path = f"/solicitudes/{number}"
+    async with portal.browser() as browser:
+        await signed_in_engineer(portal, browser)
+        for action in ("asignar", "prioridad", "pedir-informacion", "resolver", "abandonar"):
+            refused = await browser.http.post(f"{path}/{action}", data={"body": "x"})
+            assert refused.status_code == 403 and "Formulario vencido" in refused.text
+    async with portal.browser() as contact:
+        await contact.sign_in(ana)
+        page = await contact.get(path)
+        assert "Acciones del personal" not in page.text and "Plantillas" not in page.text
+        attempt = await contact.post_form(
+            f"{path}/resolver", {"kind": "solution", "body": "yo mismo"}, page=path
+        )
+        assert attempt.status_code == 404
+    types = [line["type"] for line in await log_of(portal, number, ana)]
+    assert "resolved" not in types
+
+
+# --- Saved replies ---------------------------------------------------------------------------
+
+
+async def test_saved_replies_list_create_edit_and_insert_without_script(portal: Portal) -> None:
+    _, ana = await company(portal)
+    number = await open_by_api(portal, ana)
+    path = f"/solicitudes/{number}"
+    title = f"Saludo {unique('t')} <script>"
+    async with portal.browser() as browser:
+        await signed_in_engineer(portal, browser)
+        empty = await browser.post_form(
+            "/personal/plantillas", {"title": title, "body": ""}, page="/personal/plantillas"
+        )
+        assert empty.status_code == 422 and "Este campo es obligatorio." in empty.text
+        assert "&lt;script&gt;" in empty.text and "<script>\"" not in empty.text
+        created = await browser.post_form(
+            "/personal/plantillas",
+            {"title": title, "body": "Buenos días, revisamos su caso."},
+            page="/personal/plantillas",
+        )
+        assert created.status_code == 303
+        listing = await browser.get("/personal/plantillas")
+        assert "Buenos días, revisamos su caso." in listing.text
+        reply_id = re.findall(r'/personal/plantillas/(\d+)"', listing.text)[-1]
+        duplicate = await browser.post_form(
+            "/personal/plantillas",
+            {"title": title, "body": "otro"},
+            page="/personal/plantillas",
+        )
+        assert duplicate.status_code == 409 and "Ya hay una plantilla con ese título." in (
+            duplicate.text
+        )
+        edited = await browser.post_form(
+            f"/personal/plantillas/{reply_id}",
+            {"title": title, "body": "Buenas tardes, revisamos su caso."},
+            page=f"/personal/plantillas/{reply_id}",
+        )
+        assert edited.status_code == 303
+        page = await browser.get(path)
+        assert 'data-text="Buenas tardes, revisamos su caso."' in page.text
+        inserted = await browser.post_form(
+            f"{path}/responder",
+            {"body": "Hola Ana.", "plantilla": reply_id, "insertar": "1"},
+            page=path,
+        )
+        assert inserted.status_code == 200
+        assert "Hola Ana.\n\nBuenas tardes, revisamos su caso.</textarea>" in inserted.text
+        assert (await browser.get("/personal/plantillas/99999999")).status_code == 404
+    types = [line["type"] for line in await log_of(portal, number, ana)]
+    assert "engineer_reply" not in types  # inserting sends nothing
