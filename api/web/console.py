@@ -54,9 +54,7 @@ class QueueView:
 
 QUEUES = {
     "mine": QueueView("mine", "Mi cola", portal_paths.STAFF_HOME, mine=True),
-    "unassigned": QueueView(
-        "unassigned", "Sin asignar", portal_paths.UNASSIGNED, unassigned=True
-    ),
+    "unassigned": QueueView("unassigned", "Sin asignar", portal_paths.UNASSIGNED, unassigned=True),
     "all": QueueView("all", "Todas", portal_paths.ALL_TICKETS),
 }
 OPEN_STATES = tuple(s for s in Status if s not in (Status.RESOLVED, Status.CLOSED))

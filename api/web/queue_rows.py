@@ -72,10 +72,26 @@ async def names_of(
 ) -> tuple[dict[str, str], dict[str, str]]:
     nits = {t.nit for t in tickets}
     emails = {t.assignee for t in tickets if t.assignee}
-    clients = dict((await session.execute(select(Client.nit, Client.name).where(
-        Client.nit.in_(nits)))).all()) if nits else {}
-    staff = dict((await session.execute(select(Staff.email, Staff.name).where(
-        Staff.email.in_(emails)))).all()) if emails else {}
+    clients = (
+        dict(
+            (
+                await session.execute(select(Client.nit, Client.name).where(Client.nit.in_(nits)))
+            ).all()
+        )
+        if nits
+        else {}
+    )
+    staff = (
+        dict(
+            (
+                await session.execute(
+                    select(Staff.email, Staff.name).where(Staff.email.in_(emails))
+                )
+            ).all()
+        )
+        if emails
+        else {}
+    )
     return clients, staff
 
 

@@ -69,5 +69,3 @@ async def staff_tools(
     tools.can_done = view.kind is Kind.ADVISORY and view.status is Status.SCHEDULED
     tools.can_link = live and not view.incident_id
     return tools
-
-

@@ -57,17 +57,13 @@ async def staff_command(
     return redirect(portal_paths.ticket(number), notice, "historial")
 
 
-
-
 @router.post(portal_paths.TICKETS + "/{number}/asignar")
 async def assign(request: Request, number: Number) -> Response:
     async def run(s: AsyncSession, t: TemporalClient, p: Principal, typed: dict[str, str]) -> Any:
         data = AssignRequest(engineer_email=typed["engineer_email"])
         return await commands.assign(s, t, p, number, data)
 
-    return await staff_command(
-        request, number, "assign", ("engineer_email",), run, "asignada"
-    )
+    return await staff_command(request, number, "assign", ("engineer_email",), run, "asignada")
 
 
 @router.post(portal_paths.TICKETS + "/{number}/prioridad")

@@ -293,21 +293,33 @@ ACTION_WORDS = {
 # staff pages: (a pattern of the refusal, its Spanish words with the pattern's groups).
 STAFF_REFUSALS = (
     (r"already assigned to (\S+)", "La solicitud ya está asignada a {0}."),
-    (r"is not an active engineer or supervisor", "Esa persona no es un ingeniero ni un "
-     "supervisor activo."),
+    (
+        r"is not an active engineer or supervisor",
+        "Esa persona no es un ingeniero ni un supervisor activo.",
+    ),
     (r"is already (P\d)", "La solicitud ya tiene la prioridad {0}."),
-    (r"only support tickets have a priority", "Solo las solicitudes de soporte tienen una "
-     "prioridad que se pueda cambiar."),
-    (r"already waits on the client", "Ya estamos esperando la respuesta del cliente; los "
-     "recordatorios salen solos."),
+    (
+        r"only support tickets have a priority",
+        "Solo las solicitudes de soporte tienen una prioridad que se pueda cambiar.",
+    ),
+    (
+        r"already waits on the client",
+        "Ya estamos esperando la respuesta del cliente; los recordatorios salen solos.",
+    ),
     (r"was already resolved", "La solicitud ya está resuelta."),
-    (r"has (\d+) unanswered attempt\(s\); abandoning needs (\d+)",
-     "Aún no se puede cerrar por abandono: lleva {0} intento(s) de contacto sin respuesta y "
-     "la política pide {1}."),
-    (r"not waiting on the client: only an unanswered", "Solo se cierra por abandono una "
-     "solicitud que espera la respuesta del cliente."),
-    (r"only a requirement the committee accepted", "Solo se entrega un requerimiento que el "
-     "Comité Operativo aceptó (en desarrollo)."),
+    (
+        r"has (\d+) unanswered attempt\(s\); abandoning needs (\d+)",
+        "Aún no se puede cerrar por abandono: lleva {0} intento(s) de contacto sin respuesta y "
+        "la política pide {1}.",
+    ),
+    (
+        r"not waiting on the client: only an unanswered",
+        "Solo se cierra por abandono una solicitud que espera la respuesta del cliente.",
+    ),
+    (
+        r"only a requirement the committee accepted",
+        "Solo se entrega un requerimiento que el Comité Operativo aceptó (en desarrollo).",
+    ),
     (r"only a requirement is delivered", "Esta solicitud no es un requerimiento."),
     (r"only a scheduled advisory", "Solo se marca como realizada una asesoría agendada."),
     (r"only an advisory is marked done", "Esta solicitud no es una asesoría."),
@@ -316,14 +328,16 @@ STAFF_REFUSALS = (
     (r"incident \S+ is resolved|already resolved", "La falla general ya está resuelta."),
     (r"still open \(until", "Ya hay una sesión del Comité abierta: decida su agenda allí."),
     (r"started this very second", "Se acaba de iniciar una sesión; intente de nuevo."),
-    (r"already decided in this session: (\w+)", "Ese requerimiento ya se decidió en esta "
-     "sesión."),
-    (r"committee session \S+ is closed|session \S+ is closed", "La sesión del Comité ya "
-     "está cerrada."),
-    (r"still preparing its agenda", "La sesión aún prepara su agenda; intente en unos "
-     "segundos."),
-    (r"is not on (this|the) agenda|not on the agenda", "Ese requerimiento no está en la "
-     "agenda de esta sesión."),
+    (r"already decided in this session: (\w+)", "Ese requerimiento ya se decidió en esta sesión."),
+    (
+        r"committee session \S+ is closed|session \S+ is closed",
+        "La sesión del Comité ya está cerrada.",
+    ),
+    (r"still preparing its agenda", "La sesión aún prepara su agenda; intente en unos segundos."),
+    (
+        r"is not on (this|the) agenda|not on the agenda",
+        "Ese requerimiento no está en la agenda de esta sesión.",
+    ),
     (r"in the past", "La fecha estimada de entrega no puede ser anterior a hoy."),
     (r"required to accept", "Para aceptar, escriba la fecha estimada de entrega."),
     (r"required to reject", "Para rechazar, escriba el motivo."),
@@ -354,8 +368,11 @@ def refusal(action: str, error: Any, view: Any) -> str:
     if status == 403:
         return f"No tiene permiso para {doing}."
     if status == 404:
-        return "No encontramos esa solicitud." if view is not None or action in (
-            "reply", "reopen", "rate", "book", "open") else "No encontramos ese registro."
+        return (
+            "No encontramos esa solicitud."
+            if view is not None or action in ("reply", "reopen", "rate", "book", "open")
+            else "No encontramos ese registro."
+        )
     if status == 413:
         return "El archivo es demasiado grande."
     state = getattr(view, "status", None)
