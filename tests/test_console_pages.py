@@ -8,12 +8,23 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert
 from temporalio.testing import WorkflowEnvironment
 
-from tests.api_support import api_settings, backends, database, eventually
+from soporte.db.committee_models import CommitteeSessionRow
+from soporte.db.session import create_engine
+from soporte.policy.committee import (
+    AgendaItem,
+    DecisionKind,
+    RecordedDecision,
+    SessionStatus,
+    SessionView,
+)
+from tests.api_support import ADMIN, api_settings, backends, database, eventually
 from tests.portal_support import BASE, Browser, Portal, running_portal
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -298,3 +309,164 @@ async def test_saved_replies_list_create_edit_and_insert_without_script(portal: 
         assert (await browser.get("/personal/plantillas/99999999")).status_code == 404
     types = [line["type"] for line in await log_of(portal, number, ana)]
     assert "engineer_reply" not in types  # inserting sends nothing
+
+
+# --- Committee ------------------------------------------------------------------------------
+
+
+async def requirement(portal: Portal, contact: str, subject: str) -> int:
+    return await open_by_api(
+        portal,
+        contact,
+        kind="requirement",
+        category="nomina",
+        subject=subject,
+        description="Necesitamos un reporte por centro de costo.",
+    )
+
+
+async def pending(portal: Portal, numbers: list[int]) -> None:
+    async def listed() -> set[int]:
+        found = await portal.api.ok(
+            "GET", "/api/v1/tickets", params={"status": "pending_committee"}, headers=ADMIN
+        )
+        return {item["number"] for item in found["items"]}
+
+    await eventually(listed, lambda found: set(numbers) <= found)
+
+
+async def test_a_committee_member_starts_a_session_and_decides_its_agenda(
+    portal: Portal,
+) -> None:
+    _, ana = await company(portal, "Confecciones Nariño")
+    first = await requirement(portal, ana, "Reporte de nómina por centro de costo")
+    second = await requirement(portal, ana, "Exportar el libro auxiliar a Excel")
+    third = await requirement(portal, ana, "Firma <b>masiva</b>")
+    upload = await portal.api.http.post(
+        f"/api/v1/tickets/{first}/attachments",
+        files={"file": ("maqueta.png", PNG, "image/png")},
+        headers=portal.api.tokens[ana],
+    )
+    assert upload.status_code == 201, upload.text
+    await pending(portal, [first, second, third])
+    member = await staff(portal, ["committee"], "Carla Comité")
+    luis = await staff(portal, ["engineer"])
+    async with portal.browser() as engineer:
+        await engineer.sign_in(luis)
+        seen = await engineer.get("/personal/comite")
+        assert seen.status_code == 200 and "Iniciar una sesión extraordinaria" not in seen.text
+        refused = await engineer.post_form("/personal/comite/sesiones", {}, page="/personal/comite")
+        assert refused.status_code == 403
+    async with portal.browser() as browser:
+        await browser.sign_in(member)
+        before = await browser.get("/personal/comite")
+        assert "Iniciar una sesión extraordinaria" in before.text
+        started = await browser.post_form("/personal/comite/sesiones", {}, page="/personal/comite")
+        assert started.status_code == 303, started.text
+        agenda = await browser.get("/personal/comite")
+        assert "Sesión abierta" in agenda.text, text_of(agenda.text)[-2500:]
+        assert "extraordinaria, por Carla Comité" in agenda.text
+        for number in (first, second, third):
+            assert f'id="req-{number}"' in agenda.text
+        assert "Necesitamos un reporte por centro de costo." in agenda.text
+        assert "maqueta.png" in agenda.text and "Confecciones Nariño" in agenda.text
+        assert "Firma &lt;b&gt;masiva&lt;/b&gt;" in agenda.text
+        session_id = re.findall(r'action="/personal/comite/([^/"]+)/decisiones"', agenda.text)[0]
+        decide = f"/personal/comite/{session_id}/decisiones"
+        no_date = await browser.post_form(
+            decide,
+            {"number": first, "decision": "accept", "reason": "Prioridad alta"},
+            page="/personal/comite",
+        )
+        assert no_date.status_code == 422
+        assert "Para aceptar, escriba la fecha estimada de entrega." in no_date.text
+        assert "Prioridad alta</textarea>" in no_date.text
+        later = (date.today() + timedelta(days=45)).isoformat()
+        accepted = await browser.post_form(
+            decide,
+            {"number": first, "decision": "accept", "estimated_delivery": later},
+            page="/personal/comite",
+        )
+        assert accepted.status_code == 303
+        no_reason = await browser.post_form(
+            decide, {"number": second, "decision": "reject"}, page="/personal/comite"
+        )
+        assert no_reason.status_code == 422 and "Para rechazar, escriba el motivo." in (
+            no_reason.text
+        )
+        rejected = await browser.post_form(
+            decide,
+            {"number": second, "decision": "reject", "reason": "Ya existe en el módulo"},
+            page="/personal/comite",
+        )
+        assert rejected.status_code == 303
+        deferred = await browser.post_form(
+            decide, {"number": third, "decision": "defer"}, page="/personal/comite"
+        )
+        assert deferred.status_code == 303
+        after = await browser.get("/personal/comite")
+        assert text_of(after.text).count("Carla Comité · Soporte BTW,") == 3
+        assert "Ya existe en el módulo" in after.text
+        again = await browser.post_form(
+            decide, {"number": first, "decision": "defer"}, page="/personal/comite"
+        )
+        assert again.status_code == 409
+    planned = await eventually(
+        lambda: portal.api.ok("GET", f"/api/v1/tickets/{first}", headers=ADMIN),
+        lambda t: t["status"] == "planned",
+    )
+    assert planned["estimated_delivery"] == later
+
+
+async def test_past_sessions_read_as_minutes(portal: Portal) -> None:
+    luis = await staff(portal, ["engineer"])
+    member = await staff(portal, ["committee"], "Rita Actas")
+    started = datetime(2026, 11, 4, 14, 0, tzinfo=UTC)
+    view = SessionView(
+        session_id=f"committee-session-{unique('x')}",
+        started_at=started,
+        ends_at=started + timedelta(hours=8),
+        status=SessionStatus.CLOSED,
+        agenda=[
+            AgendaItem(
+                number=77,
+                subject="Reporte <i>x</i>",
+                nit="900",
+                client_name="ACME",
+                filed_at=started,
+            )
+        ],
+        decisions=[
+            RecordedDecision(
+                number=77,
+                decision=DecisionKind.REJECT,
+                reason="No aplica",
+                decided_by=member,
+                decided_at=started + timedelta(minutes=30),
+            )
+        ],
+    )
+    engine = create_engine(portal.settings.effective_database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                insert(CommitteeSessionRow).values(
+                    session_id=view.session_id,
+                    status="closed",
+                    started_at=view.started_at,
+                    ends_at=view.ends_at,
+                    started_by="schedule",
+                    version=1,
+                    view=view.model_dump(mode="json"),
+                )
+            )
+    finally:
+        await engine.dispose()
+    async with portal.browser() as browser:
+        await browser.sign_in(luis)
+        minutes = await browser.get("/personal/comite")
+    text = text_of(minutes.text)
+    assert "Actas de sesiones anteriores" in text
+    assert "miércoles 4 de noviembre de 2026" in text
+    assert "No aprobado" in text and "No aplica" in text and "Rita Actas" in text
+    assert "Reporte &lt;i&gt;x&lt;/i&gt;" in minutes.text

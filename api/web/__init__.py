@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
 from api.web import (
+    committee_pages,
     console,
     core,
     forms,
@@ -101,7 +102,15 @@ class PortalStatic(StaticFiles):
 
 def install(app: FastAPI) -> None:
     app.mount(portal_paths.STATIC, PortalStatic(directory=core.STATIC), name="static")
-    for module in (sign_in, console, forms, ticket_pages, ticket_work, saved_reply_pages):
+    for module in (
+        sign_in,
+        console,
+        forms,
+        ticket_pages,
+        ticket_work,
+        saved_reply_pages,
+        committee_pages,
+    ):
         app.include_router(module.router)
     _wrap(app, ServiceError, lambda exc: exc.status)
     _wrap(app, StarletteHTTPException, lambda exc: exc.status_code)

@@ -2,7 +2,7 @@
 now, and deciding agenda items (the session workflow's update `decide`).
 
 Contacts never reach the committee (403). Staff read sessions; only committee members and
-admin decide; only admin starts a session by hand.
+admin decide, and start an extraordinary session by hand.
 """
 
 from __future__ import annotations
@@ -150,9 +150,9 @@ async def _not_projected_yet(temporal: TemporalClient, session_id: str) -> Sessi
 async def start_session(
     session: AsyncSession, temporal: TemporalClient, settings: Settings, principal: Principal
 ) -> SessionView:
-    """Admin starts a session now; refused while another one is open."""
-    if not principal.has(Role.ADMIN):
-        raise Forbidden("only admin starts a committee session by hand")
+    """A committee member or admin starts a session now; refused while another is open."""
+    if not principal.has(*DECIDERS):
+        raise Forbidden("only committee members and admin start a committee session by hand")
     open_row = await _open_row(session)
     await session.commit()
     now = datetime.now(UTC)
