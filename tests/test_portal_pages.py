@@ -649,3 +649,18 @@ async def test_people_to_inform_are_the_clients_own_contacts_on_every_door(
     assert form.status_code == 422
     assert "Solo puede informar a personas activas de su empresa." in form.text
     assert 'value="Informe a otra empresa"' in form.text
+
+
+async def test_cookies_are_secure_when_the_public_url_is_https(portal: Portal) -> None:
+    _, ana, _ = await company(portal)
+    portal.settings.public_url = "https://soporte.test"
+    try:
+        async with portal.browser(base="https://soporte.test") as browser:
+            page = await browser.get("/ingresar")
+            assert "Secure" in page.headers["set-cookie"]
+            signed = await browser.sign_in(ana)
+            cookie = signed.headers["set-cookie"]
+            assert "soporte_sesion=" in cookie and "Secure" in cookie and "HttpOnly" in cookie
+            assert (await browser.get("/solicitudes")).status_code == 200
+    finally:
+        portal.settings.public_url = BASE
