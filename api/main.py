@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api import errors
+from api import docs, errors
 from api.limits import BodySizeLimit
 from api.routes import (
     advisories,
@@ -52,7 +52,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await engine.dispose()
 
-    app = FastAPI(title="Amazonas Soporte", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Amazonas Soporte",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    docs.install(app)
     app.add_middleware(BodySizeLimit)
     errors.install(app)
     routers = (system, registry, tickets, attachments, advisories, committee, incidents, email)
