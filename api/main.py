@@ -15,6 +15,7 @@ from api.limits import BodySizeLimit
 from api.routes import (
     advisories,
     attachments,
+    audit,
     committee,
     email,
     incidents,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (system, registry, tickets, attachments, advisories, committee, incidents, email)
     for module in routers:
         app.include_router(module.router)
+    app.include_router(audit.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
