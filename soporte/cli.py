@@ -1,4 +1,5 @@
-"""The `soporte` command: `up`, one part alone (`api`, `worker`, `smtp`), `migrate`, `sla`."""
+"""The `soporte` command: `up`, one part alone (`api`, `worker`, `smtp`), `migrate`, `admin`,
+`sla`."""
 
 from __future__ import annotations
 
@@ -67,6 +68,30 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_admin_create_token(args: argparse.Namespace) -> int:
+    from soporte.services.admin_tokens import create_token
+
+    settings = _settings(args)
+    created = asyncio.run(
+        create_token(
+            settings.effective_database_url,
+            args.email,
+            create_admin=args.create_admin,
+            name=args.name,
+        )
+    )
+    issued = created.issued
+    done = f"; staff member {created.registered}" if created.registered else ""
+    print(
+        f"token {issued.id} for {issued.email} (roles: {', '.join(created.roles)}){done}. "
+        "It is shown once: only its digest is kept; revoke it with DELETE /api/v1/tokens/"
+        f"{issued.id}.",
+        file=sys.stderr,
+    )
+    print(issued.token)
+    return 0
+
+
 def cmd_sla_deadline(args: argparse.Namespace) -> int:
     from soporte.deadlines import DeadlineInputError, bogota_iso, preview
 
@@ -111,6 +136,22 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="create or upgrade the database").set_defaults(
         handler=cmd_migrate
     )
+
+    admin = commands.add_parser("admin", help="administration from the command line")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+    create_token = admin_commands.add_parser(
+        "create-token",
+        help="print a new API token for a staff member (once; only its digest is kept)",
+    )
+    create_token.add_argument("email", help="the staff member's email")
+    create_token.add_argument(
+        "--create-admin",
+        action="store_true",
+        help="register EMAIL as an admin first if needed (the first admin of a cluster)",
+    )
+    create_token.add_argument("--name", help="the admin's full name (with --create-admin)")
+    create_token.add_argument("--data-dir", help="where state is kept (default var/)")
+    create_token.set_defaults(handler=cmd_admin_create_token)
 
     sla = commands.add_parser("sla", help="service-level arithmetic")
     sla_commands = sla.add_subparsers(dest="sla_command", required=True)
