@@ -17,6 +17,7 @@ from activities import build_activities
 from soporte.schedules import ensure_committee_schedule
 from soporte.settings import Settings
 from soporte.temporal_client import connect
+from soporte.temporal_interceptors import RequestIdInWorkerLogs
 from workflows.registry import ALL_WORKFLOWS, WORKFLOW_RUNNER
 
 log = logging.getLogger("soporte.worker")
@@ -38,6 +39,7 @@ def build_worker(client: Client, settings: Settings, task_queue: str | None = No
         workflow_runner=WORKFLOW_RUNNER,
         activities=build_activities(settings),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        interceptors=[RequestIdInWorkerLogs()],
         max_concurrent_workflow_tasks=concurrency,
         max_concurrent_local_activities=concurrency,
         max_concurrent_activities=2 * concurrency,

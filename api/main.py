@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api import docs, errors
+from api.access_log import AccessLog
 from api.limits import BodySizeLimit
 from api.routes import (
     advisories,
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     docs.install(app)
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(AccessLog)  # added last: outermost, it times and logs everything
     errors.install(app)
     routers = (system, registry, tickets, attachments, advisories, committee, incidents, email)
     for module in routers:

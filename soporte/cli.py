@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from soporte.errors import UsageError
+from soporte.logs import InvalidLogSetting
+from soporte.logs import configure_from_environ as configure_logging
 from soporte.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("soporte")
@@ -40,7 +42,15 @@ def cmd_api(args: argparse.Namespace) -> int:
     from api.main import create_app
 
     settings = _settings(args)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    # The access log is the app's own (api.access_log): uvicorn's is off.
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        log_config=None,
+    )
     return 0
 
 
@@ -166,14 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    logging.basicConfig(
-        level=os.environ.get("SOPORTE_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
     try:
+        configure_logging()
         return handler(args)
-    except (UsageError, SettingsError) as error:
+    except (UsageError, SettingsError, InvalidLogSetting) as error:
         print(f"soporte: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -3,6 +3,7 @@ the admin audit log, the access log and the request id."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -128,3 +129,92 @@ async def test_audit_log_is_for_admins_only(world: World):
     assert bad.status_code == 422 and "limit" in bad.text
     unknown = await world.api.http.get("/api/v1/audit", params={"action": "x"}, headers=ADMIN)
     assert unknown.status_code == 422 and "'token_issued'" in unknown.text
+
+
+def access_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "soporte.access"]
+
+
+async def test_one_access_line_per_request_with_its_fields_and_no_secret(
+    world: World, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.INFO)
+    token = world.contact["Authorization"].split()[1]
+    response = await world.api.http.get(
+        "/api/v1/tickets", params={"status": "open"}, headers=world.contact
+    )
+    assert response.status_code == 200
+    generated = response.headers["X-Request-ID"]
+    assert len(generated) == 32
+    missing = await world.api.http.get("/api/v1/tickets/999999999", headers=world.engineer)
+    anonymous = await world.api.http.get("/api/v1/me")
+    assert anonymous.status_code == 401
+
+    lines = access_lines(caplog)
+    assert [(r.method, r.path, r.status) for r in lines] == [  # type: ignore[attr-defined]
+        ("GET", "/api/v1/tickets", 200),
+        ("GET", "/api/v1/tickets/{number}", missing.status_code),
+        ("GET", "/api/v1/me", 401),
+    ]
+    first = lines[0]
+    assert first.request_id == generated  # type: ignore[attr-defined]
+    assert first.principal == CONTACT  # type: ignore[attr-defined]
+    assert lines[1].principal == ENGINEER  # type: ignore[attr-defined]
+    assert lines[2].principal == "-"  # type: ignore[attr-defined]
+    assert all(isinstance(r.duration_ms, float) for r in lines)  # type: ignore[attr-defined]
+    text = "\n".join(r.getMessage() for r in lines)
+    assert token not in text and "status=open" not in text and "999999999" not in text
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [("abc-123.DEF:9", True), ("x" * 129, False), ("bad id", False), ("-leading", False)],
+)
+async def test_request_id_is_echoed_when_sane_else_replaced(
+    world: World, caplog: pytest.LogCaptureFixture, sent: str, kept: bool
+):
+    caplog.set_level(logging.INFO)
+    response = await world.api.http.get("/healthz", headers={"X-Request-ID": sent})
+    echoed = response.headers["X-Request-ID"]
+    assert (echoed == sent) is kept
+    if not kept:
+        assert len(echoed) == 32 and echoed.isalnum()
+    [line] = access_lines(caplog)
+    assert line.request_id == echoed  # type: ignore[attr-defined]
+
+
+async def test_the_worker_logs_the_request_id_of_the_commands_it_runs(
+    world: World, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.INFO)
+    opened = await world.api.http.post(
+        "/api/v1/tickets",
+        json={
+            "kind": "support", "category": "nómina", "subject": "Error de nómina",
+            "description": "No liquida", "expected_result": "Liquidar",
+        },
+        headers={**world.contact, "X-Request-ID": "open-ticket-1"},
+    )
+    assert opened.status_code == 201, opened.text
+    number = opened.json()["number"]
+    replied = await world.api.http.post(
+        f"/api/v1/tickets/{number}/messages",
+        json={"body": "Revisando", "visibility": "public"},
+        headers={**world.engineer, "X-Request-ID": "reply-1"},
+    )
+    assert replied.status_code == 200, replied.text
+
+    def worker_lines() -> dict[str, str]:
+        return {
+            r.request_id: r.getMessage()  # type: ignore[attr-defined]
+            for r in caplog.records
+            if r.name.startswith("temporalio.workflow") and hasattr(r, "request_id")
+        }
+
+    async def probe() -> dict[str, str]:
+        return worker_lines()
+
+    found = await eventually(probe, lambda lines: {"open-ticket-1", "reply-1"} <= set(lines))
+    assert found["open-ticket-1"].startswith(f"start ticket-{number} ")
+    assert found["reply-1"].startswith("update ")
+    assert f"ticket-{number}" in found["reply-1"]
