@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 from temporalio.testing import WorkflowEnvironment
 
+from soporte.db.migrate import sync_url
 from tests.api_support import ADMIN, Api, backends, eventually, module_api
 
 ENGINEER = "ops-eng@btw.com.co"
@@ -57,6 +59,12 @@ async def test_422_names_the_allowed_words_not_python_reprs(world: World):
 async def test_staff_log_shows_the_address_a_notification_went_to(world: World):
     ticket = await world.api.open_ticket(world.contact)
     number = ticket["number"]
+
+    async def assignee() -> str | None:
+        view = await world.api.ok("GET", f"/api/v1/tickets/{number}", headers=world.engineer)
+        return view.get("assignee")  # type: ignore[no-any-return]
+
+    await eventually(assignee, lambda found: found == ENGINEER)
     await world.api.ok(
         "POST", f"/api/v1/tickets/{number}/messages", json={"body": "Más datos"},
         headers=world.contact,
@@ -218,3 +226,53 @@ async def test_the_worker_logs_the_request_id_of_the_commands_it_runs(
     assert found["open-ticket-1"].startswith(f"start ticket-{number} ")
     assert found["reply-1"].startswith("update ")
     assert f"ticket-{number}" in found["reply-1"]
+
+
+def forget_ticket(url: str, number: int) -> None:
+    """What a read model restored from before ticket `number` looks like: no trace of it,
+    and the next number handed out is `number` again (its workflow still exists)."""
+    engine = create_engine(sync_url(url))
+    with engine.begin() as db:
+        for table in ("ticket_events", "tickets", "assignment_picks", "outbound_mail"):
+            db.execute(text(f"DELETE FROM {table} WHERE number = :n"), {"n": number})
+        db.execute(text("DELETE FROM ticket_intake WHERE number = :n"), {"n": number})
+        if engine.dialect.name == "sqlite":
+            db.execute(
+                text("UPDATE sqlite_sequence SET seq = :n WHERE name = 'ticket_intake'"),
+                {"n": number - 1},
+            )
+        else:
+            db.execute(text("SELECT setval('ticket_intake_number_seq', :n)"), {"n": number - 1})
+    engine.dispose()
+
+
+async def test_a_number_whose_workflow_exists_is_skipped_and_its_ticket_recovered(world: World):
+    api = world.api
+    nit_b = await api.client("812000003", "Cliente B")
+    other = await api.contact(nit_b, "b@cliente-b-ops.co")
+    first = await api.open_ticket(world.contact, subject="El primero")
+    taken = first["number"]
+    assert api.settings.database_url
+    forget_ticket(api.settings.database_url, taken)
+
+    second = await api.open_ticket(
+        other, subject="El segundo", description="Otro cliente, otro problema"
+    )
+    assert second["number"] != taken
+    assert second["number"] == taken + 1
+    mine = await api.ok("GET", f"/api/v1/tickets/{second['number']}", headers=other)
+    assert mine["subject"] == "El segundo"
+    # The number handed out first belongs to the ticket its workflow holds, again findable.
+    recovered = await api.ok("GET", f"/api/v1/tickets/{taken}", headers=world.contact)
+    assert recovered["subject"] == "El primero"
+    refused = await api.http.get(f"/api/v1/tickets/{taken}", headers=other)
+    assert refused.status_code == 404
+    # The second ticket's workflow really started: it answers a command.
+    async def view() -> dict[str, Any]:
+        found: dict[str, Any] = await api.ok(
+            "GET", f"/api/v1/tickets/{second['number']}", headers=world.engineer
+        )
+        return found
+
+    started = await eventually(view, lambda v: v.get("assignee") == ENGINEER)
+    assert started["nit"] == nit_b
