@@ -14,6 +14,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import build_activities
+from soporte.backup import finish_restore
 from soporte.schedules import ensure_committee_schedule
 from soporte.settings import Settings
 from soporte.temporal_client import connect
@@ -55,6 +56,7 @@ async def prepare_worker(
     every worker start ensures it, so any number of workers leave exactly one schedule)."""
     await ensure_committee_schedule(client, settings, task_queue=task_queue)
     log.info("committee schedule ensured (%s)", settings.committee_schedule)
+    await finish_restore(settings, client)
     return build_worker(client, settings, task_queue)
 
 

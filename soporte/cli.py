@@ -102,6 +102,31 @@ def cmd_admin_create_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from soporte.backup import backup
+
+    summary = backup(_settings(args), Path(args.target))
+    print(
+        f"backup in {summary.target.resolve()}: {summary.tickets} tickets, "
+        f"{summary.attachments} attachments; {summary.restart} tickets registered during "
+        "the copy are checked again at the next start after a restore"
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from soporte.backup import restore
+
+    settings = _settings(args)
+    manifest = restore(settings, Path(args.source), force=args.force)
+    print(
+        f"restored the backup of {manifest['created_at']} into {settings.data_dir.resolve()}: "
+        f"{manifest['tickets']} tickets, {len(manifest['attachments'])} attachments; "
+        "start it with `soporte up`"
+    )
+    return 0
+
+
 def cmd_sla_deadline(args: argparse.Namespace) -> int:
     from soporte.deadlines import DeadlineInputError, bogota_iso, preview
 
@@ -162,6 +187,21 @@ def build_parser() -> argparse.ArgumentParser:
     create_token.add_argument("--name", help="the admin's full name (with --create-admin)")
     create_token.add_argument("--data-dir", help="where state is kept (default var/)")
     create_token.set_defaults(handler=cmd_admin_create_token)
+
+    backup = commands.add_parser(
+        "backup", help="copy the state (databases, attachments, admin token), even while running"
+    )
+    backup.add_argument("target", metavar="DIR", help="a new or empty directory")
+    backup.add_argument("--data-dir", help="where state is kept (default var/)")
+    backup.set_defaults(handler=cmd_backup)
+
+    restore = commands.add_parser("restore", help="put a backup back (the stack stopped)")
+    restore.add_argument("source", metavar="DIR", help="a directory made by `soporte backup`")
+    restore.add_argument("--data-dir", help="where state is kept (default var/)")
+    restore.add_argument(
+        "--force", action="store_true", help="replace the state already in the data dir"
+    )
+    restore.set_defaults(handler=cmd_restore)
 
     sla = commands.add_parser("sla", help="service-level arithmetic")
     sla_commands = sla.add_subparsers(dest="sla_command", required=True)

@@ -3,6 +3,7 @@ the admin audit log, the access log and the request id."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -10,8 +11,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from soporte.backup import finish_restore
 from soporte.db.migrate import sync_url
 from tests.api_support import ADMIN, Api, backends, eventually, module_api
 
@@ -276,3 +279,38 @@ async def test_a_number_whose_workflow_exists_is_skipped_and_its_ticket_recovere
 
     started = await eventually(view, lambda v: v.get("assignee") == ENGINEER)
     assert started["nit"] == nit_b
+
+
+async def test_after_a_restore_the_worker_starts_workflows_the_snapshot_lacked(
+    world: World, dev_env: WorkflowEnvironment
+):
+    """A ticket registered while the backup copied temporal.db: its row is in the copy of
+    soporte.db, its workflow is not. The first worker start after the restore starts it."""
+    api = world.api
+    opened = await api.open_ticket(world.contact, subject="Registrado durante la copia")
+    assert api.settings.database_url
+    engine = create_engine(sync_url(api.settings.database_url))
+    with engine.begin() as db:
+        row = db.execute(
+            text("SELECT principal, nit, created_at, input FROM ticket_intake WHERE number = :n"),
+            {"n": opened["number"]},
+        ).one()
+        lacking = db.execute(
+            text("INSERT INTO ticket_intake (principal, nit, created_at, input) "
+                 "VALUES (:p, :nit, :at, :input) RETURNING number"),
+            {"p": row[0], "nit": row[1], "at": row[2],
+             "input": row[3] if isinstance(row[3], str) else json.dumps(row[3])},
+        ).scalar_one()
+    engine.dispose()
+    handle = dev_env.client.get_workflow_handle(f"ticket-{lacking}")
+    with pytest.raises(RPCError):
+        await handle.describe()
+
+    pending = api.settings.data_dir / "restore-pending.json"
+    pending.write_text(json.dumps({"numbers": [opened["number"], lacking]}))
+    assert await finish_restore(api.settings, dev_env.client) == 2
+    assert not pending.exists()
+    assert (await handle.describe()).id == f"ticket-{lacking}"
+    view = await api.ok("GET", f"/api/v1/tickets/{lacking}", headers=world.contact)
+    assert view["subject"] == "Registrado durante la copia"
+    assert await finish_restore(api.settings, dev_env.client) is None  # nothing pending now
