@@ -177,3 +177,13 @@ def test_restore_refuses_what_is_not_a_backup(tmp_path: Path):
 def test_backup_of_a_data_dir_without_state_says_so(tmp_path: Path):
     refused(soporte("backup", str(tmp_path / "b"), "--data-dir", str(tmp_path / "none")),
             "nothing to back up")
+
+
+def test_a_second_stack_on_a_locked_data_dir_is_refused(tmp_path: Path):
+    from soporte.backup import data_dir_lock
+    from tests.stack_support import free_port
+
+    data_dir = tmp_path / "var"
+    with data_dir_lock(data_dir, "test"):
+        ports = [f"--{name}-port={free_port()}" for name in ("api", "smtp", "temporal", "ui")]
+        refused(soporte("up", "--data-dir", str(data_dir), *ports), "running", "soporte.lock")
