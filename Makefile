@@ -32,7 +32,8 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy soporte workflows activities api worker.py
+	$(BIN)/mypy soporte workflows activities api launcher worker.py
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV)

@@ -51,7 +51,7 @@ def api_process(
     log_file = tmp_path / "api.log"
     with database("sqlite", tmp_path) as url, log_file.open("ab") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "soporte.cli", "api", "--port", str(port)],
+            [sys.executable, "-m", "launcher.cli", "api", "--port", str(port)],
             env=app_env(tmp_path, url, temporal, **log_settings),
             stdin=subprocess.DEVNULL,
             stdout=sink,
@@ -138,7 +138,7 @@ def test_a_bad_log_setting_is_one_line_naming_it(tmp_path: Path, name: str, valu
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOPORTE_")}
     env.update({"SOPORTE_DATA_DIR": str(tmp_path), name: value})
     result = subprocess.run(
-        [sys.executable, "-m", "soporte.cli", "migrate"],
+        [sys.executable, "-m", "launcher.cli", "migrate"],
         capture_output=True, text=True, timeout=60, env=env,
     )
     assert result.returncode == 2

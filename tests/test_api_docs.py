@@ -82,7 +82,7 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         SOPORTE_ADMIN_TOKEN="x" * 20,
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "soporte.cli", "api", "--port", str(port)],
+        [sys.executable, "-m", "launcher.cli", "api", "--port", str(port)],
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

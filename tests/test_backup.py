@@ -29,7 +29,7 @@ TICKET = {
 
 def soporte(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "soporte.cli", *args], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "launcher.cli", *args], capture_output=True, text=True, timeout=120
     )
 
 

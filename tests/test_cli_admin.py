@@ -31,7 +31,7 @@ def soporte(url: str, data_dir: Path, *args: str) -> subprocess.CompletedProcess
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOPORTE_")}
     env.update(SOPORTE_DATABASE_URL=url, SOPORTE_DATA_DIR=str(data_dir))
     return subprocess.run(
-        [sys.executable, "-m", "soporte.cli", "admin", "create-token", *args],
+        [sys.executable, "-m", "launcher.cli", "admin", "create-token", *args],
         capture_output=True,
         text=True,
         timeout=60,

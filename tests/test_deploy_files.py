@@ -343,7 +343,7 @@ def test_dockerignore_keeps_local_state_out() -> None:
 def test_compose_comment_gives_the_first_admin_by_a_real_command() -> None:
     """The cluster's API prints no admin token: the comment names the command that makes one,
     and that command parses as the CLI's own."""
-    from soporte.cli import build_parser
+    from launcher.cli import build_parser
 
     comment = [line.lstrip("# ") for line in COMPOSE_FILE.read_text().splitlines()]
     assert not any("grep -i token" in line for line in comment)

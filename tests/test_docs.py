@@ -61,3 +61,11 @@ def test_api_doc_names_every_path_the_app_serves():
     for path in schema["paths"]:
         generic = re.sub(r"\{[^}]+\}", "{}", path.removeprefix("/api/v1"))
         assert generic in documented, f"{path} is not in docs/api.md"
+
+
+@pytest.mark.parametrize("name", DOCS)
+def test_every_file_the_docs_name_exists(name: str):
+    text = (ROOT / "docs" / name).read_text()
+    tops = "soporte|api|activities|workflows|launcher|tests|bench"
+    for path in re.findall(rf"`((?:{tops})/[\w/.]*)`", text):
+        assert (ROOT / path).exists(), f"docs/{name} names {path}, which does not exist"

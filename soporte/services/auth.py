@@ -19,7 +19,6 @@ from soporte.services import audit
 from soporte.services.errors import Conflict, NotFound, Unauthorized
 
 ADMIN_EMAIL = "admin"
-STAFF_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.ENGINEER, Role.COMMITTEE})
 WORKING_ROLES = frozenset({Role.ENGINEER, Role.SUPERVISOR})
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from soporte.audit import AuditAction
 from soporte.db.models import Client, Contact, Staff
-from soporte.nit import InvalidNit, validate_nit
+from soporte.policy.nit import InvalidNit, validate_nit
 from soporte.services import audit
 from soporte.services.errors import Conflict, InvalidInput, NotFound
 from soporte.services.schemas import (
