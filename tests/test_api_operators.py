@@ -112,10 +112,10 @@ async def test_audit_log_records_registry_and_token_changes(world: World):
     assert newest_first == [
         ("token_revoked", token),
         ("token_issued", token),
-        ("staff_updated", "audit-sup@btw.com.co"),
+        ("staff_deactivated", "audit-sup@btw.com.co"),
         ("token_issued", newest_first[3][1]),  # the supervisor's token, by api.staff
         ("staff_created", "audit-sup@btw.com.co"),
-        ("client_updated", nit),
+        ("client_deactivated", nit),
     ]
     assert all(e["actor"] == "admin" for e in page["items"])
     assert page["items"][2]["details"] == {"active": False}
@@ -123,8 +123,13 @@ async def test_audit_log_records_registry_and_token_changes(world: World):
     assert page["total"] >= 7 and page["limit"] == 6 and page["offset"] == 0
     assert issued["token"] not in str(page)
 
+    await api.ok("PATCH", f"/api/v1/clients/{nit}", json={"name": "Nuevo"}, headers=ADMIN)
+    renamed = await api.ok("GET", "/api/v1/audit", params={"limit": 1}, headers=ADMIN)
+    assert [(e["action"], e["details"]) for e in renamed["items"]] == [
+        ("client_updated", {"name": "Nuevo"})
+    ]
     second = await api.ok(
-        "GET", "/api/v1/audit", params={"limit": 1, "offset": 6}, headers=ADMIN
+        "GET", "/api/v1/audit", params={"limit": 1, "offset": 7}, headers=ADMIN
     )
     assert [(e["action"], e["subject"]) for e in second["items"]] == [("client_created", nit)]
     created = await api.ok(

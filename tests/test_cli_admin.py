@@ -4,6 +4,7 @@ then the token used on the API: the first admin of a fresh database, and later t
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -129,3 +130,21 @@ def test_contacts_and_inactive_staff_get_no_token_here(db_url: str, tmp_path: Pa
 def test_an_unmigrated_database_is_said_in_one_line(tmp_path: Path):
     url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
     one_line_refusal(soporte(url, tmp_path, ADMIN_EMAIL), "soporte migrate")
+
+
+def test_create_admin_on_an_existing_engineer_adds_the_role(db_url: str, tmp_path: Path):
+    engine = create_engine(sync_url(db_url))
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO staff (email, name, roles, active, created_at) "
+                 "VALUES ('eng@btw.com.co', 'Eng', '[\"engineer\"]', true, CURRENT_TIMESTAMP)")
+        )
+    engine.dispose()
+    made = soporte(db_url, tmp_path, "--create-admin", "eng@btw.com.co")
+    assert made.returncode == 0, made.stderr
+    assert "made admin" in made.stderr and "admin, engineer" in made.stderr
+    [(roles,)] = stored(db_url, "SELECT roles FROM staff WHERE email = 'eng@btw.com.co'")
+    assert (json.loads(roles) if isinstance(roles, str) else roles) == ["admin", "engineer"]
+    actions = stored(db_url, "SELECT action, actor FROM audit_log ORDER BY id")
+    assert [a for a, _ in actions] == ["staff_updated", "token_issued"]
+    assert all(actor.startswith("cli") for _, actor in actions)

@@ -93,7 +93,10 @@ async def _ensure_admin(
     if Role.ADMIN.value in staff.roles and staff.active:
         return ""
     roles = sorted({*staff.roles, Role.ADMIN.value})
-    update = _validated(StaffUpdate, roles=roles, active=True)
+    changes: dict[str, object] = {"roles": roles}
+    if not staff.active:
+        changes["active"] = True
+    update = _validated(StaffUpdate, **changes)
     await registry.update_staff(session, email, update, actor=actor)
     return "made admin"
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from soporte.audit import AuditAction
+from soporte.audit import AuditAction, update_action
 from soporte.db.models import Client, Contact, Staff
 from soporte.policy.nit import InvalidNit, validate_nit
 from soporte.services import audit
@@ -98,7 +98,7 @@ async def update_client(
         if value is None and name != "consultant_email":
             raise InvalidInput(name, "may not be null")
         setattr(client, name, value)
-    audit.record(session, actor, AuditAction.CLIENT_UPDATED, client.nit, changes)
+    audit.record(session, actor, update_action("client", changes), client.nit, changes)
     await session.commit()
     return client_out(client)
 
@@ -150,7 +150,7 @@ async def update_contact(
             raise InvalidInput(name, "may not be null")
         setattr(contact, name, value)
     changes = data.model_dump(mode="json", exclude_unset=True)
-    audit.record(session, actor, AuditAction.CONTACT_UPDATED, contact.email, changes)
+    audit.record(session, actor, update_action("contact", changes), contact.email, changes)
     await session.commit()
     return contact_out(contact)
 
@@ -184,7 +184,7 @@ async def update_staff(
             value = sorted({str(role) for role in value})
         setattr(staff, name, value)
     logged = data.model_dump(mode="json", exclude_unset=True)
-    audit.record(session, actor, AuditAction.STAFF_UPDATED, staff.email, logged)
+    audit.record(session, actor, update_action("staff", logged), staff.email, logged)
     await session.commit()
     return staff_out(staff)
 
