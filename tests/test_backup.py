@@ -88,7 +88,8 @@ def test_backup_under_load_restores_to_a_stack_that_finds_every_ticket(tmp_path:
         stack.wait_healthy()
         admin, ana = register(stack)
         api = f"{stack.api_url}/api/v1"
-        first = httpx.post(f"{api}/tickets", json=TICKET, headers=ana, timeout=30).json()
+        opened = httpx.post(f"{api}/tickets", json=TICKET, headers=ana, timeout=30)
+        first, request_id = opened.json(), opened.headers["x-request-id"]
         files = {"file": ("pantallazo.png", PNG, "image/png")}
         uploaded = httpx.post(
             f"{api}/tickets/{first['number']}/attachments", files=files, headers=ana, timeout=30
@@ -118,6 +119,13 @@ def test_backup_under_load_restores_to_a_stack_that_finds_every_ticket(tmp_path:
         )
     finally:
         assert stack.stop()[0] == 0
+
+    # The stack's logs: the API's access line and the worker's line name the same request.
+    api_log = (source / "logs" / "api.log").read_text()
+    assert "soporte.access: POST /api/v1/tickets 201 " in api_log
+    assert f"request_id={request_id}" in api_log
+    worker_log = (source / "logs" / "worker.log").read_text()
+    assert f"start ticket-{first['number']} request_id={request_id}" in worker_log
 
     manifest = json.loads((backup_dir / "manifest.json").read_text())
     assert set(manifest["files"]) == {"temporal.db", "soporte.db", "admin-token"}
