@@ -195,3 +195,27 @@ def test_a_second_stack_on_a_locked_data_dir_is_refused(tmp_path: Path):
     with data_dir_lock(data_dir, "test"):
         ports = [f"--{name}-port={free_port()}" for name in ("api", "smtp", "temporal", "ui")]
         refused(soporte("up", "--data-dir", str(data_dir), *ports), "running", "soporte.lock")
+
+
+def test_tickets_registered_during_the_copy_are_listed(tmp_path: Path):
+    """The manifest's restart list compares SQLite's stored instants as text: the format
+    the models write must sort as time does."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from soporte.backup import registered_since
+    from soporte.db.migrate import run_migrations
+    from soporte.db.models import TicketIntake
+
+    run_migrations(f"sqlite+aiosqlite:///{tmp_path / 's.db'}")
+    engine = create_engine(f"sqlite:///{tmp_path / 's.db'}")
+    now = datetime.now(UTC)
+    with Session(engine) as db:
+        for at in (now - timedelta(minutes=3), now, now.replace(microsecond=0) + timedelta(1)):
+            db.add(TicketIntake(principal="a@b.co", nit="1", created_at=at, input={"n": 1}))
+        db.add(TicketIntake(principal="a@b.co", nit="1", created_at=now, input=None))
+        db.commit()
+    engine.dispose()
+    assert registered_since(tmp_path / "s.db", now - timedelta(minutes=1)) == [2, 3]
