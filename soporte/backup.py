@@ -188,8 +188,8 @@ def _copy_checked(source: Path, target: Path) -> str:
 def registered_since(database: Path, since: datetime) -> list[int]:
     with _connect(database) as db:
         rows = db.execute(
-            "SELECT number FROM ticket_intake WHERE created_at >= ? AND coalesce(input, 'null') != 'null' "
-            "ORDER BY number",
+            "SELECT number FROM ticket_intake WHERE created_at >= ? "
+            "AND coalesce(input, 'null') != 'null' ORDER BY number",
             (since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),),
         ).fetchall()
     return [int(number) for (number,) in rows]
