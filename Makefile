@@ -2,6 +2,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Running needs no test extras: `make run` installs only the runtime dependencies
+# (unless a full install is already up to date). `make run ARGS="--api-port 8001"`.
+RUN_STAMP := $(VENV)/.installed-run
+ARGS ?=
 
 .PHONY: install run test lint bench clean chromium
 
@@ -13,8 +17,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/soporte up
+$(RUN_STAMP): pyproject.toml
+	@if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ]; then touch $@; else \
+	  $(PYTHON) -m venv $(VENV) && \
+	  $(BIN)/pip install --quiet --upgrade pip && \
+	  $(BIN)/pip install --quiet -e . && \
+	  touch $@; fi
+
+run: $(RUN_STAMP)
+	$(BIN)/soporte up $(ARGS)
 
 # The browser tests drive Debian's Chromium (never a downloaded browser): installed with
 # apt-get when missing and we are root; otherwise those tests fail saying what to install.

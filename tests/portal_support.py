@@ -136,9 +136,9 @@ class Portal:
     settings: Settings
 
     @asynccontextmanager
-    async def browser(self, ip: str = "127.0.0.1") -> AsyncIterator[Browser]:
+    async def browser(self, ip: str = "127.0.0.1", base: str = BASE) -> AsyncIterator[Browser]:
         transport = httpx.ASGITransport(app=self.app, client=(ip, 50000))
-        async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+        async with httpx.AsyncClient(transport=transport, base_url=base) as http:
             yield Browser(http=http, settings=self.settings)
 
 

@@ -619,3 +619,50 @@ async def test_a_form_posted_signed_out_leads_to_sign_in_and_back_to_its_page(
         assert answer.headers["location"] == "/ingresar?siguiente=%2Fsolicitudes%2F5"
         static = await browser.get("/static/portal.css")
         assert static.status_code == 200 and static.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_people_to_inform_are_the_clients_own_contacts_on_every_door(
+    portal: Portal,
+) -> None:
+    _, ana, beto = await company(portal)
+    _, stranger, _ = await company(portal, "Otra Empresa")
+    headers = portal.api.tokens[ana]
+    body = {
+        "kind": "support",
+        "category": "Ventas",
+        "subject": "Informe a otra empresa",
+        "description": "Prueba",
+        "notify": [beto, stranger],
+    }
+    refused = await portal.api.http.post("/api/v1/tickets", json=body, headers=headers)
+    assert refused.status_code == 422
+    assert "notify" in refused.json()["detail"] and stranger in refused.json()["detail"]
+    accepted = await portal.api.ok(
+        "POST", "/api/v1/tickets", 201, json={**body, "notify": [beto]}, headers=headers
+    )
+    assert accepted["notify"] == [beto]
+    async with portal.browser() as browser:
+        await browser.sign_in(ana)
+        form = await browser.post_form(
+            "/solicitudes/nueva",
+            {**{k: v for k, v in body.items() if k != "notify"}, "notify": stranger},
+            page="/solicitudes/nueva",
+        )
+    assert form.status_code == 422
+    assert "Solo puede informar a personas activas de su empresa." in form.text
+    assert 'value="Informe a otra empresa"' in form.text
+
+
+async def test_cookies_are_secure_when_the_public_url_is_https(portal: Portal) -> None:
+    _, ana, _ = await company(portal)
+    portal.settings.public_url = "https://soporte.test"
+    try:
+        async with portal.browser(base="https://soporte.test") as browser:
+            page = await browser.get("/ingresar")
+            assert "Secure" in page.headers["set-cookie"]
+            signed = await browser.sign_in(ana)
+            cookie = signed.headers["set-cookie"]
+            assert "soporte_sesion=" in cookie and "Secure" in cookie and "HttpOnly" in cookie
+            assert (await browser.get("/solicitudes")).status_code == 200
+    finally:
+        portal.settings.public_url = BASE

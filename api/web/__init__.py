@@ -7,14 +7,17 @@ paths answer as pages (the API's paths keep their JSON errors).
 from __future__ import annotations
 
 import inspect
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
+from temporalio.service import RPCError
 
 from api.web import (
     committee_pages,
@@ -28,6 +31,8 @@ from api.web import (
 )
 from soporte import portal_paths
 from soporte.services.errors import ServiceError
+
+log = logging.getLogger("soporte.portal")
 
 ERROR_WORDS = {
     400: ("Solicitud no válida", "La dirección o el formulario no son válidos."),
@@ -63,7 +68,10 @@ def _wrap(app: FastAPI, exc_class: type[Exception], status_of: Any) -> None:
 
     async def handler(request: Request, exc: Exception) -> Response:
         if core.is_portal(request) or api_handler is None:
-            return await error_page(request, status_of(exc))
+            status = status_of(exc)
+            if status >= 500:
+                log.warning("portal page %s failed: %r", request.url.path, exc, exc_info=exc)
+            return await error_page(request, status)
         answer = api_handler(request, exc)
         return await answer if inspect.isawaitable(answer) else answer
 
@@ -115,6 +123,10 @@ def install(app: FastAPI) -> None:
     _wrap(app, ServiceError, lambda exc: exc.status)
     _wrap(app, StarletteHTTPException, lambda exc: exc.status_code)
     _wrap(app, RequestValidationError, lambda exc: 404 if _path_error(exc) else 422)
+    _wrap(app, RPCError, lambda exc: 503)
+    _wrap(app, OperationalError, lambda exc: 503)
+    _wrap(app, DataError, lambda exc: 422)
+    _wrap(app, Exception, lambda exc: 500)
     app.add_exception_handler(core.SignInRequired, on_sign_in_required)
     app.add_exception_handler(core.FormRefused, on_form_refused)
 

@@ -151,9 +151,8 @@ async def open_ticket(request: Request) -> Response:
     except ServiceError as error:
         field = getattr(error, "field", None)
         if field in TEXT_FIELDS or field == "notify":
-            return await new_ticket_form(
-                request, caller, values, {field: "El valor no es válido."}, 422
-            )
+            word = words.FIELD_REFUSALS.get(field, words.FIELD_RULES["value_error"])
+            return await new_ticket_form(request, caller, values, {field: word}, 422)
         refusal = words.refusal("open", error, None)
         return await new_ticket_form(request, caller, values, {}, min(error.status, 503), refusal)
     return redirect(portal_paths.ticket(number), "creada")

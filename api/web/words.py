@@ -228,6 +228,13 @@ FIELD_RULES = {
 }
 
 
+# A service's refusal of one field of a form (InvalidInput), as the form says it.
+FIELD_REFUSALS = {
+    "notify": "Solo puede informar a personas activas de su empresa.",
+    "category": "Escriba la categoría o el módulo afectado.",
+}
+
+
 def field_message(error: dict[str, Any]) -> str:
     rule = str(error.get("type", "value_error"))
     context = error.get("ctx") or {}

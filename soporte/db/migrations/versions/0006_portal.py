@@ -1,7 +1,7 @@
 """portal: sign-in links, sign-in requests, web sessions
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0009 (re-chained after main's 0009_audit_log; the brief gave 0005)
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0005"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
