@@ -7,18 +7,35 @@ activity never writes a line twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from activities._db import upsert_insert
 from soporte.db.models import Ticket, TicketEvent
 from soporte.db.session import bind_of, write_in_one_go
+from soporte.holiday_dates import holidays_around
+from soporte.sla_report import FACT_EVENTS, search_text, sla_facts
 from soporte.tickets import LogEvent, ProjectionBatch, TicketView
 
 
-def ticket_row(view: TicketView) -> dict[str, Any]:
+def facts_row(view: TicketView, events: Sequence[LogEvent]) -> dict[str, Any]:
+    """The queue's and the SLA report's columns (soporte.sla_report), from the view and the
+    ticket's log. Holidays as the ticket got them at intake (soporte.services.intake)."""
+    facts = sla_facts(view, events, holidays_around(view.created_at))
+    row = asdict(facts)
+    row["first_response_outcome"] = facts.first_response_outcome.value
+    row["resolution_outcome"] = facts.resolution_outcome.value
+    row["category"] = view.category[:100]
+    row["search_text"] = search_text(view.subject, view.description)
+    return row
+
+
+def ticket_row(view: TicketView, events: Sequence[LogEvent] = ()) -> dict[str, Any]:
     return {
         "number": view.number,
         "kind": view.kind.value,
@@ -36,6 +53,7 @@ def ticket_row(view: TicketView) -> dict[str, Any]:
         "resolution_due": view.sla.resolution_due,
         "booked_slot": view.booked_slot,
         "view": view.model_dump(mode="json"),
+        **facts_row(view, events),
     }
 
 
@@ -53,8 +71,30 @@ def event_row(event: LogEvent) -> dict[str, Any]:
     }
 
 
-def upsert_ticket(session: Session, view: TicketView) -> None:
-    row = ticket_row(view)
+def fact_events(session: Session, number: int, new: Sequence[LogEvent]) -> list[LogEvent]:
+    """The ticket's log lines the SLA facts come from: those stored and the batch's."""
+    query = (
+        select(TicketEvent)
+        .where(TicketEvent.number == number, TicketEvent.type.in_(FACT_EVENTS))
+        .order_by(TicketEvent.seq)
+    )
+    stored = {
+        row.seq: LogEvent(
+            number=row.number,
+            seq=row.seq,
+            at=row.at,
+            type=row.type,
+            actor=row.actor,
+            data=row.data or {},
+        )
+        for row in session.scalars(query)
+    }
+    stored.update({e.seq: e for e in new if e.type in FACT_EVENTS})
+    return [stored[seq] for seq in sorted(stored)]
+
+
+def upsert_ticket(session: Session, view: TicketView, events: Sequence[LogEvent] = ()) -> None:
+    row = ticket_row(view, fact_events(session, view.number, events))
     statement = upsert_insert(session, Ticket).values(**row)
     statement = statement.on_conflict_do_update(
         index_elements=[Ticket.number],
@@ -72,7 +112,7 @@ def insert_events(session: Session, events: list[LogEvent]) -> None:
 
 
 def write_projection(session: Session, batch: ProjectionBatch) -> None:
-    upsert_ticket(session, batch.view)
+    upsert_ticket(session, batch.view, batch.events)
     insert_events(session, batch.events)
 
 
