@@ -19,6 +19,7 @@ from api.routes import (
     email,
     incidents,
     registry,
+    reports,
     system,
     tickets,
 )
@@ -55,7 +56,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Amazonas Soporte", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.add_middleware(BodySizeLimit)
     errors.install(app)
-    routers = (system, registry, tickets, attachments, advisories, committee, incidents, email)
+    routers = (
+        system,
+        registry,
+        tickets,
+        attachments,
+        advisories,
+        committee,
+        incidents,
+        email,
+        reports,
+    )
     for module in routers:
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -60,7 +60,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name, _columns in INDEXES:
+    for name, _indexed in INDEXES:
         op.drop_index(name, table_name="tickets")
     with op.batch_alter_table("tickets") as batch:
         for column in _columns():
