@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from activities.assignment import active_staff
+from soporte import metrics
 from soporte.db.models import AssignmentPick, OutboundMail, Ticket, utcnow
 from soporte.db.session import bind_of, write_in_one_go
 from soporte.email.templates import MESSAGE_ID_DOMAIN, build_email, message_id_for, render
@@ -156,9 +157,14 @@ async def deliver(
         return []
     if to:
         message = compose(notification, to, settings)
-        if settings.smtp_url:
-            await asyncio.to_thread(send_smtp, settings.smtp_url, message)
-        else:
-            await asyncio.to_thread(write_maildir, settings.outbox_dir, message)
+        try:
+            if settings.smtp_url:
+                await asyncio.to_thread(send_smtp, settings.smtp_url, message)
+            else:
+                await asyncio.to_thread(write_maildir, settings.outbox_dir, message)
+        except Exception:
+            metrics.MAILS_FAILED.labels(template=notification.template).inc()
+            raise
+        metrics.MAILS_SENT.labels(template=notification.template).inc()
     await mark_sent(sessions, notification.id)
     return to

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from activities._db import upsert_insert
+from soporte import metrics
 from soporte.db.models import Ticket, TicketEvent
 from soporte.db.session import bind_of, write_in_one_go
 from soporte.holiday_dates import holidays_around
@@ -104,17 +105,23 @@ def upsert_ticket(session: Session, view: TicketView, events: Sequence[LogEvent]
     session.execute(statement)
 
 
-def insert_events(session: Session, events: list[LogEvent]) -> None:
+def insert_events(session: Session, events: list[LogEvent]) -> list[LogEvent]:
+    """Insert the lines not stored yet; returns those (a retried batch returns none)."""
     if not events:
-        return
+        return []
     statement = upsert_insert(session, TicketEvent).values([event_row(e) for e in events])
-    session.execute(statement.on_conflict_do_nothing(index_elements=["number", "seq"]))
+    statement = statement.on_conflict_do_nothing(index_elements=["number", "seq"])
+    inserted = set(session.scalars(statement.returning(TicketEvent.seq)))
+    return [event for event in events if event.seq in inserted]
 
 
-def write_projection(session: Session, batch: ProjectionBatch) -> None:
+def write_projection(session: Session, batch: ProjectionBatch) -> list[LogEvent]:
     upsert_ticket(session, batch.view, batch.events)
-    insert_events(session, batch.events)
+    return insert_events(session, batch.events)
 
 
 async def project(sessions: async_sessionmaker[AsyncSession], batch: ProjectionBatch) -> None:
-    await write_in_one_go(bind_of(sessions), lambda session: write_projection(session, batch))
+    stored = await write_in_one_go(
+        bind_of(sessions), lambda session: write_projection(session, batch)
+    )
+    metrics.count_projected(batch.view, stored)

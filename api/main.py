@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api import errors
+from api import errors, metrics
 from api.limits import BodySizeLimit
 from api.routes import (
     advisories,
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Amazonas Soporte", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(metrics.RequestMetrics)
     errors.install(app)
     routers = (
         system,
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in routers:
         app.include_router(module.router)
+    app.include_router(metrics.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -46,6 +46,7 @@ from temporalio.client import Client as TemporalClient
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from soporte import metrics
 from soporte.db.mail_models import AutoReply, InboundMail, MailOutcome, RefusedMail
 from soporte.db.models import Attachment, Client, Contact, OutboundMail, Ticket, TicketIntake
 from soporte.db.models import utcnow as _utcnow
@@ -516,6 +517,9 @@ class EmailIntake:
                 )
                 try:
                     await session.commit()
+                    metrics.MAILS_REFUSED.labels(
+                        reason=metrics.refusal_reason(template, outcome)
+                    ).inc()
                 except IntegrityError:
                     await session.rollback()
         note = ""
