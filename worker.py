@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 from activities import build_activities
 from soporte import worker_metrics
 from soporte.schedules import ensure_committee_schedule
+from soporte.search_attributes import ensure_search_attributes
 from soporte.settings import Settings
 from soporte.temporal_client import connect
 from workflows.registry import ALL_WORKFLOWS, WORKFLOW_RUNNER
@@ -51,8 +52,10 @@ def build_worker(client: Client, settings: Settings, task_queue: str | None = No
 async def prepare_worker(
     client: Client, settings: Settings, task_queue: str | None = None
 ) -> Worker:
-    """The worker, once the weekly committee schedule exists and is up to date (idempotent:
-    every worker start ensures it, so any number of workers leave exactly one schedule)."""
+    """The worker, once the ticket search attributes are registered and the weekly committee
+    schedule exists and is up to date (idempotent: every worker start ensures both, so any
+    number of workers leave exactly one schedule)."""
+    await ensure_search_attributes(client, settings.temporal_namespace)
     await ensure_committee_schedule(client, settings, task_queue=task_queue)
     log.info("committee schedule ensured (%s)", settings.committee_schedule)
     return build_worker(client, settings, task_queue)

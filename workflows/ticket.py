@@ -31,6 +31,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from soporte import ticket_state as ts
+    from soporte import ticket_visibility
     from soporte.committee import CommitteeDecisionSignal
     from soporte.incidents import (
         IncidentLinkedSignal,
@@ -83,6 +84,10 @@ BATCHED_MAIL_PATCH = "batched-mail"
 # A client's email whose attachments were not kept gets a notice to its sender. A ticket
 # that took such a message on older code (which ignored the list) replays without one.
 REFUSED_ATTACHMENTS_NOTICE_PATCH = "refused-attachments-notice"
+# The Temporal UI's list shows and filters tickets by number, client NIT, priority and
+# state (search attributes), with a memo carrying the subject; tickets started before keep
+# their histories without those upserts.
+SEARCH_ATTRIBUTES_PATCH = "search-attributes"
 
 
 @workflow.defn
@@ -101,9 +106,11 @@ class TicketWorkflow:
         self._sending: set[str] = set()  # ids of the notifications being delivered
         self._senders: set[asyncio.Task[None]] = set()  # the tasks delivering them
         self._batch_due = False
+        self._shown: tuple[Status, object] | None = None  # (status, priority) upserted last
 
     @workflow.run
     async def run(self, ticket: TicketInput, state: TicketState | None = None) -> TicketView:
+        self._show()
         projector = asyncio.create_task(self._project_forever())
         # Registration waits on an activity; the deadline loop must not wait with it.
         registration = asyncio.create_task(self._register())
@@ -338,6 +345,17 @@ class TicketWorkflow:
         self._changes += 1
         self._handled_this_run += 1
         self._start_deliveries()
+        self._show()
+
+    def _show(self) -> None:
+        """Upsert the search attributes and the memo when the state or priority moved."""
+        shown = (self._state.status, self._state.priority)
+        if shown == self._shown or not workflow.patched(SEARCH_ATTRIBUTES_PATCH):
+            return
+        self._shown = shown
+        view = ts.view(self._state)
+        workflow.upsert_search_attributes(ticket_visibility.search_attribute_updates(view))
+        workflow.upsert_memo(ticket_visibility.memo(view))
 
     def _drained(self) -> bool:
         return not self._state.pending_events and not self._state.outbox

@@ -1,0 +1,87 @@
+"""Search attributes and memo on ticket workflows (patch `search-attributes`): the Temporal
+UI's list can filter tickets by number, client NIT, priority and state, and shows the
+subject; the attributes are registered idempotently at worker start."""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio.testing import WorkflowEnvironment
+
+from soporte.policy import Priority, ResolutionKind
+from soporte.search_attributes import cli_flags, ensure_search_attributes, manual_commands
+from soporte.ticket_visibility import (
+    CLIENT_NIT,
+    TICKET_NUMBER,
+    TICKET_PRIORITY,
+    TICKET_STATUS,
+)
+from soporte.tickets import EngineerMessage, PriorityCommand, ResolveCommand
+from tests.workflow_support import (
+    ENGINEER,
+    Recorder,
+    eventually,
+    keep_history,
+    start_ticket,
+    ticket_input,
+)
+from workflows.ticket import TicketWorkflow
+
+
+async def test_search_attributes_and_memo_follow_the_ticket(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """On the dev server (the test server keeps no search attributes to describe)."""
+    recorder = Recorder()
+    ticket = ticket_input(priority=Priority.P3, subject="Sin PDF en FE-12")
+    async with recorder.worker(dev_env.client, task_queue):
+        handle = await start_ticket(dev_env.client, task_queue, ticket)
+        await eventually(lambda: ticket.number in recorder.views)
+        first = await handle.describe()
+        await handle.execute_update(
+            TicketWorkflow.reply, EngineerMessage(author_email=ENGINEER, body="Revisando")
+        )
+        raise_to_p2 = PriorityCommand(actor_email=ENGINEER, priority=Priority.P2, reason="DIAN")
+        await handle.execute_update(TicketWorkflow.change_priority, raise_to_p2)
+        working = await handle.describe()
+        done = ResolveCommand(actor_email=ENGINEER, kind=ResolutionKind.SOLUTION, body="Listo")
+        await handle.execute_update(TicketWorkflow.resolve, done)
+        resolved = await handle.describe()
+        await keep_history(handle, "search_attributes_reply_priority_resolved")
+
+    attributes = first.typed_search_attributes
+    assert attributes.get(TICKET_NUMBER) == ticket.number
+    assert attributes.get(CLIENT_NIT) == ticket.nit
+    assert (attributes.get(TICKET_PRIORITY), attributes.get(TICKET_STATUS)) == ("P3", "open")
+    memo = await first.memo()
+    assert memo["subject"] == "Sin PDF en FE-12" and memo["number"] == ticket.number
+    assert memo["client_nit"] == ticket.nit
+    changed = working.typed_search_attributes
+    assert (changed.get(TICKET_PRIORITY), changed.get(TICKET_STATUS)) == ("P2", "in_progress")
+    assert resolved.typed_search_attributes.get(TICKET_STATUS) == "resolved"
+    assert (await resolved.memo())["status"] == "resolved"
+
+    query = f"TicketNumber = {ticket.number} AND TicketStatus = 'resolved'"
+
+    async def listed() -> list[str]:
+        return [w.id async for w in dev_env.client.list_workflows(query)]
+
+    found: list[str] = []
+    for _ in range(100):  # visibility follows the upsert shortly after
+        if (found := await listed()) == [handle.id]:
+            break
+        await asyncio.sleep(0.1)
+    assert found == [handle.id]
+
+
+async def test_registration_is_idempotent(dev_env: WorkflowEnvironment) -> None:
+    # The session's dev server was started with the flags: nothing is missing.
+    assert await ensure_search_attributes(dev_env.client, "default") == []
+    assert await ensure_search_attributes(dev_env.client, "default") == []
+    assert cli_flags() == [
+        "TicketNumber=Int",
+        "ClientNit=Keyword",
+        "TicketPriority=Keyword",
+        "TicketStatus=Keyword",
+    ]
+    assert "--name TicketStatus --type Keyword" in manual_commands("soporte")
