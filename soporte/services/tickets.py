@@ -128,6 +128,11 @@ class TicketFilters:
     category: str | None = None
     q: str | None = None
     due_before: datetime | None = None
+    # One state: the filter as it was before `statuses` (kept for its callers).
+    status: Status | None = None
+
+    def all_statuses(self) -> tuple[Status, ...]:
+        return (*self.statuses, self.status) if self.status is not None else self.statuses
 
 
 def like_pattern(text: str) -> str:
@@ -139,10 +144,11 @@ def like_pattern(text: str) -> str:
 def _filtered(query: Select[Any], principal: Principal, filters: TicketFilters) -> Select[Any]:
     if principal.is_contact:
         query = query.where(Ticket.nit == principal.nit)
-    if len(filters.statuses) == 1:
-        query = query.where(Ticket.status == filters.statuses[0].value)
-    elif filters.statuses:
-        query = query.where(Ticket.status.in_(sorted({s.value for s in filters.statuses})))
+    statuses = sorted({s.value for s in filters.all_statuses()})
+    if len(statuses) == 1:
+        query = query.where(Ticket.status == statuses[0])
+    elif statuses:
+        query = query.where(Ticket.status.in_(statuses))
     if filters.priority is not None:
         query = query.where(Ticket.priority == filters.priority.value)
     if filters.nit is not None:
