@@ -7,12 +7,7 @@ Mail goes to the Maildir outbox, or through SMTP when `SOPORTE_SMTP_URL` is set.
 
 from __future__ import annotations
 
-import asyncio
-import mailbox
-import smtplib
 from email.message import EmailMessage
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,9 +19,10 @@ from soporte import metrics
 from soporte.db.models import AssignmentPick, OutboundMail, Ticket, utcnow
 from soporte.db.session import bind_of, write_in_one_go
 from soporte.email.templates import MESSAGE_ID_DOMAIN, build_email, message_id_for, render
+from soporte.email.transport import send_mail
 from soporte.policy import Role
+from soporte.policy.tickets import Notification
 from soporte.settings import Settings
-from soporte.tickets import Notification
 
 ROLE_WORDS = {"@supervisors": Role.SUPERVISOR, "@committee": Role.COMMITTEE}
 
@@ -93,25 +89,6 @@ def compose(notification: Notification, to: list[str], settings: Settings) -> Em
     )
 
 
-def write_maildir(outbox: Path, message: EmailMessage) -> None:
-    outbox.parent.mkdir(parents=True, exist_ok=True)
-    mailbox.Maildir(str(outbox), create=True).add(message)
-
-
-def send_smtp(url: str, message: EmailMessage) -> None:
-    parts = urlsplit(url)
-    secure = parts.scheme == "smtps"
-    port = parts.port or (465 if secure else 25)
-    host = parts.hostname or "127.0.0.1"
-    smtp_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
-    with smtp_class(host, port, timeout=30) as smtp:
-        if not secure and "starttls" in parts.query:
-            smtp.starttls()
-        if parts.username:
-            smtp.login(unquote(parts.username), unquote(parts.password or ""))
-        smtp.send_message(message)
-
-
 def claim_in(session: Session, notification: Notification, to: list[str], subject: str) -> bool:
     row = session.get(OutboundMail, notification.id)
     if row is not None:
@@ -158,10 +135,7 @@ async def deliver(
     if to:
         message = compose(notification, to, settings)
         try:
-            if settings.smtp_url:
-                await asyncio.to_thread(send_smtp, settings.smtp_url, message)
-            else:
-                await asyncio.to_thread(write_maildir, settings.outbox_dir, message)
+            await send_mail(settings, message)
         except Exception:
             metrics.MAILS_FAILED.labels(template=notification.template).inc()
             raise

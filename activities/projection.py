@@ -8,7 +8,6 @@ activity never writes a line twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import select
@@ -19,21 +18,9 @@ from activities._db import upsert_insert
 from soporte import metrics
 from soporte.db.models import Ticket, TicketEvent
 from soporte.db.session import bind_of, write_in_one_go
-from soporte.holiday_dates import holidays_around
-from soporte.sla_report import FACT_EVENTS, search_text, sla_facts
-from soporte.tickets import LogEvent, ProjectionBatch, TicketView
-
-
-def facts_row(view: TicketView, events: Sequence[LogEvent]) -> dict[str, Any]:
-    """The queue's and the SLA report's columns (soporte.sla_report), from the view and the
-    ticket's log. Holidays as the ticket got them at intake (soporte.services.intake)."""
-    facts = sla_facts(view, events, holidays_around(view.created_at))
-    row = asdict(facts)
-    row["first_response_outcome"] = facts.first_response_outcome.value
-    row["resolution_outcome"] = facts.resolution_outcome.value
-    row["category"] = view.category[:100]
-    row["search_text"] = search_text(view.subject, view.description)
-    return row
+from soporte.db.ticket_facts import facts_row
+from soporte.policy.sla_report import FACT_EVENTS
+from soporte.policy.tickets import LogEvent, ProjectionBatch, TicketView
 
 
 def ticket_row(view: TicketView, events: Sequence[LogEvent] = ()) -> dict[str, Any]:

@@ -10,11 +10,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api import errors, metrics
+from api import docs, errors, metrics
+from api.access_log import AccessLog
 from api.limits import BodySizeLimit
 from api.routes import (
     advisories,
     attachments,
+    audit,
     committee,
     email,
     incidents,
@@ -53,9 +55,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await engine.dispose()
 
-    app = FastAPI(title="Amazonas Soporte", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Amazonas Soporte",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    docs.install(app)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(metrics.RequestMetrics)
+    app.add_middleware(AccessLog)  # added last: outermost, it times and logs everything
     errors.install(app)
     routers = (
         system,
@@ -71,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in routers:
         app.include_router(module.router)
     app.include_router(metrics.router)
+    app.include_router(audit.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.deps import SessionDep
 from soporte import metrics
 from soporte.db.models import Ticket
-from soporte.ticket_state import OPEN_STATUSES
+from soporte.policy.ticket import OPEN_STATUSES
 
 router = APIRouter(tags=["system"])
 UNMATCHED = "unmatched"

@@ -23,7 +23,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from soporte.tickets import EventType, LogEvent, TicketView
+from soporte.policy.tickets import EventType, LogEvent, TicketView
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 ProcessCollector(namespace="soporte", registry=REGISTRY)

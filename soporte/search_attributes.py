@@ -1,4 +1,4 @@
-"""Registering the ticket search attributes (soporte.ticket_visibility) on a namespace.
+"""Registering the ticket search attributes (soporte.policy.visibility) on a namespace.
 
 Idempotent: every worker start checks them and adds what is missing, on the embedded dev
 server and on a cluster whose operator API allows it. A worker must not poll without them
@@ -16,19 +16,18 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
-from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.service import RPCError, RPCStatusCode
 
-from soporte.ticket_visibility import SEARCH_ATTRIBUTES
+from soporte.policy.visibility import SEARCH_ATTRIBUTES, AttributeType
 
 log = logging.getLogger("soporte.worker")
 
-WANTED: dict[str, IndexedValueType.ValueType] = {
-    key.name: IndexedValueType.ValueType(key.indexed_value_type.value) for key in SEARCH_ATTRIBUTES
+INDEXED_TYPES = {
+    AttributeType.INT: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    AttributeType.KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
 }
-CLI_TYPES = {
-    SearchAttributeIndexedValueType.INT: "Int",
-    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+WANTED: dict[str, IndexedValueType.ValueType] = {
+    name: INDEXED_TYPES[kind] for name, kind in SEARCH_ATTRIBUTES.items()
 }
 
 
@@ -38,14 +37,14 @@ class SearchAttributesError(RuntimeError):
 
 def cli_flags() -> list[str]:
     """`--search-attribute Name=Type` for `temporal server start-dev`."""
-    return [f"{key.name}={CLI_TYPES[key.indexed_value_type]}" for key in SEARCH_ATTRIBUTES]
+    return [f"{name}={kind.value}" for name, kind in SEARCH_ATTRIBUTES.items()]
 
 
 def manual_commands(namespace: str) -> str:
     return "; ".join(
         f"temporal operator search-attribute create --namespace {namespace} "
-        f"--name {key.name} --type {CLI_TYPES[key.indexed_value_type]}"
-        for key in SEARCH_ATTRIBUTES
+        f"--name {name} --type {kind.value}"
+        for name, kind in SEARCH_ATTRIBUTES.items()
     )
 
 

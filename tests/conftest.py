@@ -31,7 +31,7 @@ def binary(name: str) -> str:
 TEMPORAL_BIN = binary("temporal")
 TEST_SERVER_BIN = binary("temporal-test-server")
 
-# The ticket workflow upserts these (soporte.ticket_visibility): both servers must know them.
+# The ticket workflow upserts these (soporte.policy.visibility): both servers must know them.
 SEARCH_ATTRIBUTES: list[str] = cli_flags()
 
 

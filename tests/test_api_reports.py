@@ -1,5 +1,5 @@
 """GET /api/v1/reports/sla over the HTTP API: who may read it, its 422s, the CSV equal to
-the JSON, and the SQL aggregation equal to the pure one (soporte.sla_report.aggregate) for
+the JSON, and the SQL aggregation equal to the pure one (soporte.policy.sla_report.aggregate) for
 random sets of tickets walked through the workflow rules and projected for real."""
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from soporte.db.session import create_engine, create_sessionmaker
 from soporte.policy import Priority
+from soporte.policy.sla_report import GroupBy, ReportTicket, aggregate, sla_facts
+from soporte.policy.ticket import CommandRefused
 from soporte.services.reports import CSV_COLUMNS, row_json
-from soporte.sla_report import GroupBy, ReportTicket, aggregate, sla_facts
-from soporte.ticket_state import CommandRefused
 from tests.api_support import ADMIN, Api, backends, make_nit, module_api
 from tests.ticket_paths import Walk, store
 from tests.workflow_support import HOLIDAYS, bogota

@@ -24,8 +24,8 @@ from activities.projection import project
 from soporte.db.session import create_engine, create_sessionmaker
 from soporte.metrics import REGISTRY
 from soporte.policy import Priority
+from soporte.policy.tickets import EventType, Notification
 from soporte.settings import load_settings
-from soporte.tickets import EventType, Notification
 from soporte.worker_metrics import free_loopback_port, runtime_with_metrics, serve_metrics
 from tests.api_support import ADMIN, Api, database, make_nit, module_api
 from tests.ticket_paths import Walk, store

@@ -9,9 +9,10 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from activities.projection import event_row, facts_row
+from activities.projection import event_row
 from soporte.db.migrate import alembic_config, run_migrations, sync_url
 from soporte.db.models import Ticket, TicketEvent
+from soporte.db.ticket_facts import facts_row
 from soporte.policy import Priority
 from tests.api_support import backends, database
 from tests.ticket_paths import Walk

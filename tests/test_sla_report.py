@@ -1,4 +1,4 @@
-"""soporte.sla_report, pure: the per-ticket facts from the workflow rules' own states and
+"""soporte.policy.sla_report, pure: the per-ticket facts from the workflow rules' own states and
 logs, and the aggregation's sums for random sets (hypothesis)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from soporte.policy import Priority
-from soporte.sla_report import (
+from soporte.policy.sla_report import (
     GroupBy,
     Outcome,
     ReportTicket,

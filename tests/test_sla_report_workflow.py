@@ -27,11 +27,8 @@ from activities import TicketActivities
 from soporte.db.models import Ticket
 from soporte.db.session import create_engine, create_sessionmaker
 from soporte.policy import Channel, Priority, ResolutionKind, Role
-from soporte.services.auth import Principal
-from soporte.services.reports import ReportQuery, sla_report
-from soporte.settings import load_settings
-from soporte.sla_report import GroupBy
-from soporte.tickets import (
+from soporte.policy.sla_report import GroupBy
+from soporte.policy.tickets import (
     ClientMessage,
     EngineerMessage,
     RatingCommand,
@@ -39,6 +36,9 @@ from soporte.tickets import (
     RequestInfoCommand,
     ResolveCommand,
 )
+from soporte.services.auth import Principal
+from soporte.services.reports import ReportQuery, sla_report
+from soporte.settings import load_settings
 from tests.api_support import database
 from tests.workflow_support import (
     ENGINEER,

@@ -6,17 +6,12 @@ from __future__ import annotations
 
 import asyncio
 
+from temporalio.common import TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
 from soporte.policy import Priority, ResolutionKind
+from soporte.policy.tickets import EngineerMessage, PriorityCommand, ResolveCommand
 from soporte.search_attributes import cli_flags, ensure_search_attributes, manual_commands
-from soporte.ticket_visibility import (
-    CLIENT_NIT,
-    TICKET_NUMBER,
-    TICKET_PRIORITY,
-    TICKET_STATUS,
-)
-from soporte.tickets import EngineerMessage, PriorityCommand, ResolveCommand
 from tests.workflow_support import (
     ENGINEER,
     Recorder,
@@ -26,6 +21,11 @@ from tests.workflow_support import (
     ticket_input,
 )
 from workflows.ticket import TicketWorkflow
+from workflows.visibility import KEYS
+
+
+def shown(attributes: TypedSearchAttributes) -> tuple[object, object]:
+    return attributes.get(KEYS["TicketPriority"]), attributes.get(KEYS["TicketStatus"])
 
 
 async def test_search_attributes_and_memo_follow_the_ticket(
@@ -50,15 +50,21 @@ async def test_search_attributes_and_memo_follow_the_ticket(
         await keep_history(handle, "search_attributes_reply_priority_resolved")
 
     attributes = first.typed_search_attributes
-    assert attributes.get(TICKET_NUMBER) == ticket.number
-    assert attributes.get(CLIENT_NIT) == ticket.nit
-    assert (attributes.get(TICKET_PRIORITY), attributes.get(TICKET_STATUS)) == ("P3", "open")
+    assert attributes.get(KEYS["TicketNumber"]) == ticket.number
+    assert attributes.get(KEYS["ClientNit"]) == ticket.nit
+    assert (attributes.get(KEYS["TicketPriority"]), attributes.get(KEYS["TicketStatus"])) == (
+        "P3",
+        "open",
+    )
     memo = await first.memo()
     assert memo["subject"] == "Sin PDF en FE-12" and memo["number"] == ticket.number
     assert memo["client_nit"] == ticket.nit
     changed = working.typed_search_attributes
-    assert (changed.get(TICKET_PRIORITY), changed.get(TICKET_STATUS)) == ("P2", "in_progress")
-    assert resolved.typed_search_attributes.get(TICKET_STATUS) == "resolved"
+    assert (changed.get(KEYS["TicketPriority"]), changed.get(KEYS["TicketStatus"])) == (
+        "P2",
+        "in_progress",
+    )
+    assert resolved.typed_search_attributes.get(KEYS["TicketStatus"]) == "resolved"
     assert (await resolved.memo())["status"] == "resolved"
 
     query = f"TicketNumber = {ticket.number} AND TicketStatus = 'resolved'"

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.projection import project
-from soporte import ticket_state as ts
 from soporte.policy import Channel, Kind, Priority, ResolutionKind, Visibility
-from soporte.ticket_state import TicketState
-from soporte.tickets import (
+from soporte.policy import ticket as ts
+from soporte.policy.ticket import TicketState
+from soporte.policy.tickets import (
     ClientMessage,
     EngineerMessage,
     ProjectionBatch,

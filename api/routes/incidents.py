@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from api.deps import PrincipalDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import COMMON_RESPONSES
 from api.query import KnownQueryOnly
-from soporte.incidents import IncidentStatus, IncidentView
+from soporte.policy.incidents import IncidentStatus, IncidentView
 from soporte.services import incidents
 from soporte.services.incidents import (
     ID_PATTERN,

@@ -11,8 +11,8 @@ from api.deps import PrincipalDep, SessionDep
 from api.errors import COMMON_RESPONSES
 from api.query import KnownQueryOnly
 from soporte.policy import Priority
+from soporte.policy.sla_report import GroupBy
 from soporte.services import reports
-from soporte.sla_report import GroupBy
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"], responses=COMMON_RESPONSES)
 

@@ -183,7 +183,7 @@ class Ticket(Base):
     # Advisories: the booked slot's start (migration 0002).
     booked_slot: Mapped[datetime | None] = mapped_column()
     view: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # Migration 0008 (soporte.sla_report.SlaFacts, computed by the projection).
+    # Migration 0008 (soporte.policy.sla_report.SlaFacts, computed by the projection).
     category: Mapped[str] = mapped_column(String(100), default="")
     search_text: Mapped[str] = mapped_column(Text, default="")
     next_due: Mapped[datetime | None] = mapped_column()

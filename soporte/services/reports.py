@@ -1,9 +1,9 @@
 """The SLA report (supervisor and admin): tickets opened in a range of Bogota days, grouped
 by priority, client, engineer or month, with each target's met/breached/pending counts.
 
-Aggregated in SQL over the columns the projection keeps (soporte.sla_report): one grouped
+Aggregated in SQL over the columns the projection keeps (soporte.policy.sla_report): one grouped
 query for the counts and sums, one windowed query per median, both on the opened_on index.
-soporte.sla_report.aggregate is the same computation in Python; the tests hold the two equal.
+soporte.policy.sla_report.aggregate is the same computation in Python; the tests hold the two equal.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from soporte.db.models import Ticket
 from soporte.policy import SUPPORT_PRIORITIES, Priority, Role
+from soporte.policy.sla_report import GroupBy, Outcome, ReportRow, TargetCounts, sort_key
 from soporte.services.auth import Principal
 from soporte.services.errors import Forbidden, InvalidInput
-from soporte.sla_report import GroupBy, Outcome, ReportRow, TargetCounts, sort_key
 
 READERS = (Role.SUPERVISOR, Role.ADMIN)
 MAX_DAYS = 3660
@@ -140,7 +140,7 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 def _outcome_counts(outcome: Any, due: Any, now: datetime, prefix: str) -> list[ColumnElement[Any]]:
     """met / breached / pending, a pending target past its due instant counted breached
-    (soporte.sla_report.current_outcome)."""
+    (soporte.policy.sla_report.current_outcome)."""
     overdue = and_(outcome == Outcome.PENDING.value, due.is_not(None), due <= now)
     return [
         _count(outcome == Outcome.MET.value).label(f"{prefix}_met"),

@@ -4,7 +4,7 @@ Revision ID: 0008
 Revises: 0005
 Create Date: 2026-12-01
 
-Adds the columns soporte.sla_report.SlaFacts describes (plus category and the folded search
+Adds the columns soporte.policy.sla_report.SlaFacts describes (plus category and the folded search
 text) and fills them for the tickets already projected, from each one's view and log, the
 way the projection computes them from now on.
 """
@@ -71,9 +71,9 @@ def _backfill() -> None:
     # Imported here, and the models' own tables used: their UTC column types read and write
     # instants as the app does. (A later migration that changes these tables must not
     # run this one's backfill against newer models: it runs only from 0005 to 0008.)
-    from activities.projection import facts_row
     from soporte.db.models import Ticket, TicketEvent
-    from soporte.tickets import LogEvent, TicketView
+    from soporte.db.ticket_facts import facts_row
+    from soporte.policy.tickets import LogEvent, TicketView
 
     bind = op.get_bind()
     tickets, events = Ticket.__table__, TicketEvent.__table__
