@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 
 from activities.projection import event_row
-from soporte.db.migrate import alembic_config, run_migrations, sync_url
+from soporte.db.migrate import MIGRATIONS, alembic_config, run_migrations, sync_url
 from soporte.db.models import Ticket, TicketEvent
 from soporte.db.ticket_facts import facts_row
 from soporte.policy import Priority
@@ -18,6 +19,7 @@ from tests.api_support import backends, database
 from tests.ticket_paths import Walk
 from tests.workflow_support import bogota
 
+REVISION = ScriptDirectory(str(MIGRATIONS)).get_revision("0008")
 NEW_COLUMNS = {
     "category",
     "search_text",
@@ -52,7 +54,7 @@ def test_the_backfill_equals_the_projection(backend: str, tmp_path: Path) -> Non
 
     with database(backend, tmp_path) as url:
         # The helper migrated it to the head: back to the database as it was before 0008.
-        command.downgrade(alembic_config(url), "0005")
+        command.downgrade(alembic_config(url), REVISION.down_revision)
         engine = sa.create_engine(sync_url(url))
         old = sa.Table(
             "tickets",
