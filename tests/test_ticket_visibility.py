@@ -15,7 +15,6 @@ from soporte.search_attributes import cli_flags, ensure_search_attributes, manua
 from tests.workflow_support import (
     ENGINEER,
     Recorder,
-    eventually,
     keep_history,
     start_ticket,
     ticket_input,
@@ -36,8 +35,12 @@ async def test_search_attributes_and_memo_follow_the_ticket(
     ticket = ticket_input(priority=Priority.P3, subject="Sin PDF en FE-12")
     async with recorder.worker(dev_env.client, task_queue):
         handle = await start_ticket(dev_env.client, task_queue, ticket)
-        await eventually(lambda: ticket.number in recorder.views)
-        first = await handle.describe()
+        # The first workflow task (its upsert with it) completes after its local projection.
+        for _ in range(100):
+            first = await handle.describe()
+            if first.typed_search_attributes.get(KEYS["TicketNumber"]) is not None:
+                break
+            await asyncio.sleep(0.05)
         await handle.execute_update(
             TicketWorkflow.reply, EngineerMessage(author_email=ENGINEER, body="Revisando")
         )
