@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from activities.assignment import active_staff
-from soporte import portal_paths
+from soporte import metrics, portal_paths
 from soporte.db.models import AssignmentPick, OutboundMail, Ticket, utcnow
 from soporte.db.session import bind_of, write_in_one_go
 from soporte.email.templates import MESSAGE_ID_DOMAIN, build_email, message_id_for, render
@@ -145,6 +145,11 @@ async def deliver(
         return []
     if to:
         message = compose(notification, to, settings)
-        await send_mail(settings, message)
+        try:
+            await send_mail(settings, message)
+        except Exception:
+            metrics.MAILS_FAILED.labels(template=notification.template).inc()
+            raise
+        metrics.MAILS_SENT.labels(template=notification.template).inc()
     await mark_sent(sessions, notification.id)
     return to

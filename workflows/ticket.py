@@ -30,7 +30,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from soporte.policy import Status
+    from soporte.policy import Status, visibility
     from soporte.policy import ticket as ts
     from soporte.policy.committee import CommitteeDecisionSignal
     from soporte.policy.incidents import (
@@ -60,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         TicketInput,
         TicketView,
     )
+    from workflows.visibility import search_attribute_updates
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # A projection or a send that fails is retried until it succeeds: never lost.
@@ -83,6 +84,10 @@ BATCHED_MAIL_PATCH = "batched-mail"
 # A client's email whose attachments were not kept gets a notice to its sender. A ticket
 # that took such a message on older code (which ignored the list) replays without one.
 REFUSED_ATTACHMENTS_NOTICE_PATCH = "refused-attachments-notice"
+# The Temporal UI's list shows and filters tickets by number, client NIT, priority and
+# state (search attributes), with a memo carrying the subject; tickets started before keep
+# their histories without those upserts.
+SEARCH_ATTRIBUTES_PATCH = "search-attributes"
 
 
 @workflow.defn
@@ -101,9 +106,11 @@ class TicketWorkflow:
         self._sending: set[str] = set()  # ids of the notifications being delivered
         self._senders: set[asyncio.Task[None]] = set()  # the tasks delivering them
         self._batch_due = False
+        self._shown: tuple[Status, object] | None = None  # (status, priority) upserted last
 
     @workflow.run
     async def run(self, ticket: TicketInput, state: TicketState | None = None) -> TicketView:
+        self._show()
         projector = asyncio.create_task(self._project_forever())
         # Registration waits on an activity; the deadline loop must not wait with it.
         registration = asyncio.create_task(self._register())
@@ -338,6 +345,17 @@ class TicketWorkflow:
         self._changes += 1
         self._handled_this_run += 1
         self._start_deliveries()
+        self._show()
+
+    def _show(self) -> None:
+        """Upsert the search attributes and the memo when the state or priority moved."""
+        shown = (self._state.status, self._state.priority)
+        if shown == self._shown or not workflow.patched(SEARCH_ATTRIBUTES_PATCH):
+            return
+        self._shown = shown
+        view = ts.view(self._state)
+        workflow.upsert_search_attributes(search_attribute_updates(view))
+        workflow.upsert_memo(visibility.memo(view))
 
     def _drained(self) -> bool:
         return not self._state.pending_events and not self._state.outbox

@@ -9,7 +9,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
@@ -26,7 +27,8 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from soporte.db.models import OutboundMail, Ticket, TicketEvent, TicketIntake
-from soporte.policy import Priority, Role, Status, Visibility
+from soporte.policy import Kind, Priority, Role, Status, Visibility
+from soporte.policy.sla_report import fold
 from soporte.policy.tickets import ClientMessage, TicketInput, TicketView, workflow_id
 from soporte.services.auth import Principal
 from soporte.services.errors import Conflict, Forbidden, NotFound, Unavailable
@@ -106,20 +108,47 @@ async def read_ticket(
     raise not_found(number)
 
 
+class TicketSort(StrEnum):
+    """The list's orders; ties broken by ticket number in the same direction."""
+
+    NEXT_DUE = "next_due"
+    NEXT_DUE_DESC = "-next_due"
+    CREATED_AT = "created_at"
+    CREATED_AT_DESC = "-created_at"
+
+
 @dataclass(frozen=True)
 class TicketFilters:
-    status: Status | None = None
+    statuses: tuple[Status, ...] = ()
     priority: Priority | None = None
     nit: str | None = None
     assignee: str | None = None
     breached: bool | None = None
+    kind: Kind | None = None
+    category: str | None = None
+    q: str | None = None
+    due_before: datetime | None = None
+    # One state: the filter as it was before `statuses` (kept for its callers).
+    status: Status | None = None
+
+    def all_statuses(self) -> tuple[Status, ...]:
+        return (*self.statuses, self.status) if self.status is not None else self.statuses
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern for text anywhere, with the user's % and _ taken literally."""
+    escaped = fold(text.strip()).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def _filtered(query: Select[Any], principal: Principal, filters: TicketFilters) -> Select[Any]:
     if principal.is_contact:
         query = query.where(Ticket.nit == principal.nit)
-    if filters.status is not None:
-        query = query.where(Ticket.status == filters.status.value)
+    statuses = sorted({s.value for s in filters.all_statuses()})
+    if len(statuses) == 1:
+        query = query.where(Ticket.status == statuses[0])
+    elif statuses:
+        query = query.where(Ticket.status.in_(statuses))
     if filters.priority is not None:
         query = query.where(Ticket.priority == filters.priority.value)
     if filters.nit is not None:
@@ -128,43 +157,47 @@ def _filtered(query: Select[Any], principal: Principal, filters: TicketFilters) 
         query = query.where(Ticket.assignee == filters.assignee.strip().lower())
     if filters.breached is not None:
         query = query.where(Ticket.breached == filters.breached)
+    if filters.kind is not None:
+        query = query.where(Ticket.kind == filters.kind.value)
+    if filters.category is not None:
+        query = query.where(Ticket.category == filters.category.strip())
+    if filters.q is not None and filters.q.strip():
+        query = query.where(Ticket.search_text.like(like_pattern(filters.q), escape="\\"))
+    if filters.due_before is not None:
+        query = query.where(Ticket.next_due < filters.due_before)
     return query
 
 
-def summary(row: Ticket) -> TicketSummary:
-    return TicketSummary.model_validate(
-        {
-            "number": row.number,
-            "kind": row.kind,
-            "status": row.status,
-            "priority": row.priority,
-            "nit": row.nit,
-            "assignee": row.assignee,
-            "subject": row.subject,
-            "created_at": row.created_at,
-            "updated_at": row.updated_at,
-            "breached": row.breached,
-            "warned": row.warned,
-            "paused": row.paused,
-            "first_response_due": row.first_response_due,
-            "resolution_due": row.resolution_due,
-        }
-    )
+def _ordered(query: Select[Any], sort: TicketSort) -> Select[Any]:
+    """Tickets without a next due instant come last in both next_due orders."""
+    if sort is TicketSort.NEXT_DUE:
+        return query.order_by(Ticket.next_due.asc().nulls_last(), Ticket.number.asc())
+    if sort is TicketSort.NEXT_DUE_DESC:
+        return query.order_by(Ticket.next_due.desc().nulls_last(), Ticket.number.desc())
+    if sort is TicketSort.CREATED_AT:
+        return query.order_by(Ticket.created_at.asc(), Ticket.number.asc())
+    return query.order_by(Ticket.created_at.desc(), Ticket.number.desc())
 
 
-SUMMARY_COLUMNS = [c for c in Ticket.__table__.columns if c.name != "view"]
+SUMMARY_COLUMNS = [c for c in Ticket.__table__.columns if c.name in TicketSummary.model_fields]
 
 
 async def list_tickets(
-    session: AsyncSession, principal: Principal, filters: TicketFilters, limit: int, offset: int
+    session: AsyncSession,
+    principal: Principal,
+    filters: TicketFilters,
+    limit: int,
+    offset: int,
+    sort: TicketSort = TicketSort.CREATED_AT_DESC,
 ) -> TicketPage:
+    """One page of the read model (indexed offset pagination: every order and the common
+    filters follow an index, so a page costs the offset's index steps, not a sort)."""
     if not principal.is_contact and not principal.has(*STAFF_READERS):
         raise Forbidden("only staff and contacts list tickets")
     total = await session.scalar(
         _filtered(select(func.count()).select_from(Ticket), principal, filters)
     )
-    query = _filtered(select(*SUMMARY_COLUMNS), principal, filters)
-    query = query.order_by(Ticket.created_at.desc(), Ticket.number.desc())
+    query = _ordered(_filtered(select(*SUMMARY_COLUMNS), principal, filters), sort)
     rows = (await session.execute(query.limit(limit).offset(offset))).mappings().all()
     items = [TicketSummary.model_validate(dict(row)) for row in rows]
     return TicketPage(items=items, total=total or 0, limit=limit, offset=offset)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from soporte import metrics
 from soporte.db.mail_models import AutoReply, MailOutcome, RefusedMail
 from soporte.db.models import Client
 from soporte.db.session import bind_of, write_turn
@@ -74,6 +75,9 @@ class Refusals:
                 )
                 try:
                     await session.commit()
+                    metrics.MAILS_REFUSED.labels(
+                        reason=metrics.refusal_reason(template, outcome)
+                    ).inc()
                 except IntegrityError:
                     await session.rollback()
         note = ""

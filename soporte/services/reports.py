@@ -1,0 +1,216 @@
+"""The SLA report (supervisor and admin): tickets opened in a range of Bogota days, grouped
+by priority, client, engineer or month, with each target's met/breached/pending counts.
+
+Aggregated in SQL over the columns the projection keeps (soporte.policy.sla_report): one grouped
+query for the counts and sums, one windowed query per median, both on the opened_on index.
+soporte.policy.sla_report.aggregate is the same computation in Python; the tests hold the two equal.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, String, and_, case, cast, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from soporte.db.models import Ticket
+from soporte.policy import SUPPORT_PRIORITIES, Priority, Role
+from soporte.policy.sla_report import GroupBy, Outcome, ReportRow, TargetCounts, sort_key
+from soporte.services.auth import Principal
+from soporte.services.errors import Forbidden, InvalidInput
+
+READERS = (Role.SUPERVISOR, Role.ADMIN)
+MAX_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    first_day: date
+    last_day: date
+    group_by: GroupBy
+    priority: Priority | None = None
+    nit: str | None = None
+
+
+@dataclass(frozen=True)
+class SlaReport:
+    query: ReportQuery
+    rows: list[ReportRow]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "from": self.query.first_day.isoformat(),
+            "to": self.query.last_day.isoformat(),
+            "group_by": self.query.group_by.value,
+            "rows": [row_json(row) for row in self.rows],
+        }
+
+
+def row_json(row: ReportRow) -> dict[str, Any]:
+    return {
+        "key": row.key,
+        "tickets": row.tickets,
+        "first_response": counts_json(row.first_response),
+        "resolution": counts_json(row.resolution),
+        "median_first_response_seconds": row.median_first_response_seconds,
+        "median_resolution_seconds": row.median_resolution_seconds,
+        "paused_seconds": row.paused_seconds,
+        "reopened": row.reopened,
+        "csat_average": row.csat_average,
+    }
+
+
+def counts_json(counts: TargetCounts) -> dict[str, int]:
+    return {"met": counts.met, "breached": counts.breached, "pending": counts.pending}
+
+
+CSV_COLUMNS = (
+    "key",
+    "tickets",
+    "first_response_met",
+    "first_response_breached",
+    "first_response_pending",
+    "resolution_met",
+    "resolution_breached",
+    "resolution_pending",
+    "median_first_response_seconds",
+    "median_resolution_seconds",
+    "paused_seconds",
+    "reopened",
+    "csat_average",
+)
+
+
+def as_csv(report: SlaReport) -> str:
+    """The same rows as the JSON, flattened; an empty cell is a JSON null."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in report.rows:
+        data = row_json(row)
+        flat: dict[str, Any] = {**data}
+        for target in ("first_response", "resolution"):
+            for outcome, value in data[target].items():
+                flat[f"{target}_{outcome}"] = value
+        writer.writerow(["" if flat[name] is None else flat[name] for name in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def check_query(query: ReportQuery) -> None:
+    if query.last_day < query.first_day:
+        raise InvalidInput("to", "must be on or after `from`")
+    if (query.last_day - query.first_day).days > MAX_DAYS:
+        raise InvalidInput("to", f"a report spans at most {MAX_DAYS} days")
+    if query.priority is not None and query.priority not in SUPPORT_PRIORITIES:
+        names = ", ".join(p.value for p in SUPPORT_PRIORITIES)
+        raise InvalidInput("priority", f"the SLA report covers {names}")
+
+
+def _key(group_by: GroupBy) -> Any:
+    if group_by is GroupBy.PRIORITY:
+        return Ticket.priority
+    if group_by is GroupBy.CLIENT:
+        return Ticket.nit
+    if group_by is GroupBy.ENGINEER:
+        return Ticket.assignee
+    # The ISO date's "YYYY-MM" on both backends.
+    return func.substr(cast(Ticket.opened_on, String), 1, 7)
+
+
+def _where(query: ReportQuery) -> list[ColumnElement[bool]]:
+    conditions = [
+        Ticket.opened_on >= query.first_day,
+        Ticket.opened_on <= query.last_day,
+        Ticket.priority.in_([p.value for p in SUPPORT_PRIORITIES]),
+    ]
+    if query.priority is not None:
+        conditions.append(Ticket.priority == query.priority.value)
+    if query.nit is not None:
+        conditions.append(Ticket.nit == query.nit.strip())
+    return conditions
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _outcome_counts(outcome: Any, due: Any, now: datetime, prefix: str) -> list[ColumnElement[Any]]:
+    """met / breached / pending, a pending target past its due instant counted breached
+    (soporte.policy.sla_report.current_outcome)."""
+    overdue = and_(outcome == Outcome.PENDING.value, due.is_not(None), due <= now)
+    return [
+        _count(outcome == Outcome.MET.value).label(f"{prefix}_met"),
+        _count(or_(outcome == Outcome.BREACHED.value, overdue)).label(f"{prefix}_breached"),
+        _count(and_(outcome == Outcome.PENDING.value, ~overdue)).label(f"{prefix}_pending"),
+    ]
+
+
+def _totals(query: ReportQuery, now: datetime) -> Select[Any]:
+    key = _key(query.group_by).label("key")
+    return (
+        select(
+            key,
+            func.count().label("tickets"),
+            *_outcome_counts(Ticket.first_response_outcome, Ticket.first_response_due, now, "fr"),
+            *_outcome_counts(Ticket.resolution_outcome, Ticket.resolution_due, now, "res"),
+            func.coalesce(func.sum(Ticket.paused_seconds), 0).label("paused"),
+            _count(Ticket.reopen_count > 0).label("reopened"),
+            func.avg(Ticket.rating).label("csat"),
+        )
+        .where(*_where(query))
+        .group_by(key)
+    )
+
+
+def _medians(query: ReportQuery, column: Any) -> Select[Any]:
+    """Per key, the mean of the one or two middle values (the statistical median)."""
+    key = _key(query.group_by)
+    ranked = (
+        select(
+            key.label("key"),
+            column.label("value"),
+            func.row_number().over(partition_by=key, order_by=column).label("rank"),
+            func.count().over(partition_by=key).label("n"),
+        )
+        .where(*_where(query), column.is_not(None))
+        .subquery()
+    )
+    middle = and_(ranked.c.rank >= (ranked.c.n + 1) // 2, ranked.c.rank <= (ranked.c.n + 2) // 2)
+    return select(ranked.c.key, func.avg(ranked.c.value)).where(middle).group_by(ranked.c.key)
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+async def sla_report(
+    session: AsyncSession, principal: Principal, query: ReportQuery, now: datetime | None = None
+) -> SlaReport:
+    if not principal.has(*READERS):
+        raise Forbidden("only supervisor or admin may read the SLA report")
+    check_query(query)
+    now = now or datetime.now(UTC)
+    totals = (await session.execute(_totals(query, now))).mappings().all()
+    first = dict((await session.execute(_medians(query, Ticket.first_response_seconds))).all())
+    resolution = dict((await session.execute(_medians(query, Ticket.resolution_seconds))).all())
+    await session.commit()
+    rows = [
+        ReportRow(
+            key=row["key"],
+            tickets=row["tickets"],
+            first_response=TargetCounts(row["fr_met"], row["fr_breached"], row["fr_pending"]),
+            resolution=TargetCounts(row["res_met"], row["res_breached"], row["res_pending"]),
+            median_first_response_seconds=_float(first.get(row["key"])),
+            median_resolution_seconds=_float(resolution.get(row["key"])),
+            paused_seconds=int(row["paused"]),
+            reopened=int(row["reopened"]),
+            csat_average=None if row["csat"] is None else round(float(row["csat"]), 2),
+        )
+        for row in totals
+    ]
+    rows.sort(key=lambda r: sort_key(r.key))
+    return SlaReport(query=query, rows=rows)
