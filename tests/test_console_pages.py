@@ -470,3 +470,94 @@ async def test_past_sessions_read_as_minutes(portal: Portal) -> None:
     assert "miércoles 4 de noviembre de 2026" in text
     assert "No aprobado" in text and "No aplica" in text and "Rita Actas" in text
     assert "Reporte &lt;i&gt;x&lt;/i&gt;" in minutes.text
+
+
+# --- The queue --------------------------------------------------------------------------------
+
+
+async def test_the_queue_sorts_by_next_due_and_filters(portal: Portal) -> None:
+    nit, ana = await company(portal, "Distribuidora Andina")
+    tag = unique("lote")
+    numbers = [
+        await open_by_api(
+            portal, ana, subject=f"{tag} caída del sitio web", suggested_priority="P1"
+        ),
+        await open_by_api(portal, ana, subject=f"{tag} no puedo facturar", suggested_priority="P2"),
+        await open_by_api(portal, ana, subject=f"{tag} formulario <raro>", suggested_priority="P3"),
+    ]
+    luis = await staff(portal, ["engineer"])
+    api_order = await eventually(
+        lambda: portal.api.ok(
+            "GET",
+            "/api/v1/tickets",
+            params={"q": tag, "sort": "next_due"},
+            headers=portal.api.tokens[luis],
+        ),
+        lambda found: found["total"] == 3 and all(i["next_due"] for i in found["items"]),
+    )
+    expected = [item["number"] for item in api_order["items"]]
+    dues = [item["next_due"] for item in api_order["items"]]
+    assert dues == sorted(dues)
+    async with portal.browser() as browser:
+        await browser.sign_in(luis)
+        everything = await browser.get("/personal/todas", params={"q": tag})
+        assert everything.status_code == 200
+        shown = [
+            int(n)
+            for n in re.findall(
+                r'<td data-label="Número"><a href="/solicitudes/(\d+)"', everything.text
+            )
+        ]
+        assert shown == expected  # next due first, by default
+        assert "Distribuidora Andina" in everything.text and "restantes" in everything.text
+        assert "formulario &lt;raro&gt;" in everything.text
+        newest = await browser.get("/personal/todas", params={"q": tag, "orden": "-created_at"})
+        newest_shown = re.findall(
+            r'<td data-label="Número"><a href="/solicitudes/(\d+)"', newest.text
+        )
+        assert [int(n) for n in newest_shown] == sorted(numbers, reverse=True)
+        by_client = await browser.get(
+            "/personal/todas", params={"cliente": nit, "tipo": "support", "prioridad": "P2"}
+        )
+        assert f"#{numbers[1]}" in by_client.text and f"#{numbers[0]}" not in by_client.text
+        two_states = await browser.get(
+            "/personal/todas", params=[("q", tag), ("estado", "open"), ("estado", "in_progress")]
+        )
+        assert all(f"#{n}" in two_states.text for n in numbers)
+        assert two_states.text.count('name="estado" value="open" checked') == 1
+        none = await browser.get("/personal/todas", params={"q": tag, "estado": "closed"})
+        assert "No hay solicitudes con estos filtros." in none.text
+        unassigned = await browser.get("/personal/sin-asignar", params={"q": tag})
+        assert unassigned.status_code == 200
+        bad = await browser.get("/personal/todas", params={"q": tag, "vence_antes": "mañana"})
+        assert bad.status_code == 422
+        assert "Escriba una fecha válida (AAAA-MM-DD)." in bad.text
+        assert 'value="mañana"' in bad.text and f'value="{tag}"' in bad.text
+        soon = await browser.get(
+            "/personal/todas",
+            params={"q": tag, "vence_antes": (date.today() - timedelta(days=1)).isoformat()},
+        )
+        assert "No hay solicitudes con estos filtros." in soon.text
+
+
+async def test_the_queue_pages_through_results(portal: Portal) -> None:
+    _, ana = await company(portal, "Muchos Casos SAS")
+    tag = unique("pagina")
+    for index in range(3):
+        await open_by_api(portal, ana, subject=f"{tag} caso {index}")
+    luis = await staff(portal, ["engineer"])
+    async with portal.browser() as browser:
+        await browser.sign_in(luis)
+        first = await eventually(
+            lambda: browser.get("/personal/todas", params={"q": tag}),
+            lambda p: "3 solicitudes" in p.text,
+        )
+        assert "Siguientes" not in first.text  # one page of 50
+        page_one = await browser.get("/personal/todas", params={"q": tag, "por_pagina": "2"})
+        assert "mostrando 1–2" in page_one.text and page_one.text.count("caso ") == 2
+        next_link = re.findall(r'href="([^"]+)">Siguientes', page_one.text)[0]
+        page_two = await browser.get(next_link.replace("&amp;", "&"))
+        assert "mostrando 3–3" in page_two.text and page_two.text.count("caso ") == 1
+        assert "Anteriores" in page_two.text
+        past_end = await browser.get("/personal/todas", params={"q": tag, "desde": "50"})
+        assert "No hay solicitudes con estos filtros." in past_end.text

@@ -9,7 +9,7 @@ as GET /api/v1/tickets (soporte.services.tickets.list_tickets).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,15 +18,17 @@ from fastapi.responses import Response
 
 from api.web import core
 from api.web.core import Caller, page, redirect, signed_in
-from api.web.queue_rows import queue_rows
+from api.web.queue_rows import filter_choices, queue_rows
 from soporte import portal_paths
-from soporte.policy import Priority, Role, Status
+from soporte.policy import Kind, Priority, Role, Status
+from soporte.policy.calendar import BOGOTA
 from soporte.services import tickets
 from soporte.services.errors import Forbidden, NotFound
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
 WORKERS = (Role.ENGINEER, Role.SUPERVISOR)
 EVERY_STAFF = (Role.ADMIN, Role.SUPERVISOR, Role.ENGINEER, Role.COMMITTEE)
 
@@ -67,32 +69,81 @@ def _choice(raw: str, enum: Any) -> Any:
         return None
 
 
+SORTS = {
+    "next_due": (tickets.TicketSort.NEXT_DUE, "lo que vence primero arriba"),
+    "-next_due": (tickets.TicketSort.NEXT_DUE_DESC, "lo que vence más tarde arriba"),
+    "-created_at": (tickets.TicketSort.CREATED_AT_DESC, "las más recientes primero"),
+    "created_at": (tickets.TicketSort.CREATED_AT, "las más antiguas primero"),
+}
+TEXT_LIMITS = {"q": 200, "categoria": 100, "cliente": 30, "responsable": 254}
+
+
 @dataclass
 class QueueQuery:
-    """The queue's filters as typed in the address (kept in the form and the page links)."""
+    """The queue's filters as typed in the address: kept in the form, the page links and,
+    when one is not valid, shown with its error next to it (the others still apply)."""
 
-    statuses: list[Status]
-    priority: Priority | None
+    filters: tickets.TicketFilters
+    sort: str
     offset: int
     values: dict[str, Any]
-
-    def filters(self, caller: Caller, queue: QueueView) -> tickets.TicketFilters:
-        assignee = caller.principal.email if queue.mine else None
-        status = self.statuses[0] if len(self.statuses) == 1 else None
-        return tickets.TicketFilters(status=status, priority=self.priority, assignee=assignee)
+    errors: dict[str, str]
+    page_size: int = PAGE_SIZE
 
 
-def read_query(request: Request) -> QueueQuery:
+def _text(params: Any, name: str, errors: dict[str, str]) -> str | None:
+    raw = str(params.get(name, "")).strip()
+    if len(raw) > TEXT_LIMITS[name]:
+        errors[name] = f"Es demasiado largo: máximo {TEXT_LIMITS[name]} caracteres."
+        return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in raw):
+        errors[name] = "Contiene caracteres no válidos."
+        return None
+    return raw or None
+
+
+def _due_before(raw: str, errors: dict[str, str]) -> datetime | None:
+    """'Vence antes de' a day: before that day ends in Bogota."""
+    if not raw:
+        return None
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        errors["vence_antes"] = "Escriba una fecha válida (AAAA-MM-DD)."
+        return None
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=BOGOTA).astimezone(UTC)
+
+
+def read_query(request: Request, caller: Caller, queue: QueueView) -> QueueQuery:
     params = request.query_params
-    statuses = [s for s in (_choice(v, Status) for v in params.getlist("estado")) if s]
+    errors: dict[str, str] = {}
+    statuses = tuple(s for s in (_choice(v, Status) for v in params.getlist("estado")) if s)
     raw_offset = params.get("desde", "0")
     offset = min(int(raw_offset), 1_000_000) if raw_offset.isdigit() else 0
-    values = {key: params.get(key, "") for key in params if key not in ("desde", "estado")}
+    breached = {"si": True, "no": False}.get(params.get("vencidas", ""))
+    assignee = caller.principal.email if queue.mine else _text(params, "responsable", errors)
+    sort = params.get("orden", "") if params.get("orden", "") in SORTS else "next_due"
+    filters = tickets.TicketFilters(
+        statuses=statuses,
+        priority=_choice(params.get("prioridad", ""), Priority),
+        nit=_text(params, "cliente", errors),
+        assignee=assignee,
+        unassigned=queue.unassigned,
+        breached=breached,
+        kind=_choice(params.get("tipo", ""), Kind),
+        category=_text(params, "categoria", errors),
+        q=_text(params, "q", errors),
+        due_before=_due_before(params.get("vence_antes", "").strip(), errors),
+    )
+    values: dict[str, Any] = {k: params.get(k, "") for k in params if k not in ("desde", "estado")}
     values["estado"] = [s.value for s in statuses]
-    return QueueQuery(statuses, _choice(params.get("prioridad", ""), Priority), offset, values)
+    values["orden"] = sort
+    raw_size = params.get("por_pagina", "")
+    size = min(max(int(raw_size), 1), MAX_PAGE_SIZE) if raw_size.isdigit() else PAGE_SIZE
+    return QueueQuery(filters, sort, offset, values, errors, size)
 
 
-def page_link_of(request: Request, query: QueueQuery) -> Any:
+def page_link_of(request: Request) -> Any:
     def link(offset: int) -> str:
         pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "desde"]
         pairs.append(("desde", str(max(0, offset))))
@@ -103,34 +154,36 @@ def page_link_of(request: Request, query: QueueQuery) -> Any:
 
 async def queue_page(request: Request, queue: QueueView) -> Response:
     caller = await staff_caller(request)
-    query = read_query(request)
+    query = read_query(request, caller, queue)
     now = datetime.now(UTC)
+    sort, sort_words = SORTS[query.sort]
     async with core.state_of(request).sessions() as session:
         found = await tickets.list_tickets(
-            session, caller.principal, query.filters(caller, queue), PAGE_SIZE, query.offset
+            session, caller.principal, query.filters, query.page_size, query.offset, sort
         )
-        items = list(found.items)
-        if queue.unassigned:
-            items = [row for row in items if row.assignee is None]
-        if len(query.statuses) > 1:
-            items = [row for row in items if row.status in query.statuses]
-        rows = await queue_rows(session, items, now)
+        rows = await queue_rows(session, list(found.items), now)
+        choices = await filter_choices(session)
         await session.commit()
     return page(
         request,
         "queue.html",
         caller,
+        422 if query.errors else 200,
         section=queue.key,
         queue=queue,
         rows=rows,
         total=found.total,
         offset=query.offset,
-        page_size=PAGE_SIZE,
+        page_size=query.page_size,
         values=query.values,
+        errors=query.errors,
         statuses=list(Status),
         priorities=list(Priority),
-        page_link=page_link_of(request, query),
-        sort_words="las más recientes primero",
+        kinds=list(Kind),
+        sorts=SORTS,
+        choices=choices,
+        page_link=page_link_of(request),
+        sort_words=sort_words,
     )
 
 

@@ -44,13 +44,11 @@ def next_due_of(ticket: TicketSummary) -> tuple[datetime | None, str]:
     """The next SLA instant not yet met, and what it is (first response or solution)."""
     if ticket.status in (Status.RESOLVED, Status.CLOSED) or ticket.paused:
         return None, ""
-    responded = getattr(ticket, "first_responded_at", None)
-    unanswered = ticket.status is Status.OPEN and responded is None
-    if ticket.first_response_due is not None and unanswered:
+    if ticket.next_due is None:
+        return None, ""
+    if ticket.first_response_due == ticket.next_due and ticket.first_responded_at is None:
         return ticket.first_response_due, "Primera respuesta"
-    if ticket.resolution_due is not None:
-        return ticket.resolution_due, "Solución"
-    return None, ""
+    return ticket.next_due, "Solución"
 
 
 def timed(row: QueueRow, now: datetime) -> QueueRow:
@@ -113,3 +111,29 @@ async def queue_rows(
             row.waiting_for = words.duration(max(timedelta(0), now - ticket.updated_at))
         rows.append(timed(row, now))
     return rows
+
+
+@dataclass
+class FilterChoices:
+    """What the queue's selects offer: clients by name, the engineers, the categories."""
+
+    clients: list[tuple[str, str]]
+    engineers: list[tuple[str, str]]
+    categories: list[str]
+
+
+async def filter_choices(session: AsyncSession) -> FilterChoices:
+    clients = (await session.execute(select(Client.nit, Client.name).order_by(Client.name))).all()
+    staff = (
+        await session.execute(
+            select(Staff.email, Staff.name, Staff.roles)
+            .where(Staff.active.is_(True))
+            .order_by(Staff.name)
+        )
+    ).all()
+    engineers = [(e, n) for e, n, roles in staff if {"engineer", "supervisor"} & set(roles)]
+    return FilterChoices(
+        clients=[(nit, name) for nit, name in clients],
+        engineers=engineers,
+        categories=list(words.CATEGORIES),
+    )
