@@ -561,3 +561,68 @@ async def test_the_queue_pages_through_results(portal: Portal) -> None:
         assert "Anteriores" in page_two.text
         past_end = await browser.get("/personal/todas", params={"q": tag, "desde": "50"})
         assert "No hay solicitudes con estos filtros." in past_end.text
+
+
+# --- Incidents --------------------------------------------------------------------------------
+
+
+async def test_an_incident_links_tickets_of_two_clients_and_resolves_them_all(
+    portal: Portal,
+) -> None:
+    _, ana = await company(portal, "Tornillos del Valle")
+    _, bea = await company(portal, "Panadería La Espiga")
+    first = await open_by_api(portal, ana, subject="No sale la factura")
+    second = await open_by_api(portal, bea, subject="Factura electrónica caída")
+    async with portal.browser() as browser:
+        await signed_in_engineer(portal, browser)
+        empty = await browser.post_form(
+            "/personal/incidentes", {"title": " "}, page="/personal/incidentes"
+        )
+        assert empty.status_code == 422 and "Este campo es obligatorio." in empty.text
+        title = f"Caída de la DIAN {unique('x')} <b>"
+        opened = await browser.post_form(
+            "/personal/incidentes", {"title": title}, page="/personal/incidentes"
+        )
+        assert opened.status_code == 303
+        path = opened.headers["location"].split("?")[0]
+        page = await browser.get(path)
+        assert (
+            page.status_code == 200 and "Caída de la DIAN" in page.text and "&lt;b&gt;" in page.text
+        )
+        bad = await browser.post_form(f"{path}/solicitudes", {"number": "abc"}, page=path)
+        assert bad.status_code == 422 and 'value="abc"' in bad.text
+        for number in (first, second):
+            linked = await browser.post_form(
+                f"{path}/solicitudes", {"number": str(number)}, page=path
+            )
+            assert linked.status_code == 303, linked.text
+        twice = await browser.post_form(f"{path}/solicitudes", {"number": str(first)}, page=path)
+        assert twice.status_code == 409 and "ya está vinculada" in twice.text
+        hit = await eventually(
+            lambda: browser.get(path), lambda p: "Clientes afectados (2)" in p.text
+        )
+        assert "Tornillos del Valle" in hit.text and "Panadería La Espiga" in hit.text
+        assert "P1" in hit.text
+        listing = await eventually(
+            lambda: browser.get("/personal/incidentes"), lambda p: "Caída de la DIAN" in p.text
+        )
+        assert listing.status_code == 200
+        no_text = await browser.post_form(
+            f"{path}/resolver", {"kind": "solution", "body": ""}, page=path
+        )
+        assert no_text.status_code == 422 and "Este campo es obligatorio." in no_text.text
+        resolved = await browser.post_form(
+            f"{path}/resolver",
+            {"kind": "solution", "body": "La DIAN restableció el servicio"},
+            page=path,
+        )
+        assert resolved.status_code == 303
+    for contact, number in ((ana, first), (bea, second)):
+        done = await eventually(
+            lambda c=contact, n=number: portal.api.ok(  # type: ignore[misc]
+                "GET", f"/api/v1/tickets/{n}", headers=portal.api.tokens[c]
+            ),
+            lambda t: t["status"] == "resolved",
+            timeout=40,
+        )
+        assert "La DIAN restableció el servicio" in done["resolution"]["body"]

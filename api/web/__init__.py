@@ -24,6 +24,7 @@ from api.web import (
     console,
     core,
     forms,
+    incident_pages,
     saved_reply_pages,
     sign_in,
     ticket_pages,
@@ -118,6 +119,7 @@ def install(app: FastAPI) -> None:
         ticket_work,
         saved_reply_pages,
         committee_pages,
+        incident_pages,
     ):
         app.include_router(module.router)
     _wrap(app, ServiceError, lambda exc: exc.status)
