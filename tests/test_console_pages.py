@@ -24,7 +24,7 @@ from soporte.policy.committee import (
     SessionStatus,
     SessionView,
 )
-from tests.api_support import ADMIN, api_settings, backends, database, eventually
+from tests.api_support import ADMIN, api_settings, backends, database, eventually, make_nit
 from tests.portal_support import BASE, Browser, Portal, running_portal
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -626,3 +626,108 @@ async def test_an_incident_links_tickets_of_two_clients_and_resolves_them_all(
             timeout=40,
         )
         assert "La DIAN restableció el servicio" in done["resolution"]["body"]
+
+
+# --- Registry (admin) -------------------------------------------------------------------------
+
+
+async def test_the_registry_checks_the_nit_and_manages_contacts_staff_tokens_sessions(
+    portal: Portal,
+) -> None:
+    marta = await staff(portal, ["admin"], "Marta Admin")
+    base = str(uuid.uuid4().int % 900_000_000 + 100_000_000)
+    right = make_nit(base)
+    wrong_digit = (int(right[-1]) + 1) % 10
+    async with portal.browser() as browser:
+        await browser.sign_in(marta)
+        reg = "/personal/registro"
+        bad = await browser.post_form(
+            f"{reg}/clientes",
+            {"nit": f"{base}-{wrong_digit}", "name": "Café <Andino>"},
+            page=reg,
+        )
+        assert bad.status_code == 422
+        assert f"El dígito de verificación no corresponde: para {base} es {right[-1]}." in bad.text
+        assert 'value="Café &lt;Andino&gt;"' in bad.text
+        no_dash = await browser.post_form(f"{reg}/clientes", {"nit": base, "name": "X"}, page=reg)
+        assert no_dash.status_code == 422 and "como 900123456-8" in no_dash.text
+        created = await browser.post_form(
+            f"{reg}/clientes", {"nit": right, "name": "Café <Andino>"}, page=reg
+        )
+        assert created.status_code == 303
+        client_path = created.headers["location"].split("?")[0]
+        assert client_path == f"{reg}/clientes/{right}"
+        twice = await browser.post_form(f"{reg}/clientes", {"nit": right, "name": "Otra"}, page=reg)
+        assert twice.status_code == 409 and "Ya existe un registro con ese dato." in twice.text
+        email = f"{unique('rosa')}@andino.co"
+        bad_mail = await browser.post_form(
+            f"{client_path}/contactos", {"name": "Rosa", "email": "rosa"}, page=client_path
+        )
+        assert bad_mail.status_code == 422 and "Escriba un correo válido" in bad_mail.text
+        added = await browser.post_form(
+            f"{client_path}/contactos", {"name": "Rosa", "email": email}, page=client_path
+        )
+        assert added.status_code == 303
+        detail = await browser.get(client_path)
+        assert email in detail.text and "Café &lt;Andino&gt;" in detail.text
+        # Staff and roles
+        person = f"{unique('nuevo')}@btw.com.co"
+        no_role = await browser.post_form(
+            f"{reg}/personal", {"name": "Nuevo", "email": person}, page=f"{reg}/personal"
+        )
+        assert no_role.status_code == 422
+        hired = await browser.post_form(
+            f"{reg}/personal",
+            {"name": "Nuevo Ingeniero", "email": person, "roles": "engineer"},
+            page=f"{reg}/personal",
+        )
+        assert hired.status_code == 303
+        promoted = await browser.post_form(
+            f"{reg}/personal/{person}",
+            {"roles": ["engineer", "supervisor"], "active": "1"},
+            page=f"{reg}/personal",
+        )
+        assert promoted.status_code == 303
+        listed = await portal.api.ok("GET", "/api/v1/staff", headers=ADMIN)
+        assert {"engineer", "supervisor"} == set(
+            next(s for s in listed if s["email"] == person)["roles"]
+        )
+        # A token, shown once, then revoked
+        issued = await browser.post_form(f"{reg}/tokens", {"email": email}, page=f"{reg}/tokens")
+        assert issued.status_code == 201 and "no se vuelve a mostrar" in issued.text
+        secret = re.findall(r'<p class="secret" id="token-secret">([^<]+)</p>', issued.text)[0]
+        bearer = {"Authorization": f"Bearer {secret}"}
+        assert (await portal.api.http.get("/api/v1/tickets", headers=bearer)).status_code == 200
+        again = await browser.get(f"{reg}/tokens")
+        assert secret not in again.text
+        token_id = re.findall(r"/personal/registro/tokens/(\d+)/revocar", again.text)[
+            0
+        ]  # newest first
+        revoked = await browser.post_form(
+            f"{reg}/tokens/{token_id}/revocar", {}, page=f"{reg}/tokens"
+        )
+        assert revoked.status_code == 303
+        assert (await portal.api.http.get("/api/v1/tickets", headers=bearer)).status_code == 401
+        unknown = await browser.post_form(
+            f"{reg}/tokens", {"email": "nadie@x.co"}, page=f"{reg}/tokens"
+        )
+        assert unknown.status_code == 404 and "Ningún contacto ni miembro" in unknown.text
+        # Portal sessions: Rosa signs in, the admin ends her session
+        async with portal.browser() as rosa:
+            await rosa.sign_in(email)
+            assert (await rosa.get("/solicitudes")).status_code == 200
+            open_list = await browser.get(f"{reg}/sesiones")
+            assert email in open_list.text and "Esta sesión" in open_list.text
+            ids = re.findall(r"/personal/registro/sesiones/(\d+)/revocar", open_list.text)
+            for session_id in ids:
+                ended = await browser.post_form(
+                    f"{reg}/sesiones/{session_id}/revocar", {}, page=f"{reg}/sesiones"
+                )
+                assert ended.status_code == 303
+            assert (await rosa.get("/solicitudes")).status_code == 303  # back to sign-in
+        # Deactivating the contact from the client's page
+        off = await browser.post_form(f"{reg}/contactos/{email}", {"nit": right}, page=client_path)
+        assert off.status_code == 303
+        contacts = await portal.api.ok("GET", f"/api/v1/clients/{right}/contacts", headers=ADMIN)
+        assert contacts[0]["active"] is False
+        assert (await browser.get(f"{reg}/clientes/123")).status_code == 404

@@ -25,6 +25,7 @@ from api.web import (
     core,
     forms,
     incident_pages,
+    registry_pages,
     saved_reply_pages,
     sign_in,
     ticket_pages,
@@ -120,6 +121,7 @@ def install(app: FastAPI) -> None:
         saved_reply_pages,
         committee_pages,
         incident_pages,
+        registry_pages,
     ):
         app.include_router(module.router)
     _wrap(app, ServiceError, lambda exc: exc.status)

@@ -299,6 +299,16 @@ ACTION_WORDS = {
 # The workflow's and the services' refusals (English, for the API), said in Spanish on the
 # staff pages: (a pattern of the refusal, its Spanish words with the pattern's groups).
 STAFF_REFUSALS = (
+    (
+        r"the DIAN check digit for (\d+) is (\d)",
+        "El dígito de verificación no corresponde: para {0} es {1}.",
+    ),
+    (r"^(nit: )?NIT ", "Escriba el NIT con su dígito de verificación, como 900123456-8."),
+    (r"there is no client with NIT", "No hay un cliente con ese NIT."),
+    (
+        r"no contact or staff member has the email",
+        "Ningún contacto ni miembro del personal tiene ese correo.",
+    ),
     (r"already assigned to (\S+)", "La solicitud ya está asignada a {0}."),
     (
         r"is not an active engineer or supervisor",
