@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -731,3 +732,83 @@ async def test_the_registry_checks_the_nit_and_manages_contacts_staff_tokens_ses
         contacts = await portal.api.ok("GET", f"/api/v1/clients/{right}/contacts", headers=ADMIN)
         assert contacts[0]["active"] is False
         assert (await browser.get(f"{reg}/clientes/123")).status_code == 404
+
+
+# --- Refused mail -------------------------------------------------------------------------------
+
+
+def raw_mail(sender: str, subject: str, body: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = f"Rosa Ruiz <{sender}>"
+    message["To"] = "soporte@btw.com.co"
+    message["Subject"] = subject
+    message["Message-ID"] = f"<{uuid.uuid4().hex}@cliente.co>"
+    message["Date"] = "Tue, 01 Dec 2026 09:00:00 -0500"
+    message.set_content(body)
+    message.add_attachment(PNG, maintype="image", subtype="png", filename="pantalla.png")
+    return bytes(message)
+
+
+async def test_refused_mail_becomes_a_ticket_or_its_sender_a_contact(portal: Portal) -> None:
+    nit, ana = await company(portal, "Lácteos del Norte")
+    stranger = f"{unique('rosa')}@lacteos.co"
+    subject = f"No puedo emitir facturas {unique('m')} <urgente>"
+    taken = await portal.api.http.post(
+        "/api/v1/inbound-email",
+        content=raw_mail(stranger, subject, "Desde ayer sale el error 500 al emitir."),
+        headers={**ADMIN, "Content-Type": "message/rfc822"},
+    )
+    assert taken.status_code == 202 and taken.json()["outcome"] == "refused", taken.text
+    luis = await staff(portal, ["engineer"])
+    marta = await staff(portal, ["admin"], "Marta Admin")
+    async with portal.browser() as admin:
+        await admin.sign_in(marta)
+        listing = await admin.get("/personal/correo-rechazado")
+        assert listing.status_code == 200 and stranger in listing.text
+        assert "&lt;urgente&gt;" in listing.text and "<urgente>" not in listing.text
+        mail_id = re.findall(r'href="/personal/correo-rechazado/(\d+)"', listing.text)[0]
+        path = f"/personal/correo-rechazado/{mail_id}"
+        page = await admin.get(path)
+        assert (
+            "Desde ayer sale el error 500 al emitir." in page.text and "pantalla.png" in page.text
+        )
+        registered = await admin.post_form(
+            f"{path}/remitente", {"nit": nit, "name": "Rosa Ruiz"}, page=path
+        )
+        assert registered.status_code == 303
+        contacts = await portal.api.ok("GET", f"/api/v1/clients/{nit}/contacts", headers=ADMIN)
+        assert stranger in {c["email"] for c in contacts}
+    async with portal.browser() as browser:
+        await browser.sign_in(luis)
+        unknown = await browser.post_form(
+            f"{path}/solicitud",
+            {
+                "reporter_email": "nadie@otro.co",
+                "kind": "support",
+                "category": "Facturación electrónica",
+            },
+            page=path,
+        )
+        assert unknown.status_code == 422 and 'value="nadie@otro.co"' in unknown.text
+        made = await browser.post_form(
+            f"{path}/solicitud",
+            {"reporter_email": stranger, "kind": "support", "category": "Facturación electrónica"},
+            page=path,
+        )
+        assert made.status_code == 303, made.text
+        number = int(made.headers["location"].split("?")[0].rsplit("/", 1)[1])
+        again = await browser.post_form(
+            f"{path}/solicitud",
+            {"reporter_email": stranger, "kind": "support", "category": "Otro"},
+            csrf=_csrf((await browser.get(f"/solicitudes/{number}")).text),
+        )
+        assert again.status_code == 409
+        ticket = await eventually(
+            lambda: browser.get(f"/solicitudes/{number}"), lambda p: "pantalla.png" in p.text
+        )
+        assert "Desde ayer sale el error 500" in ticket.text
+        pending = await browser.get("/personal/correo-rechazado")
+        assert f'href="/personal/correo-rechazado/{mail_id}"' not in pending.text
+    async with portal.browser() as contact:
+        await contact.sign_in(ana)
+        assert (await contact.get(path)).status_code == 404

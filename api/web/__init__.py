@@ -25,6 +25,7 @@ from api.web import (
     core,
     forms,
     incident_pages,
+    refused_mail_pages,
     registry_pages,
     saved_reply_pages,
     sign_in,
@@ -122,6 +123,7 @@ def install(app: FastAPI) -> None:
         committee_pages,
         incident_pages,
         registry_pages,
+        refused_mail_pages,
     ):
         app.include_router(module.router)
     _wrap(app, ServiceError, lambda exc: exc.status)

@@ -1,4 +1,4 @@
-"""console: saved replies (plantillas de respuesta)
+"""console: saved replies (plantillas de respuesta); refused mail handled from the console
 
 Revision ID: 0012
 Revises: 0005
@@ -29,7 +29,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("title", name="uq_saved_replies_title"),
     )
+    with op.batch_alter_table("refused_mail") as table:
+        table.add_column(sa.Column("handled_at", sa.DateTime(timezone=True), nullable=True))
+        table.add_column(sa.Column("handled_by", sa.String(254), nullable=True))
+        table.add_column(sa.Column("ticket_number", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("refused_mail") as table:
+        table.drop_column("ticket_number")
+        table.drop_column("handled_by")
+        table.drop_column("handled_at")
     op.drop_table("saved_replies")
