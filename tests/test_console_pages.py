@@ -13,11 +13,13 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from temporalio.testing import WorkflowEnvironment
 
 from soporte.db.committee_models import CommitteeSessionRow
+from soporte.db.models import Ticket
 from soporte.db.session import create_engine
+from soporte.policy.calendar import BOGOTA
 from soporte.policy.committee import (
     AgendaItem,
     DecisionKind,
@@ -812,3 +814,78 @@ async def test_refused_mail_becomes_a_ticket_or_its_sender_a_contact(portal: Por
     async with portal.browser() as contact:
         await contact.sign_in(ana)
         assert (await contact.get(path)).status_code == 404
+
+
+# --- The supervisor's dashboard ----------------------------------------------------------------
+
+
+async def test_the_dashboard_draws_the_report_and_its_csv_is_the_reports(portal: Portal) -> None:
+    _, ana = await company(portal, "Tablero & Cía")
+    late = await open_by_api(portal, ana, subject="Una que se venció <b>", suggested_priority="P2")
+    await open_by_api(portal, ana, subject="Otra a tiempo", suggested_priority="P3")
+    sofia = await staff(portal, ["supervisor"], "Sofía Supervisora")
+    luis = await staff(portal, ["engineer"])
+    await eventually(  # the intake's own projections are done (none overwrites the mark)
+        lambda: log_of(portal, late, ana),
+        lambda log: {"registered", "acknowledged"} <= {line["type"] for line in log},
+    )
+    engine = create_engine(portal.settings.effective_database_url)
+    try:  # the projection's SLA column, as a breach would leave it
+        await eventually(lambda: _mark_breached(engine, late), lambda changed: changed == 1)
+    finally:
+        await engine.dispose()
+    today = datetime.now(UTC).astimezone(BOGOTA).date()
+    first = today.replace(day=1).isoformat()
+    async with portal.browser() as engineer:
+        await engineer.sign_in(luis)
+        assert (await engineer.get("/personal/tablero")).status_code == 403
+        assert (await engineer.get("/personal/tablero/csv/prioridad")).status_code == 403
+    async with portal.browser() as browser:
+        await browser.sign_in(sofia)
+        board = await browser.get("/personal/tablero")
+        assert board.status_code == 200
+        html = board.text
+        assert html.count("<svg") == 3 and "<script>" not in html.replace(
+            '<script src="/static/portal.js" defer>', ""
+        )
+        assert "Cumplimiento por prioridad" in html and "Carga por ingeniero" in html
+        assert f'href="/solicitudes/{late}"' in html and "Una que se venció &lt;b&gt;" in html
+        assert "Tablero &amp; Cía" in html
+        assert "unsafe-inline" not in board.headers["content-security-policy"]
+        csv_page = await browser.get(
+            "/personal/tablero/csv/prioridad", params={"desde": first, "hasta": today.isoformat()}
+        )
+        assert csv_page.status_code == 200 and csv_page.headers["content-type"].startswith(
+            "text/csv"
+        )
+        assert "attachment" in csv_page.headers["content-disposition"]
+        api_csv = await portal.api.http.get(
+            "/api/v1/reports/sla",
+            params={"from": first, "to": today.isoformat(), "group_by": "priority"},
+            headers={**portal.api.tokens[sofia], "Accept": "text/csv"},
+        )
+        assert api_csv.status_code == 200 and csv_page.text == api_csv.text
+        breaches = await browser.get(
+            "/personal/tablero/csv/incumplimientos",
+            params={"desde": first, "hasta": today.isoformat()},
+        )
+        assert f"{late}," in breaches.text and "first_response_breached" in breaches.text
+        for table in ("mes", "ingeniero", "antiguedad", "carga"):
+            answer = await browser.get(f"/personal/tablero/csv/{table}")
+            assert answer.status_code == 200 and answer.text.count("\r\n") >= 1, table
+        bad = await browser.get("/personal/tablero", params={"desde": "ayer"})
+        assert bad.status_code == 422 and "Escriba una fecha válida (AAAA-MM-DD)." in bad.text
+        assert 'value="ayer"' in bad.text
+        backwards = await browser.get(
+            "/personal/tablero", params={"desde": today.isoformat(), "hasta": "2020-01-01"}
+        )
+        assert backwards.status_code == 422 and "posterior a «desde»" in backwards.text
+        assert (await browser.get("/personal/tablero/csv/otra")).status_code == 404
+
+
+async def _mark_breached(engine: object, number: int) -> int:
+    async with engine.begin() as connection:  # type: ignore[attr-defined]
+        result = await connection.execute(
+            update(Ticket).where(Ticket.number == number).values(first_response_outcome="breached")
+        )
+    return int(result.rowcount)

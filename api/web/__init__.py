@@ -23,6 +23,7 @@ from api.web import (
     committee_pages,
     console,
     core,
+    dashboard_pages,
     forms,
     incident_pages,
     refused_mail_pages,
@@ -124,6 +125,7 @@ def install(app: FastAPI) -> None:
         incident_pages,
         registry_pages,
         refused_mail_pages,
+        dashboard_pages,
     ):
         app.include_router(module.router)
     _wrap(app, ServiceError, lambda exc: exc.status)
