@@ -63,7 +63,10 @@ async def open_by_priority_and_age(
     table: dict[str, list[int]] = {p.value: [0] * len(AGES) for p in SUPPORT_PRIORITIES}
     lower = None
     for index, (_, upper) in enumerate(AGES):
-        conditions = [Ticket.status.in_(OPEN), Ticket.priority.in_(list(table))]
+        conditions: list[ColumnElement[bool]] = [
+            Ticket.status.in_(OPEN),
+            Ticket.priority.in_(list(table)),
+        ]
         if upper is not None:
             conditions.append(Ticket.created_at > now - upper)
         if lower is not None:
