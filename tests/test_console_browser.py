@@ -4,6 +4,9 @@ instant, answer with a saved reply, request information, resolve), with JavaScri
 off; a committee member decides an agenda; a supervisor reads the dashboard. Screenshots
 go to test-artifacts/ (console-*.png)."""
 
+# The portal's browser fixtures (`site`, `chromium`) are imported and taken by name.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import asyncio
