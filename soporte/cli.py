@@ -130,6 +130,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Whatever any part writes in the data dir (databases, attachments, mail, logs) is
+    # private: 0700 directories, 0600 files.
+    os.umask(0o077)
     try:
         return handler(args)
     except (UsageError, SettingsError) as error:

@@ -1,0 +1,168 @@
+"""`soporte up` heals itself: a killed child comes back while the rest keep serving, and a
+restart right after a stop comes up on the same ports though TIME_WAIT sockets remain."""
+
+from __future__ import annotations
+
+import mailbox
+import os
+import signal
+import socket
+import stat
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from soporte.errors import UsageError
+from soporte.stack import RestartPolicy, ensure_port_free
+from tests.stack_support import RunningStack, child_named, start_stack, time_wait_sockets
+
+TICKET = {
+    "kind": "support",
+    "category": "facturación",
+    "subject": "No puedo facturar",
+    "description": "Error al emitir",
+    "expected_result": "Emitir",
+}
+
+
+def wait_for(probe: Any, what: str, timeout: float = 90.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = probe()
+        except httpx.HTTPError:
+            value = None
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"not within {timeout}s: {what}")
+
+
+def healthy(stack: RunningStack) -> bool:
+    return httpx.get(f"{stack.api_url}/healthz", timeout=5).status_code == 200
+
+
+def acknowledged(data_dir: Path) -> int:
+    outbox = data_dir / "mail" / "outbox"
+    return len(mailbox.Maildir(str(outbox), create=False)) if outbox.exists() else 0
+
+
+def open_ticket(api: str, contact: dict[str, str], key: str) -> int:
+    headers = {**contact, "Idempotency-Key": key}
+    opened = httpx.post(f"{api}/tickets", json=TICKET, headers=headers, timeout=60)
+    assert opened.status_code == 201, opened.text
+    return int(opened.json()["number"])
+
+
+def register(api: str, admin: dict[str, str]) -> dict[str, str]:
+    client = {"nit": "800197268-4", "name": "Ferretería El Tornillo", "active": True}
+    assert httpx.post(f"{api}/clients", json=client, headers=admin).status_code == 201
+    contact = {"name": "Ana", "email": "ana@tornillo.co", "phone": "3001234567"}
+    created = httpx.post(f"{api}/clients/800197268-4/contacts", json=contact, headers=admin)
+    assert created.status_code == 201, created.text
+    token = httpx.post(f"{api}/tokens", json={"email": "ana@tornillo.co"}, headers=admin)
+    return {"Authorization": f"Bearer {token.json()['token']}"}
+
+
+def kill_and_heal(stack: RunningStack, *words: str) -> None:
+    pid = child_named(stack.process.pid, *words)
+    assert pid is not None, words
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: child_named(stack.process.pid, *words) not in (None, pid), f"{words} back")
+    wait_for(lambda: healthy(stack), "healthy again")
+    assert stack.process.poll() is None
+
+
+def test_killed_worker_and_dev_server_come_back_and_nothing_acknowledged_is_lost(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "var"
+    stack = start_stack(data_dir)
+    numbers: list[int] = []
+    try:
+        stack.wait_healthy()
+        api = f"{stack.api_url}/api/v1"
+        admin = {"Authorization": f"Bearer {(data_dir / 'admin-token').read_text().strip()}"}
+        ana = register(api, admin)
+        numbers.append(open_ticket(api, ana, "before"))
+        wait_for(lambda: acknowledged(data_dir) == 1, "the first acknowledgement")
+
+        kill_and_heal(stack, "soporte.cli", "worker")
+        numbers.append(open_ticket(api, ana, "after-worker"))
+        wait_for(lambda: acknowledged(data_dir) == 2, "the worker works again")
+
+        kill_and_heal(stack, "server", "start-dev")
+        numbers.append(open_ticket(api, ana, "after-server"))
+        wait_for(lambda: acknowledged(data_dir) == 3, "the worker works on the new server")
+        for number in numbers:
+            found = httpx.get(f"{api}/tickets/{number}", headers=ana, timeout=30)
+            assert found.status_code == 200, found.text
+            assert found.json()["status"] == "open"
+        # Enough connections the server closes itself to leave TIME_WAIT sockets on its port.
+        for _ in range(20):
+            httpx.get(f"{stack.api_url}/healthz", headers={"Connection": "close"}, timeout=5)
+    finally:
+        status, _out, err = stack.stop()
+    assert status == 0, err
+    assert "soporte: worker exited with status -9; restarting in" in err
+    assert "soporte: temporal exited with status -9; restarting in" in err
+    assert "soporte: temporal restarted" in err
+    assert (data_dir / "logs" / "supervisor.log").read_text().count("restarted") == 2
+
+    assert time_wait_sockets(stack.ports["api"]) > 0
+    again = start_stack(data_dir, ports=stack.ports)  # at once, on the same ports
+    try:
+        again.wait_healthy()
+        listed = httpx.get(f"{again.api_url}/api/v1/tickets", headers=ana, timeout=30).json()
+        assert sorted(item["number"] for item in listed["items"]) == sorted(numbers)
+        assert acknowledged(data_dir) == 3  # each acknowledgement once across it all
+        assert_private(data_dir)
+    finally:
+        assert again.stop()[0] == 0
+
+
+def assert_private(data_dir: Path) -> None:
+    """A new data dir and all in it: 0700 directories, 0600 files."""
+    seen = {path.relative_to(data_dir).parts[0] for path in data_dir.rglob("*")}
+    assert {"soporte.db", "temporal.db", "logs", "mail", "admin-token"} <= seen
+    loose = []
+    for path in [data_dir, *data_dir.rglob("*")]:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        if mode & 0o077:
+            loose.append(f"{path.relative_to(data_dir)} {oct(mode)}")
+    assert loose == []
+
+
+def test_a_child_that_keeps_crashing_stops_the_stack_with_backoff_between() -> None:
+    policy = RestartPolicy(first_delay=0.5, max_delay=4.0, max_crashes=5, window=60.0)
+    assert [policy.delay(n) for n in range(1, 6)] == [0.5, 1.0, 2.0, 4.0, 4.0]
+
+
+def time_wait_on(port: int) -> None:
+    """Leave a TIME_WAIT socket on `port`: the server side closes first."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            served, _ = listener.accept()
+            served.close()
+            client.recv(1)
+
+
+def test_the_port_probe_tells_time_wait_from_a_listening_server() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    time_wait_on(port)
+    assert time_wait_sockets(port) >= 1
+    ensure_port_free(port, "API", "--api-port")  # TIME_WAIT only: free for our server
+    with socket.socket() as busy:
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        busy.bind(("127.0.0.1", port))
+        busy.listen()
+        with pytest.raises(UsageError, match=f"port {port} on 127.0.0.1 is already in use"):
+            ensure_port_free(port, "API", "--api-port")
