@@ -13,7 +13,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
-from soporte.services.errors import ServiceError, Unauthorized
+from soporte.services.errors import InFlight, ServiceError, Unauthorized
 
 log = logging.getLogger("soporte.api")
 
@@ -33,6 +33,19 @@ class ValidationErrorBody(BaseModel):
     detail: str
     errors: list[FieldError] = []
 
+
+class InFlightBody(BaseModel):
+    detail: str
+    location: str
+
+
+# On ticket commands: the ticket did not answer within the bound (README, "202").
+IN_FLIGHT: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": InFlightBody,
+        "description": "Taken, or possibly taken, but not answered in time: see `Location`",
+    },
+}
 
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "No token, or an unknown or revoked one"},
@@ -79,6 +92,9 @@ async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse
 
 async def on_service_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
+    if isinstance(exc, InFlight):
+        body = {"detail": exc.message, "location": exc.location}
+        return JSONResponse(body, status_code=202, headers={"Location": exc.location})
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
     return error_response(exc.status, exc.message, headers)
 

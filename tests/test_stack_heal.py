@@ -166,3 +166,82 @@ def test_the_port_probe_tells_time_wait_from_a_listening_server() -> None:
         busy.listen()
         with pytest.raises(UsageError, match=f"port {port} on 127.0.0.1 is already in use"):
             ensure_port_free(port, "API", "--api-port")
+
+
+def staff_token(api: str, admin: dict[str, str], email: str) -> dict[str, str]:
+    staff = {"name": "Luis", "email": email, "roles": ["engineer"]}
+    assert httpx.post(f"{api}/staff", json=staff, headers=admin).status_code == 201
+    token = httpx.post(f"{api}/tokens", json={"email": email}, headers=admin)
+    return {"Authorization": f"Bearer {token.json()['token']}"}
+
+
+def timed_post(url: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[float, Any]:
+    began = time.monotonic()
+    response = httpx.post(url, json=body, headers=headers, timeout=120)
+    return time.monotonic() - began, response
+
+
+def test_a_stalled_worker_shows_in_healthz_and_every_command_is_answered_in_bound(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "var"
+    stack = start_stack(data_dir)
+    worker: int | None = None
+    try:
+        stack.wait_healthy()
+        api = f"{stack.api_url}/api/v1"
+        admin = {"Authorization": f"Bearer {(data_dir / 'admin-token').read_text().strip()}"}
+        ana = register(api, admin)
+        luis = staff_token(api, admin, "luis@btw.com.co")
+        number = open_ticket(api, ana, "first")
+        wait_for(lambda: acknowledged(data_dir) >= 1, "the acknowledgement")
+        worker = child_named(stack.process.pid, "soporte.cli", "worker")
+        assert worker is not None
+        os.kill(worker, signal.SIGSTOP)
+
+        health = wait_for(
+            lambda: (
+                (r := httpx.get(f"{stack.api_url}/healthz", timeout=5)).status_code != 200 and r
+            ),
+            "healthz to see the stalled worker",
+        )
+        assert health.status_code == 503
+        assert health.json()["worker"] == "not polling"
+        assert health.json()["temporal"] == "ok"
+
+        reply = {"body": "Revisando", "visibility": "public"}
+        keyed = {**luis, "Idempotency-Key": "reply-1"}
+        took, answer = timed_post(f"{api}/tickets/{number}/messages", reply, keyed)
+        assert answer.status_code == 202, answer.text
+        assert answer.headers["Location"] == f"/api/v1/tickets/{number}"
+        assert answer.json()["location"] == f"/api/v1/tickets/{number}"
+        assert took < 15
+        took, answer = timed_post(f"{api}/tickets/{number}/messages", {"body": "FE-1"}, ana)
+        assert answer.status_code == 202, answer.text
+        assert took < 15
+        took, answer = timed_post(f"{api}/tickets", TICKET, ana)
+        assert answer.status_code == 201, answer.text  # the server takes it; the worker later
+        assert took < 15
+        took, read = time.monotonic(), httpx.get(f"{api}/tickets/{number}", headers=ana, timeout=60)
+        assert read.status_code == 200 and time.monotonic() - took < 15
+
+        os.kill(worker, signal.SIGCONT)
+        worker = None
+        wait_for(lambda: healthy(stack), "healthy again")
+        # The retry with the same key gets the first answer; the reply is there once.
+        retried = httpx.post(
+            f"{api}/tickets/{number}/messages", json=reply, headers=keyed, timeout=60
+        )
+        assert retried.status_code == 200, retried.text
+
+        def bodies() -> list[str]:
+            entries = httpx.get(f"{api}/tickets/{number}/log", headers=luis, timeout=30).json()
+            return [entry["body"] for entry in entries]
+
+        wait_for(lambda: {"Revisando", "FE-1"} <= set(bodies()), "both messages in the log")
+        assert bodies().count("Revisando") == 1 and bodies().count("FE-1") == 1
+    finally:
+        if worker is not None:
+            os.kill(worker, signal.SIGCONT)
+        status, _out, err = stack.stop()
+    assert status == 0, err
