@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 
 from activities import build_activities
 from soporte.schedules import ensure_committee_schedule
+from soporte.services.orphans import repair_orphans
 from soporte.settings import Settings
 from soporte.temporal_client import connect
 from workflows.registry import ALL_WORKFLOWS, WORKFLOW_RUNNER
@@ -59,6 +60,7 @@ async def prepare_worker(
 async def run_worker(settings: Settings) -> None:
     client = await connect(settings)
     worker = await prepare_worker(client, settings)
+    await repair_orphans(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
