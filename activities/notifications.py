@@ -3,12 +3,21 @@
 The `outbound_mail` row (keyed by the notification id) is claimed before sending and
 stamped after: a retry of a delivered notification finds `sent_at` and sends nothing.
 Mail goes to the Maildir outbox, or through SMTP when `SOPORTE_SMTP_URL` is set.
+
+At most once where the transport allows it: a Maildir file is named from the notification
+id, so a retry after a crash between the write and `sent_at` finds the file and writes
+nothing. SMTP cannot take a message back: `sending_at` is stamped before the send, and a
+retry that finds it without `sent_at` (the worker died between the server's answer and
+our record) sends again with the same Message-ID, and says so in the log (README).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 import mailbox
+import os
 import smtplib
 from email.message import EmailMessage
 from pathlib import Path
@@ -26,6 +35,8 @@ from soporte.email.templates import MESSAGE_ID_DOMAIN, build_email, message_id_f
 from soporte.policy import Role
 from soporte.settings import Settings
 from soporte.tickets import Notification
+
+log = logging.getLogger("soporte.mail")
 
 ROLE_WORDS = {"@supervisors": Role.SUPERVISOR, "@committee": Role.COMMITTEE}
 
@@ -92,9 +103,36 @@ def compose(notification: Notification, to: list[str], settings: Settings) -> Em
     )
 
 
-def write_maildir(outbox: Path, message: EmailMessage) -> None:
+def maildir_name(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def write_maildir(outbox: Path, message: EmailMessage, key: str | None = None) -> bool:
+    """Deliver into the Maildir once per `key` (default: the Message-ID): the file name
+    comes from it, and a file already there (in new/ or, once read, cur/) means delivered.
+    False when it was."""
     outbox.parent.mkdir(parents=True, exist_ok=True)
-    mailbox.Maildir(str(outbox), create=True).add(message)
+    box = mailbox.Maildir(str(outbox), create=True)
+    key = key or message.get("Message-ID")
+    if not key:
+        box.add(message)
+        return True
+    name = maildir_name(key)
+    if (outbox / "new" / name).exists() or any((outbox / "cur").glob(f"{name}:*")):
+        return False
+    data = message.as_bytes(policy=message.policy.clone(linesep="\n"))
+    tmp = outbox / "tmp" / f"{name}.{os.getpid()}"
+    with open(tmp, "wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    try:
+        os.link(tmp, outbox / "new" / name)  # atomic; fails if a concurrent try won
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink()
+    return True
 
 
 def send_smtp(url: str, message: EmailMessage) -> None:
@@ -142,6 +180,41 @@ def mark_sent_in(session: Session, notification_id: str) -> None:
         row.sent_at = utcnow()
 
 
+def mark_sending_in(session: Session, notification_id: str) -> bool:
+    """Stamp `sending_at`; True when an earlier attempt had stamped it (outcome unknown)."""
+    row = session.get(OutboundMail, notification_id)
+    if row is None:
+        return False
+    earlier = row.sending_at is not None
+    row.sending_at = utcnow()
+    return earlier
+
+
+async def mark_sending(sessions: async_sessionmaker[AsyncSession], notification_id: str) -> bool:
+    return await write_in_one_go(
+        bind_of(sessions), lambda session: mark_sending_in(session, notification_id)
+    )
+
+
+async def send_once(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    notification: Notification,
+    message: EmailMessage,
+) -> None:
+    if not settings.smtp_url:
+        await asyncio.to_thread(write_maildir, settings.outbox_dir, message, notification.id)
+        return
+    if await mark_sending(sessions, notification.id):
+        log.warning(
+            "notification %s was being sent when a worker stopped; sending it again with "
+            "the same Message-ID %s (the receiver may have it already)",
+            notification.id,
+            message["Message-ID"],
+        )
+    await asyncio.to_thread(send_smtp, settings.smtp_url, message)
+
+
 async def mark_sent(sessions: async_sessionmaker[AsyncSession], notification_id: str) -> None:
     await write_in_one_go(bind_of(sessions), lambda session: mark_sent_in(session, notification_id))
 
@@ -155,10 +228,6 @@ async def deliver(
     if not await claim(sessions, notification, to):
         return []
     if to:
-        message = compose(notification, to, settings)
-        if settings.smtp_url:
-            await asyncio.to_thread(send_smtp, settings.smtp_url, message)
-        else:
-            await asyncio.to_thread(write_maildir, settings.outbox_dir, message)
+        await send_once(sessions, settings, notification, compose(notification, to, settings))
     await mark_sent(sessions, notification.id)
     return to
