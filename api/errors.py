@@ -13,6 +13,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
+from soporte.services.auth_limits import TooManyFailures
 from soporte.services.errors import InFlight, ServiceError, Unauthorized
 
 log = logging.getLogger("soporte.api")
@@ -53,6 +54,7 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "Unknown, or not the caller's to see"},
     409: {"model": ErrorBody, "description": "Not possible in the current state (says why)"},
     413: {"model": ErrorBody, "description": "The request body is too large"},
+    429: {"model": ErrorBody, "description": "Too many failed authentications: see Retry-After"},
     422: {"model": ValidationErrorBody, "description": "Invalid input (names field and rule)"},
     503: {"model": ErrorBody, "description": "The database or Temporal is not answering"},
 }
@@ -92,6 +94,12 @@ async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse
 
 async def on_service_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
+    return service_error_response(exc)
+
+
+def service_error_response(exc: ServiceError) -> JSONResponse:
+    if isinstance(exc, TooManyFailures):
+        return error_response(429, exc.message, {"Retry-After": str(exc.retry_after)})
     if isinstance(exc, InFlight):
         body = {"detail": exc.message, "location": exc.location}
         return JSONResponse(body, status_code=202, headers={"Location": exc.location})

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api import errors
+from api.body_check import JsonBodyCheck
 from api.limits import BodySizeLimit
 from api.routes import (
     advisories,
@@ -53,7 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(title="Amazonas Soporte", version="1", description=DESCRIPTION, lifespan=lifespan)
-    app.add_middleware(BodySizeLimit)
+    app.add_middleware(JsonBodyCheck)
+    app.add_middleware(BodySizeLimit)  # added last: runs first
     errors.install(app)
     routers = (system, registry, tickets, attachments, advisories, committee, incidents, email)
     for module in routers:

@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from api.body_check import api_routes
 from soporte.db.session import create_engine
 from soporte.services.intake_writer import intake_writer
 from soporte.services.orphans import repair_orphans
-from tests.api_support import Api, backends, eventually, module_api
+from tests.api_support import ADMIN, Api, backends, eventually, module_api
 from tests.workflow_support import ticket_input
 
 
@@ -123,3 +125,97 @@ async def test_an_orphan_intake_row_is_started_from_its_stored_input(
         assert number not in await repair_orphans(dev_env.client, settings, engine)
     finally:
         await engine.dispose()
+
+
+MALFORMED = {
+    b'{"body": "caf\xe9"}': "not valid UTF-8: invalid continuation byte at byte 13",
+    b"[" * 100_000: "nested too deep at char 500",
+    b'{"body": "ho': "Unterminated string starting at: line 1 column 10 (char 9)",
+}
+
+
+def body_routes(world: World) -> list[tuple[str, str]]:
+    """Every POST/PUT/PATCH route that takes a JSON body, with its path filled in."""
+    values = {"number": str(world.number), "nit": world.nit, "email": "ana@sano.co"}
+    found = []
+    for route in api_routes(world.api.app):
+        if route.body_field is None:
+            continue
+        path = route.path
+        for name in route.param_convertors:
+            path = path.replace(f"{{{name}}}", values.get(name, "x1"))
+        for method in sorted(route.methods & {"POST", "PUT", "PATCH"}):
+            found.append((method, path))
+    return found
+
+
+async def test_malformed_bodies_on_every_route_answer_422_saying_where(world: World) -> None:
+    routes = body_routes(world)
+    assert len(routes) >= 15 and ("POST", "/api/v1/tickets") in routes
+    json_type = {"Content-Type": "application/json"}
+    for method, path in routes:
+        for raw, where in MALFORMED.items():
+            answer = await world.api.http.request(
+                method, path, content=raw, headers={**ADMIN, **json_type}
+            )
+            assert answer.status_code == 422, (method, path, answer.text)
+            [error] = answer.json()["errors"]
+            assert (error["field"], error["rule"]) == ("body", "json_invalid")
+            assert where in error["message"], (path, error)
+            # The credentials come first: no token, or a bad one, is a 401.
+            anonymous = await world.api.http.request(method, path, content=raw, headers=json_type)
+            assert anonymous.status_code == 401, (method, path, anonymous.text)
+    bad = {"Authorization": "Bearer wrong-token-1", **json_type}
+    answer = await world.api.http.post("/api/v1/tickets", content=b"{", headers=bad)
+    assert answer.status_code == 401
+    invalid = await world.api.http.post("/api/v1/tickets", json={"kind": 3})
+    assert invalid.status_code == 401  # a body that parses but is invalid: 401 first too
+    fine = await world.api.http.post(
+        f"/api/v1/tickets/{world.number}/messages",
+        content=b'{"body": "caf\xc3\xa9"}',
+        headers={**world.contact, **json_type},
+    )
+    assert fine.status_code == 200, fine.text
+
+
+async def test_a_nit_with_leading_zeros_is_the_same_client(world: World) -> None:
+    body = {"nit": "900111222-1", "name": "Ceros", "active": True}
+    await world.api.ok("POST", "/api/v1/clients", 201, json=body, headers=ADMIN)
+    again = await world.api.http.post(
+        "/api/v1/clients", json={**body, "nit": "0900111222-1"}, headers=ADMIN
+    )
+    assert again.status_code == 409, again.text
+    found = await world.api.ok("GET", "/api/v1/clients/00900111222-1", headers=ADMIN)
+    assert found["nit"] == "900111222-1"
+
+
+def client_at(world: World, ip: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=world.api.app, client=(ip, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://soporte.test")
+
+
+async def test_failed_authentication_is_rate_limited_per_ip_and_per_prefix(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with client_at(world, "203.0.113.7") as guesser:
+        for attempt in range(20):
+            wrong = {"Authorization": f"Bearer guess{attempt:04d}-xxxxxxxx"}
+            assert (await guesser.get("/api/v1/me", headers=wrong)).status_code == 401
+        blocked = await guesser.get("/api/v1/me", headers={"Authorization": "Bearer guess9999"})
+        assert blocked.status_code == 429
+        assert 1 <= int(blocked.headers["Retry-After"]) <= 60
+        # While blocked, even a right token from that address waits.
+        assert (await guesser.get("/api/v1/me", headers=world.contact)).status_code == 429
+    async with client_at(world, "203.0.113.8") as other:
+        assert (await other.get("/api/v1/me", headers=world.contact)).status_code == 200
+    prefix = "SAMEPREFIX"
+    for n in range(10):
+        async with client_at(world, f"198.51.100.{n}") as spread:
+            wrong = {"Authorization": f"Bearer {prefix}-{n}"}
+            assert (await spread.get("/api/v1/me", headers=wrong)).status_code == 401
+    async with client_at(world, "198.51.100.200") as last:
+        wrong = {"Authorization": f"Bearer {prefix}-last"}
+        answer = await last.get("/api/v1/me", headers=wrong)
+        assert answer.status_code == 429 and "Retry-After" in answer.headers
+    assert "failed authentication from ip 203.0.113.7" in caplog.text
+    assert "authentication refused for ip:203.0.113.7" in caplog.text
