@@ -65,6 +65,7 @@ from soporte.services import attachments as evidence
 from soporte.services.auth import Principal
 from soporte.services.errors import Conflict, ServiceError, Unavailable
 from soporte.services.intake import Reporter, allocate, start_workflow, stored_input
+from soporte.services.refused_mail import keep_refused
 from soporte.services.schemas import TicketCreate
 from soporte.settings import Settings
 from soporte.tickets import (
@@ -502,7 +503,8 @@ class EmailIntake:
                 select(RefusedMail.id).where(RefusedMail.message_id == key)
             )
             if exists is None:
-                session.add(
+                await keep_refused(  # capped and expired (soporte/services/refused_mail.py)
+                    session,
                     RefusedMail(
                         message_id=key,
                         received_at=self.clock(),
@@ -512,7 +514,7 @@ class EmailIntake:
                         reason=clean(reason),
                         number=number,
                         raw=bytes(raw),
-                    )
+                    ),
                 )
                 try:
                     await session.commit()
