@@ -85,7 +85,7 @@ def error_response(status: int, detail: str, headers: dict[str, str] | None = No
 
 
 async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+    assert isinstance(exc, RequestValidationError)  # nosec B101  # invariant (never run -O)
     fields = [describe(dict(error)) for error in exc.errors()]
     detail = "; ".join(f"{f.field} ({f.location}): {f.message}" for f in fields) or "invalid input"
     body = ValidationErrorBody(detail=detail, errors=fields)
@@ -93,7 +93,7 @@ async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse
 
 
 async def on_service_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ServiceError)
+    assert isinstance(exc, ServiceError)  # nosec B101  # invariant (never run -O)
     return service_error_response(exc)
 
 
@@ -108,7 +108,7 @@ def service_error_response(exc: ServiceError) -> JSONResponse:
 
 
 async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+    assert isinstance(exc, StarletteHTTPException)  # nosec B101  # invariant (never run -O)
     return error_response(exc.status_code, str(exc.detail), dict(exc.headers or {}) or None)
 
 

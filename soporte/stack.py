@@ -14,7 +14,7 @@ import os
 import secrets
 import signal
 import socket
-import subprocess
+import subprocess  # nosec B404  # soporte up runs its own children
 import sys
 import threading
 import time
@@ -177,7 +177,7 @@ class Stack:
 
     def _popen(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         with open(self.log_path(name), "ab") as log_file:
-            return subprocess.Popen(
+            return subprocess.Popen(  # nosec B603  # our own argv, no shell
                 args,
                 env=env,
                 stdin=subprocess.DEVNULL,

@@ -177,7 +177,7 @@ async def start_session(
         handle = await start_session_now(temporal, settings, started_by=principal.email, now=now)
     except WorkflowAlreadyStartedError:
         raise Conflict("a committee session was started this very second; try again") from None
-    assert handle.id is not None
+    assert handle.id is not None  # nosec B101  # invariant (never run -O)
     give_up = asyncio.get_running_loop().time() + START_WAIT.total_seconds()
     view = await _wait_for_agenda(temporal, handle.id, give_up)
     await _wait_for_row(session, handle.id, give_up)
