@@ -75,8 +75,6 @@ class Settings(BaseSettings):
     # /healthz: a worker counts as polling when it polled the task queue within this age
     # (a cluster answers idle polls after 60 s; `soporte up` sets 10 s and PT30S).
     health_poller_max_age: timedelta = Field(default=timedelta(seconds=90), gt=timedelta(0))
-    # A ticket command not answered by its workflow within this answers 202 (see README).
-    command_answer_within: timedelta = Field(default=timedelta(seconds=10), gt=timedelta(0))
 
     @field_validator("reminder_offsets", mode="before")
     @classmethod
@@ -94,7 +92,6 @@ class Settings(BaseSettings):
         "advisory_slot_length",
         "advisory_horizon",
         "health_poller_max_age",
-        "command_answer_within",
         mode="before",
     )
     @classmethod

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import stat
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ import httpx
 import pytest
 
 from soporte.errors import UsageError
-from soporte.stack import RestartPolicy, ensure_port_free
+from soporte.settings import load_settings
+from soporte.stack import RestartPolicy, Stack, StackPorts, ensure_port_free
 from tests.stack_support import RunningStack, child_named, start_stack, time_wait_sockets
 
 TICKET = {
@@ -136,9 +138,27 @@ def assert_private(data_dir: Path) -> None:
     assert loose == []
 
 
-def test_a_child_that_keeps_crashing_stops_the_stack_with_backoff_between() -> None:
-    policy = RestartPolicy(first_delay=0.5, max_delay=4.0, max_crashes=5, window=60.0)
-    assert [policy.delay(n) for n in range(1, 6)] == [0.5, 1.0, 2.0, 4.0, 4.0]
+def test_a_child_that_keeps_crashing_stops_the_stack_with_backoff_between(
+    tmp_path: Path,
+) -> None:
+    policy = RestartPolicy(first_delay=0.2, max_delay=0.4, max_crashes=4, window=60.0)
+    assert [policy.delay(n) for n in range(1, 5)] == [0.2, 0.4, 0.4, 0.4]
+    (tmp_path / "logs").mkdir()
+    stack = Stack(load_settings(data_dir=tmp_path), StackPorts(), policy)
+    steady = stack.spawn("steady", [sys.executable, "-c", "import time; time.sleep(60)"], {})
+    stack.spawn("flaky", [sys.executable, "-c", "raise SystemExit(3)"], {})
+    began = time.monotonic()
+    try:
+        assert stack.wait() == 1
+        assert time.monotonic() - began >= 0.2 + 0.4 + 0.4  # the backoff between restarts
+        assert steady.process.poll() is None  # the others kept running, never restarted
+    finally:
+        stack.stop()
+    said = (tmp_path / "logs" / "supervisor.log").read_text()
+    assert said.count("flaky exited with status 3; restarting in") == 3
+    assert said.count("flaky restarted") == 3
+    assert "flaky exited with status 3, 4 times in 60s: stopping" in said
+    assert "steady" not in said
 
 
 def time_wait_on(port: int) -> None:
