@@ -62,21 +62,7 @@ async def post_message(
     reply = EngineerMessage(
         author_email=principal.email, body=data.body, visibility=data.visibility
     )
-    return await _keyed_update(session, temporal, principal, number, "reply", reply, key)
-
-
-async def _keyed_update(
-    session: AsyncSession,
-    temporal: TemporalClient,
-    principal: Principal,
-    number: int,
-    update: str,
-    command: BaseModel,
-    key: str | None,
-) -> TicketView:
-    """The update, run once per Idempotency-Key (Temporal dedupes on the derived id)."""
-    update_id = await tickets.command_update_id(session, principal, number, update, command, key)
-    return await tickets.run_update(temporal, number, update, command, update_id)
+    return await tickets.run_keyed_update(session, temporal, principal, number, "reply", reply, key)
 
 
 async def _staff_command(
@@ -103,7 +89,9 @@ async def assign(
             "engineer_email", f"{data.engineer_email} is not an active engineer or supervisor"
         )
     command = AssignCommand(actor_email=principal.email, engineer_email=data.engineer_email)
-    return await _keyed_update(session, temporal, principal, number, "assign", command, key)
+    return await tickets.run_keyed_update(
+        session, temporal, principal, number, "assign", command, key
+    )
 
 
 async def _staff_update(
@@ -120,7 +108,9 @@ async def _staff_update(
     key = check_idempotency_key(idempotency_key)
     await _staff_command(session, principal, number, action)
     await session.commit()
-    return await _keyed_update(session, temporal, principal, number, update, command, key)
+    return await tickets.run_keyed_update(
+        session, temporal, principal, number, update, command, key
+    )
 
 
 async def change_priority(
@@ -198,7 +188,9 @@ async def reopen(
     if not principal.is_contact:
         tickets.require(principal, *WORKERS, action="reopen tickets")
     command = ReopenCommand(actor_email=principal.email, reason=data.reason)
-    return await _keyed_update(session, temporal, principal, number, "reopen", command, key)
+    return await tickets.run_keyed_update(
+        session, temporal, principal, number, "reopen", command, key
+    )
 
 
 async def rate(
@@ -214,4 +206,6 @@ async def rate(
     await session.commit()
     tickets.require(principal, Role.CONTACT, action="rate the service")
     command = RatingCommand(actor_email=principal.email, score=data.score, comment=data.comment)
-    return await _keyed_update(session, temporal, principal, number, "rate", command, key)
+    return await tickets.run_keyed_update(
+        session, temporal, principal, number, "rate", command, key
+    )

@@ -265,6 +265,20 @@ async def run_update(
         raise _rpc_failure(number, error) from None
 
 
+async def run_keyed_update(
+    session: AsyncSession,
+    temporal: TemporalClient,
+    principal: Principal,
+    number: int,
+    update: str,
+    command: BaseModel,
+    key: str | None,
+) -> TicketView:
+    """The update, run once per Idempotency-Key (Temporal dedupes on the derived id)."""
+    update_id = await command_update_id(session, principal, number, update, command, key)
+    return await run_update(temporal, number, update, command, update_id)
+
+
 async def send_client_message(
     temporal: TemporalClient, number: int, message: ClientMessage
 ) -> TicketView:
