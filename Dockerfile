@@ -14,7 +14,7 @@ ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
 # The whole project (filtered by .dockerignore): pyproject.toml, README.md,
-# worker.py and the soporte/, workflows/, activities/, api/ packages.
+# worker.py and the soporte/, workflows/, activities/, api/, launcher/ packages.
 COPY . .
 RUN pip install --upgrade pip && pip install .
 

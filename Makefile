@@ -24,8 +24,9 @@ test: $(STAMP)
 # audit fails on a known vulnerability, and says so without failing when offline.
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy soporte workflows activities api worker.py tools
-	$(BIN)/bandit -q -c pyproject.toml -r soporte workflows activities api worker.py tools
+	$(BIN)/mypy soporte workflows activities api launcher worker.py tools
+	$(BIN)/lint-imports
+	$(BIN)/bandit -q -c pyproject.toml -r soporte workflows activities api launcher worker.py tools
 	$(BIN)/python tools/dependency_audit.py
 
 clean:

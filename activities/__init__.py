@@ -12,15 +12,16 @@ from temporalio import activity
 
 from activities import assignment, notifications, projection
 from activities.committee import CommitteeActivities
+from activities.incidents import IncidentActivities
 from soporte.db.session import create_engine, create_sessionmaker
-from soporte.settings import Settings
-from soporte.tickets import (
+from soporte.policy.tickets import (
     ActivityName,
     Notification,
     NotificationBatch,
     PickAssigneeInput,
     ProjectionBatch,
 )
+from soporte.settings import Settings
 
 
 class TicketActivities:
@@ -50,10 +51,12 @@ class TicketActivities:
 def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     bound = TicketActivities(settings)
     committee = CommitteeActivities(bound.sessions)
+    incidents = IncidentActivities(bound.sessions)
     return [
         bound.project_ticket,
         bound.deliver_notification,
         bound.deliver_notifications,
         bound.pick_assignee,
         *committee.all(),
+        *incidents.all(),
     ]

@@ -1,4 +1,5 @@
-"""Helpers the activities share: dialect-aware INSERT for upserts."""
+"""Helpers the activities share: dialect-aware INSERT for upserts, and the versioned upsert
+of a workflow's view (an older version never overwrites a newer one)."""
 
 from __future__ import annotations
 
@@ -17,3 +18,15 @@ def upsert_insert(session: Session | AsyncSession, table: Any) -> Any:
     if name == "sqlite":
         return sqlite.insert(table)
     raise RuntimeError(f"unsupported database backend {name!r}")
+
+
+async def upsert_versioned(
+    session: AsyncSession, table: Any, key: str, row: dict[str, Any]
+) -> None:
+    statement = upsert_insert(session, table).values(**row)
+    statement = statement.on_conflict_do_update(
+        index_elements=[key],
+        set_={name: statement.excluded[name] for name in row if name != key},
+        where=table.version <= statement.excluded.version,
+    )
+    await session.execute(statement)

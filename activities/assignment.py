@@ -17,7 +17,7 @@ from activities._db import upsert_insert
 from soporte.db.models import AssignmentPick, Staff, Ticket
 from soporte.db.session import bind_of, write_in_one_go
 from soporte.policy import Role, Status
-from soporte.tickets import PickAssigneeInput
+from soporte.policy.tickets import PickAssigneeInput
 
 DONE_STATUSES = (Status.RESOLVED.value, Status.CLOSED.value)
 

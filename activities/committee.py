@@ -1,8 +1,8 @@
-"""Activities of the committee sessions and the incidents, bound to one session factory.
+"""Activities of the committee sessions, bound to one session factory.
 
 committee_agenda: every requirement still pending_committee, in order of filing.
 committee_holidays: Colombian holiday dates around a session's start.
-project_committee_session / project_incident: idempotent upserts of the workflows' views
+project_committee_session: an idempotent upsert of the workflow's view
 (an older version never overwrites a newer one).
 """
 
@@ -16,13 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities._db import upsert_insert
-from soporte.committee import AgendaItem, CommitteeActivity, SessionView
-from soporte.db.committee_models import CommitteeSessionRow, IncidentRow
+from activities._db import upsert_versioned
+from soporte.db.committee_models import CommitteeSessionRow
 from soporte.db.models import Client, Ticket
 from soporte.holiday_dates import holidays_around
-from soporte.incidents import PROJECT_INCIDENT_ACTIVITY, IncidentView
 from soporte.policy import Kind, Status
+from soporte.policy.committee import AgendaItem, CommitteeActivity, SessionView
 
 HOLIDAY_YEARS_AHEAD = 1
 
@@ -47,30 +46,6 @@ def session_row(view: SessionView) -> dict[str, Any]:
         "version": view.version,
         "view": view.model_dump(mode="json"),
     }
-
-
-def incident_row(view: IncidentView) -> dict[str, Any]:
-    return {
-        "incident_id": view.incident_id,
-        "title": view.title[:300],
-        "status": view.status.value,
-        "priority": view.priority.value if view.priority else None,
-        "opened_at": view.opened_at,
-        "version": view.version,
-        "view": view.model_dump(mode="json"),
-    }
-
-
-async def upsert_versioned(
-    session: AsyncSession, table: Any, key: str, row: dict[str, Any]
-) -> None:
-    statement = upsert_insert(session, table).values(**row)
-    statement = statement.on_conflict_do_update(
-        index_elements=[key],
-        set_={name: statement.excluded[name] for name in row if name != key},
-        where=table.version <= statement.excluded.version,
-    )
-    await session.execute(statement)
 
 
 class CommitteeActivities:
@@ -100,16 +75,9 @@ class CommitteeActivities:
             await upsert_versioned(session, CommitteeSessionRow, "session_id", session_row(view))
             await session.commit()
 
-    @activity.defn(name=PROJECT_INCIDENT_ACTIVITY)
-    async def project_incident(self, view: IncidentView) -> None:
-        async with self.sessions() as session:
-            await upsert_versioned(session, IncidentRow, "incident_id", incident_row(view))
-            await session.commit()
-
     def all(self) -> list[Callable[..., Any]]:
         return [
             self.committee_agenda,
             self.committee_holidays,
             self.project_committee_session,
-            self.project_incident,
         ]

@@ -13,15 +13,8 @@ our record) sends again with the same Message-ID, and says so in the log (README
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
-import mailbox
-import os
-import smtplib
 from email.message import EmailMessage
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -32,9 +25,10 @@ from activities.assignment import active_staff
 from soporte.db.models import AssignmentPick, OutboundMail, Ticket, utcnow
 from soporte.db.session import bind_of, write_in_one_go
 from soporte.email.templates import MESSAGE_ID_DOMAIN, build_email, message_id_for, render
+from soporte.email.transport import send_mail
 from soporte.policy import Role
+from soporte.policy.tickets import Notification
 from soporte.settings import Settings
-from soporte.tickets import Notification
 
 log = logging.getLogger("soporte.mail")
 
@@ -103,52 +97,6 @@ def compose(notification: Notification, to: list[str], settings: Settings) -> Em
     )
 
 
-def maildir_name(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def write_maildir(outbox: Path, message: EmailMessage, key: str | None = None) -> bool:
-    """Deliver into the Maildir once per `key` (default: the Message-ID): the file name
-    comes from it, and a file already there (in new/ or, once read, cur/) means delivered.
-    False when it was."""
-    outbox.parent.mkdir(parents=True, exist_ok=True)
-    box = mailbox.Maildir(str(outbox), create=True)
-    key = key or message.get("Message-ID")
-    if not key:
-        box.add(message)
-        return True
-    name = maildir_name(key)
-    if (outbox / "new" / name).exists() or any((outbox / "cur").glob(f"{name}:*")):
-        return False
-    data = message.as_bytes(policy=message.policy.clone(linesep="\n"))
-    tmp = outbox / "tmp" / f"{name}.{os.getpid()}"
-    with open(tmp, "wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-    try:
-        os.link(tmp, outbox / "new" / name)  # atomic; fails if a concurrent try won
-    except FileExistsError:
-        return False
-    finally:
-        tmp.unlink()
-    return True
-
-
-def send_smtp(url: str, message: EmailMessage) -> None:
-    parts = urlsplit(url)
-    secure = parts.scheme == "smtps"
-    port = parts.port or (465 if secure else 25)
-    host = parts.hostname or "127.0.0.1"
-    smtp_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
-    with smtp_class(host, port, timeout=30) as smtp:
-        if not secure and "starttls" in parts.query:
-            smtp.starttls()
-        if parts.username:
-            smtp.login(unquote(parts.username), unquote(parts.password or ""))
-        smtp.send_message(message)
-
-
 def claim_in(session: Session, notification: Notification, to: list[str], subject: str) -> bool:
     row = session.get(OutboundMail, notification.id)
     if row is not None:
@@ -202,17 +150,14 @@ async def send_once(
     notification: Notification,
     message: EmailMessage,
 ) -> None:
-    if not settings.smtp_url:
-        await asyncio.to_thread(write_maildir, settings.outbox_dir, message, notification.id)
-        return
-    if await mark_sending(sessions, notification.id):
+    if settings.smtp_url and await mark_sending(sessions, notification.id):
         log.warning(
             "notification %s was being sent when a worker stopped; sending it again with "
             "the same Message-ID %s (the receiver may have it already)",
             notification.id,
             message["Message-ID"],
         )
-    await asyncio.to_thread(send_smtp, settings.smtp_url, message)
+    await send_mail(settings, message, key=notification.id)
 
 
 async def mark_sent(sessions: async_sessionmaker[AsyncSession], notification_id: str) -> None:

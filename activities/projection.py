@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from activities._db import upsert_insert
 from soporte.db.models import Ticket, TicketEvent
 from soporte.db.session import bind_of, write_in_one_go
-from soporte.tickets import LogEvent, ProjectionBatch, TicketView
+from soporte.policy.tickets import LogEvent, ProjectionBatch, TicketView
 
 
 def ticket_row(view: TicketView) -> dict[str, Any]:

@@ -7,10 +7,10 @@ import timeit
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from soporte.calendar import BOGOTA, BusinessCalendar
 from soporte.holiday_dates import colombian_holidays
 from soporte.policy import Priority
-from soporte.sla import due_instants
+from soporte.policy.calendar import BOGOTA, BusinessCalendar
+from soporte.policy.sla import due_instants
 
 HOLIDAYS = colombian_holidays(2026, 2029)
 CALENDAR = BusinessCalendar(HOLIDAYS)

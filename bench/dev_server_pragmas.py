@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from temporalio.client import Client  # noqa: E402
 from temporalio.service import RPCError  # noqa: E402
 
-from soporte.stack import dev_server_args, temporal_binary  # noqa: E402
+from launcher.stack import dev_server_args, temporal_binary  # noqa: E402
 from soporte.temporal_client import quiet_runtime  # noqa: E402
 from tests.stack_support import free_port  # noqa: E402
 

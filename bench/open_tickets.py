@@ -45,10 +45,10 @@ from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from api.main import create_app  # noqa: E402
+from launcher.stack import dev_server_args, temporal_binary  # noqa: E402
 from soporte.db.migrate import run_migrations  # noqa: E402
-from soporte.nit import check_digit  # noqa: E402
+from soporte.policy.nit import check_digit  # noqa: E402
 from soporte.settings import load_settings  # noqa: E402
-from soporte.stack import dev_server_args, temporal_binary  # noqa: E402
 from soporte.temporal_client import quiet_runtime  # noqa: E402
 from tests.stack_support import free_port  # noqa: E402
 
@@ -215,7 +215,7 @@ class Stack:
         self.spawn("temporal", args)
         await wait_port(self.temporal_port)
         run_migrations(self.db_url)
-        me = [sys.executable, "-m", "soporte.cli"]
+        me = [sys.executable, "-m", "launcher.cli"]
         if worker:
             self.spawn("worker", [*me, "worker"], self.env())
         self.spawn("api", [*me, "api", "--port", str(self.api_port)], self.env())

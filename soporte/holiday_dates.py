@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import holidays
 
-from soporte.calendar import BOGOTA, require_aware
+from soporte.policy.calendar import BOGOTA, require_aware
 
 
 def colombian_holidays(first_year: int, last_year: int) -> list[date]:

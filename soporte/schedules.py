@@ -25,13 +25,13 @@ from temporalio.client import (
     WorkflowHandle,
 )
 
-from soporte.committee import (
+from soporte.policy.committee import (
     COMMITTEE_WORKFLOW_TYPE,
     SCHEDULED_SESSION_ID_PREFIX,
     SessionInput,
     manual_session_id,
 )
-from soporte.policy_config import CommitteeSchedule
+from soporte.policy.config import CommitteeSchedule
 from soporte.settings import Settings
 
 COMMITTEE_SCHEDULE_ID = "committee-weekly"

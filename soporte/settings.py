@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import Field, TypeAdapter, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from soporte.policy_config import CommitteeSchedule, PolicyConfig
+from soporte.policy.config import CommitteeSchedule, PolicyConfig
 
 _DURATION = TypeAdapter(timedelta)
 _ISO_DURATION = re.compile(r"^P(?!$)(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")

@@ -24,7 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from soporte.db.migrate import run_migrations, sync_url
-from soporte.nit import check_digit
+from soporte.policy.nit import check_digit
 from soporte.settings import Settings, load_settings
 from tests.conftest import postgres_url
 from worker import build_worker

@@ -102,7 +102,7 @@ def start_stack(
     data_dir: Path, env: dict[str, str] | None = None, ports: dict[str, int] | None = None
 ) -> RunningStack:
     ports = ports or {name: free_port() for name in ("api", "smtp", "temporal", "ui")}
-    args = [sys.executable, "-m", "soporte.cli", "up", "--data-dir", str(data_dir)]
+    args = [sys.executable, "-m", "launcher.cli", "up", "--data-dir", str(data_dir)]
     for name, port in ports.items():
         args += [f"--{name}-port", str(port)]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SOPORTE_")}

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from soporte.calendar import BOGOTA
+from soporte.policy.calendar import BOGOTA
 from tests.api_support import ADMIN, Api, backends, eventually, module_api
 
 FOLLOW = 30.0

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, delete, select
 from temporalio.testing import WorkflowEnvironment
 
-from soporte.calendar import BOGOTA
 from soporte.db.committee_models import CommitteeSessionRow
 from soporte.db.migrate import sync_url
+from soporte.policy.calendar import BOGOTA
 from soporte.schedules import COMMITTEE_SCHEDULE_ID, next_committee_runs
 from tests.api_support import ADMIN, Api, backends, eventually, module_api
 from worker import prepare_worker

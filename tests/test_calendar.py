@@ -13,7 +13,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from soporte.calendar import (
+from soporte.holiday_dates import colombian_holidays, holidays_around
+from soporte.policy import Priority
+from soporte.policy.calendar import (
     BOGOTA,
     BusinessCalendar,
     Clock,
@@ -23,9 +25,7 @@ from soporte.calendar import (
     due_with_pauses,
     remaining,
 )
-from soporte.holiday_dates import colombian_holidays, holidays_around
-from soporte.policy import Priority
-from soporte.sla import SLA_TARGETS, DueInstants, clock_for, due_instants
+from soporte.policy.sla import SLA_TARGETS, DueInstants, clock_for, due_instants
 
 HOLIDAYS = colombian_holidays(2024, 2028)
 CALENDAR = BusinessCalendar(HOLIDAYS)

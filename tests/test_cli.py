@@ -11,7 +11,7 @@ import pytest
 
 def soporte(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "soporte.cli", *args],
+        [sys.executable, "-m", "launcher.cli", *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -70,7 +70,7 @@ def test_deadline_bad_input_is_one_clear_line(priority: str, start: str, field: 
 
 def test_bad_setting_is_named_without_a_traceback(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "soporte.cli", "migrate"],
+        [sys.executable, "-m", "launcher.cli", "migrate"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -19,8 +19,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from soporte.calendar import BOGOTA, BusinessCalendar
-from soporte.committee import (
+from soporte.email.templates import render
+from soporte.holiday_dates import colombian_holidays
+from soporte.policy.calendar import BOGOTA, BusinessCalendar
+from soporte.policy.committee import (
     AgendaItem,
     CommitteeDecisionSignal,
     Decision,
@@ -30,9 +32,8 @@ from soporte.committee import (
     SessionView,
     session_end,
 )
-from soporte.email.templates import render
-from soporte.holiday_dates import colombian_holidays
-from soporte.policy_config import CommitteeSchedule
+from soporte.policy.config import CommitteeSchedule
+from soporte.policy.tickets import Notification, workflow_id
 from soporte.schedules import (
     COMMITTEE_SCHEDULE_ID,
     ensure_committee_schedule,
@@ -40,7 +41,6 @@ from soporte.schedules import (
     start_session_now,
 )
 from soporte.settings import load_settings
-from soporte.tickets import Notification, workflow_id
 from workflows.committee import CommitteeSessionWorkflow
 
 HOLIDAYS = colombian_holidays(2024, 2030)

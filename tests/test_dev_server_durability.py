@@ -10,7 +10,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from soporte.stack import dev_server_args, temporal_binary
+from launcher.stack import dev_server_args, temporal_binary
 from soporte.temporal_client import quiet_runtime
 from tests.stack_support import free_port
 

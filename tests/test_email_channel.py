@@ -734,7 +734,7 @@ async def test_soporte_smtp_serves_the_intake_and_stops_on_sigterm(mail: Mail) -
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "soporte.cli",
+        "launcher.cli",
         "smtp",
         "--host",
         HOST,

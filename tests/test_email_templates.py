@@ -22,7 +22,7 @@ from soporte.email.templates import (
     ticket_number_from_message_id,
     ticket_thread_id,
 )
-from soporte.tickets import Notification
+from soporte.policy.tickets import Notification
 
 MONDAY_8AM = "2026-11-30T13:00:00Z"
 MONDAY_8AM_TEXT = "lunes 30 de noviembre de 2026, 8:00 a. m."
@@ -342,7 +342,7 @@ def test_our_own_message_parses_back_and_is_never_answered() -> None:
 
 def _issue6(template: str, **data: object):
     from soporte.email.templates import render as render_mail
-    from soporte.tickets import Notification as Note
+    from soporte.policy.tickets import Notification as Note
 
     return render_mail(
         Note(id=f"77-1-{template}", number=77, template=template, to=["a@b.co"], data=data)
@@ -390,7 +390,7 @@ def test_incident_mails_say_p1_and_resolution():
 
 def test_committee_agenda_lists_each_requirement_for_staff():
     from soporte.email.templates import render as render_mail
-    from soporte.tickets import Notification as Note
+    from soporte.policy.tickets import Notification as Note
 
     mail = render_mail(
         Note(

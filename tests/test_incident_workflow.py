@@ -14,7 +14,8 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from soporte.incidents import (
+from soporte.policy import Priority, ResolutionKind
+from soporte.policy.incidents import (
     IncidentInput,
     IncidentLinkedSignal,
     IncidentPrioritySignal,
@@ -26,8 +27,7 @@ from soporte.incidents import (
     incident_workflow_id,
     link_problem,
 )
-from soporte.policy import Priority, ResolutionKind
-from soporte.tickets import workflow_id
+from soporte.policy.tickets import workflow_id
 from workflows.incident import IncidentWorkflow
 
 CLIENT_A, CLIENT_B = "900123456-7", "800987654-3"

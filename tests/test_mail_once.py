@@ -14,8 +14,8 @@ from sqlalchemy import update
 from activities.notifications import deliver
 from soporte.db.models import OutboundMail
 from soporte.db.session import create_engine, create_sessionmaker
+from soporte.policy.tickets import Notification
 from soporte.settings import Settings, load_settings
-from soporte.tickets import Notification
 from tests.api_support import database
 from tests.stack_support import free_port
 from tests.test_outbound_smtp import Inbox

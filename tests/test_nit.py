@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from soporte.nit import InvalidNit, check_digit, normalize_nit, validate_nit
+from soporte.policy.nit import InvalidNit, check_digit, normalize_nit, validate_nit
 
 # Real NITs of well-known Colombian companies, as published.
 KNOWN = {

@@ -8,9 +8,10 @@ from email.policy import default
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from activities.notifications import compose, send_smtp
+from activities.notifications import compose
+from soporte.email.transport import send_smtp
+from soporte.policy.tickets import Notification
 from soporte.settings import load_settings
-from soporte.tickets import Notification
 from tests.stack_support import free_port
 
 

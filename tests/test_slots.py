@@ -5,9 +5,9 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from soporte.calendar import BOGOTA, BusinessCalendar
 from soporte.holiday_dates import colombian_holidays
-from soporte.slots import free_slots, reminder_at, validate_booking
+from soporte.policy.calendar import BOGOTA, BusinessCalendar
+from soporte.policy.slots import free_slots, reminder_at, validate_booking
 
 CALENDAR = BusinessCalendar(colombian_holidays(2026, 2027))
 HOUR = timedelta(hours=1)

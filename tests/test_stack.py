@@ -43,7 +43,7 @@ def test_a_port_in_use_is_one_clear_line(tmp_path: Path):
             [
                 sys.executable,
                 "-m",
-                "soporte.cli",
+                "launcher.cli",
                 "up",
                 "--data-dir",
                 str(tmp_path),

@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
+from launcher.stack import RestartPolicy, Stack, StackPorts, ensure_port_free
 from soporte.errors import UsageError
 from soporte.settings import load_settings
-from soporte.stack import RestartPolicy, Stack, StackPorts, ensure_port_free
 from tests.stack_support import RunningStack, child_named, start_stack, time_wait_sockets
 
 TICKET = {
@@ -92,7 +92,7 @@ def test_killed_worker_and_dev_server_come_back_and_nothing_acknowledged_is_lost
         numbers.append(open_ticket(api, ana, "before"))
         wait_for(lambda: acknowledged(data_dir) == 1, "the first acknowledgement")
 
-        kill_and_heal(stack, "soporte.cli", "worker")
+        kill_and_heal(stack, "launcher.cli", "worker")
         numbers.append(open_ticket(api, ana, "after-worker"))
         wait_for(lambda: acknowledged(data_dir) == 2, "the worker works again")
 
@@ -215,7 +215,7 @@ def test_a_stalled_worker_shows_in_healthz_and_every_command_is_answered_in_boun
         luis = staff_token(api, admin, "luis@btw.com.co")
         number = open_ticket(api, ana, "first")
         wait_for(lambda: acknowledged(data_dir) >= 1, "the acknowledgement")
-        worker = child_named(stack.process.pid, "soporte.cli", "worker")
+        worker = child_named(stack.process.pid, "launcher.cli", "worker")
         assert worker is not None
         os.kill(worker, signal.SIGSTOP)
 

@@ -1,6 +1,6 @@
 """Issue 6: requirements decided by the committee, advisories booked from a link, incidents.
 
-The pure transitions (soporte.ticket_state) first, then the ticket workflow on real Temporal
+The pure transitions (soporte.policy.ticket) first, then the ticket workflow on real Temporal
 servers: timer paths on the time-skipping server, signals and refusals on the dev server.
 With SOPORTE_WRITE_HISTORIES=1 the timer paths write tests/histories/*.json for the replay
 test (run this file alone, so the histories recorded before issue 6 stay as they were).
@@ -18,10 +18,15 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from soporte import sla, slots
-from soporte.calendar import BusinessCalendar
-from soporte.committee import COMMITTEE_DECISION_SIGNAL, CommitteeDecisionSignal, DecisionKind
-from soporte.incidents import (
+from activities.notifications import with_links
+from soporte.policy import Kind, Priority, ResolutionKind, Status, Visibility, sla, slots
+from soporte.policy.calendar import BusinessCalendar
+from soporte.policy.committee import (
+    COMMITTEE_DECISION_SIGNAL,
+    CommitteeDecisionSignal,
+    DecisionKind,
+)
+from soporte.policy.incidents import (
     INCIDENT_PRIORITY_SIGNAL,
     INCIDENT_RESOLVED_SIGNAL,
     PROJECT_INCIDENT_ACTIVITY,
@@ -33,8 +38,7 @@ from soporte.incidents import (
     ResolveIncident,
     incident_workflow_id,
 )
-from soporte.policy import Kind, Priority, ResolutionKind, Status, Visibility
-from soporte.ticket_state import (
+from soporte.policy.ticket import (
     CommandRefused,
     DeadlineAction,
     FlowEvent,
@@ -59,7 +63,7 @@ from soporte.ticket_state import (
     send_booking_link,
     view,
 )
-from soporte.tickets import (
+from soporte.policy.tickets import (
     AdvisoryDoneCommand,
     BookingCommand,
     ClientMessage,
@@ -70,6 +74,7 @@ from soporte.tickets import (
     ReopenCommand,
     TicketView,
 )
+from soporte.settings import load_settings
 from tests.workflow_support import (
     ENGINEER,
     HOLIDAY_SET,
@@ -270,7 +275,11 @@ def test_an_advisory_gets_its_booking_link_as_attempt_one_of_waiting() -> None:
     state = registered(Kind.ADVISORY)
     [link] = outbox(state, "booking_link")
     assert link.data["attempt"] == 1
-    assert link.data["slots_path"] == f"/api/v1/tickets/{state.input.number}/slots"
+    # The policy names no API path; the door makes the link absolute with its public URL.
+    assert "slots_path" not in link.data
+    settings = load_settings(public_url="https://soporte.btw.co/")
+    slots_url = f"https://soporte.btw.co/api/v1/tickets/{state.input.number}/slots"
+    assert with_links(link, settings).data["booking_url"] == slots_url
     shown = view(state)
     assert shown.status is Status.SCHEDULING and shown.waiting_attempts == 1
     assert shown.sla.first_response_due is None and not shown.sla.paused

@@ -1,4 +1,4 @@
-"""The ticket's pure lifecycle (soporte.ticket_state): transitions, deadlines and refusals."""
+"""The ticket's pure lifecycle (soporte.policy.ticket): transitions, deadlines and refusals."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from soporte import sla
-from soporte.calendar import BusinessCalendar, due_with_pauses
-from soporte.incidents import IncidentLinkedSignal
-from soporte.policy import Kind, Priority, ResolutionKind, Status, Visibility
-from soporte.policy_config import PolicyConfig
-from soporte.ticket_state import (
+from soporte.policy import Kind, Priority, ResolutionKind, Status, Visibility, sla
+from soporte.policy.calendar import BusinessCalendar, due_with_pauses
+from soporte.policy.config import PolicyConfig
+from soporte.policy.incidents import IncidentLinkedSignal
+from soporte.policy.ticket import (
     CommandRefused,
     DeadlineAction,
     TicketState,
@@ -39,7 +38,7 @@ from soporte.ticket_state import (
     resolve,
     view,
 )
-from soporte.tickets import (
+from soporte.policy.tickets import (
     AbandonCommand,
     AssignCommand,
     ClientMessage,

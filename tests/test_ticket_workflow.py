@@ -25,11 +25,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from soporte import sla
-from soporte.calendar import BusinessCalendar, due_with_pauses
-from soporte.policy import Kind, Priority, ResolutionKind, Status, Visibility
-from soporte.policy_config import PolicyConfig
-from soporte.tickets import (
+from soporte.policy import Kind, Priority, ResolutionKind, Status, Visibility, sla
+from soporte.policy.calendar import BusinessCalendar, due_with_pauses
+from soporte.policy.config import PolicyConfig
+from soporte.policy.tickets import (
     AbandonCommand,
     AssignCommand,
     ClientMessage,

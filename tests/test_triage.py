@@ -1,10 +1,10 @@
-"""The system's priority suggestion and the missing-information list (soporte.triage)."""
+"""The system's priority suggestion and the missing-information list (soporte.policy.triage)."""
 
 import pytest
 
 from soporte.email.templates import MISSING_INFO_LABELS as MISSING_LABELS
 from soporte.policy import Channel, Kind, Priority
-from soporte.triage import fold, missing_info, suggest_priority
+from soporte.policy.triage import fold, missing_info, suggest_priority
 
 
 @pytest.mark.parametrize(

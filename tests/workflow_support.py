@@ -21,11 +21,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from soporte.calendar import BOGOTA
 from soporte.holiday_dates import colombian_holidays
 from soporte.policy import Kind, Priority
-from soporte.policy_config import PolicyConfig
-from soporte.tickets import (
+from soporte.policy.calendar import BOGOTA
+from soporte.policy.config import PolicyConfig
+from soporte.policy.tickets import (
     ActivityName,
     LogEvent,
     Notification,

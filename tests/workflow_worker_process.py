@@ -23,14 +23,14 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
-from soporte.temporal_client import quiet_runtime
-from soporte.tickets import (
+from soporte.policy.tickets import (
     ActivityName,
     Notification,
     NotificationBatch,
     PickAssigneeInput,
     ProjectionBatch,
 )
+from soporte.temporal_client import quiet_runtime
 from tests.workflow_support import ENGINEER
 from workflows.registry import ALL_WORKFLOWS
 

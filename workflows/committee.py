@@ -17,8 +17,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from soporte.calendar import BusinessCalendar
-    from soporte.committee import (
+    from soporte.policy.calendar import BusinessCalendar
+    from soporte.policy.committee import (
         AGENDA_TEMPLATE,
         COMMITTEE_DECISION_SIGNAL,
         COMMITTEE_RECIPIENT,
@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         in_filing_order,
         session_end,
     )
-    from soporte.tickets import ActivityName, Notification, workflow_id
+    from soporte.policy.tickets import ActivityName, Notification, workflow_id
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))

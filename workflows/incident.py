@@ -15,7 +15,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from soporte.incidents import (
+    from soporte.policy import Priority
+    from soporte.policy.incidents import (
         INCIDENT_LINKED_SIGNAL,
         INCIDENT_PRIORITY_SIGNAL,
         INCIDENT_RESOLVED_SIGNAL,
@@ -36,8 +37,7 @@ with workflow.unsafe.imports_passed_through():
         p1_reason,
         resolve_problem,
     )
-    from soporte.policy import Priority
-    from soporte.tickets import workflow_id
+    from soporte.policy.tickets import workflow_id
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))

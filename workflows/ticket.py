@@ -1,7 +1,7 @@
 """The ticket workflow: one per ticket (id `ticket-<number>`), the system of record of its
 lifecycle from registration to closing (POLICY.md).
 
-The rules live in soporte.ticket_state as pure transitions on one TicketState; this module
+The rules live in soporte.policy.ticket as pure transitions on one TicketState; this module
 only wires them to Temporal:
 - client messages, committee decisions and incident news are signals (never refused: what
   does not apply is logged internally); engineer and client commands are updates whose
@@ -30,16 +30,16 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from soporte import ticket_state as ts
-    from soporte.committee import CommitteeDecisionSignal
-    from soporte.incidents import (
+    from soporte.policy import Status
+    from soporte.policy import ticket as ts
+    from soporte.policy.committee import CommitteeDecisionSignal
+    from soporte.policy.incidents import (
         IncidentLinkedSignal,
         IncidentPrioritySignal,
         IncidentResolvedSignal,
     )
-    from soporte.policy import Status
-    from soporte.ticket_state import CommandRefused, TicketState
-    from soporte.tickets import (
+    from soporte.policy.ticket import CommandRefused, TicketState
+    from soporte.policy.tickets import (
         AbandonCommand,
         ActivityName,
         AdvisoryDoneCommand,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from api.deps import PrincipalDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import COMMON_RESPONSES
-from soporte.committee import RecordedDecision, SessionView
+from soporte.policy.committee import RecordedDecision, SessionView
 from soporte.services import committee
 from soporte.services.committee import DecisionRequest
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Response, status
 
 from api.deps import PrincipalDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import COMMON_RESPONSES
-from soporte.incidents import IncidentView
+from soporte.policy.incidents import IncidentView
 from soporte.services import incidents
 from soporte.services.incidents import (
     ID_PATTERN,

@@ -9,10 +9,10 @@ from fastapi.responses import JSONResponse
 
 from api.deps import PrincipalDep, StateDep
 from api.errors import COMMON_RESPONSES
-from soporte.deadlines import DeadlineInputError, preview
 from soporte.services.errors import InvalidInput
 from soporte.services.health import check
 from soporte.services.schemas import HealthOut, PrincipalOut, SlaPreviewOut
+from soporte.sla_preview import DeadlineInputError, preview
 
 router = APIRouter(responses=COMMON_RESPONSES)
 

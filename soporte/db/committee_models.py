@@ -1,7 +1,7 @@
-"""Read-model tables of the committee sessions and the incidents (written by activities).
+"""Read-model table of the committee sessions (written by an activity).
 
 Same declarative Base as soporte.db.models, so one metadata (and one Alembic history)
-holds every table. Each row keeps the workflow's whole view as JSON plus the columns the
+holds every table. A row keeps the workflow's whole view as JSON plus the columns the
 API filters on; `version` grows with every change, so an older view never overwrites a
 newer one.
 """
@@ -26,18 +26,5 @@ class CommitteeSessionRow(Base):
     started_at: Mapped[datetime] = mapped_column()
     ends_at: Mapped[datetime] = mapped_column()
     started_by: Mapped[str] = mapped_column(String(254), default="schedule")
-    version: Mapped[int] = mapped_column(Integer, default=0)
-    view: Mapped[dict[str, Any]] = mapped_column(JSON)
-
-
-class IncidentRow(Base):
-    __tablename__ = "incidents"
-    __table_args__ = (Index("ix_incidents_status_opened", "status", "opened_at"),)
-
-    incident_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    title: Mapped[str] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(20))
-    priority: Mapped[str | None] = mapped_column(String(20))
-    opened_at: Mapped[datetime] = mapped_column()
     version: Mapped[int] = mapped_column(Integer, default=0)
     view: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -1,7 +1,7 @@
 """Requirement delivery and personalised advisories through the API.
 
 - deliver: an engineer marks an accepted (planned) requirement delivered (update `deliver`).
-- slots: the free advisory slots inside business hours (soporte.slots.free_slots), without
+- slots: the free advisory slots inside business hours (soporte.policy.slots.free_slots), without
   the slots other advisories have booked (the read model's `tickets.booked_slot` of the
   scheduled ones).
 - booking: the ticket's contact (or staff) books one; the start is claimed in SQL first
@@ -20,9 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client as TemporalClient
 
-from soporte.calendar import BusinessCalendar
 from soporte.db.models import Ticket, TicketIntake
 from soporte.policy import Kind, Role, Status
+from soporte.policy.calendar import BusinessCalendar
+from soporte.policy.slots import free_slots, validate_booking
+from soporte.policy.tickets import AdvisoryDoneCommand, BookingCommand, DeliverCommand, TicketView
 from soporte.services import slot_claims, tickets
 from soporte.services.auth import WORKING_ROLES, Principal
 from soporte.services.errors import Conflict, InFlight, InvalidInput
@@ -30,8 +32,6 @@ from soporte.services.intake import check_idempotency_key, holidays_for
 from soporte.services.schemas import Request
 from soporte.services.slot_claims import Claim
 from soporte.settings import Settings
-from soporte.slots import free_slots, validate_booking
-from soporte.tickets import AdvisoryDoneCommand, BookingCommand, DeliverCommand, TicketView
 
 WORKERS = tuple(WORKING_ROLES)
 # Staff who may book on a client's behalf (e.g. on the phone).

@@ -23,12 +23,12 @@ from temporalio.client import Client as TemporalClient
 
 from soporte.db.models import Attachment
 from soporte.policy import Visibility
+from soporte.policy.tickets import AttachmentRef, ClientMessage, EngineerMessage
 from soporte.services import tickets
 from soporte.services.auth import WORKING_ROLES, Principal
 from soporte.services.errors import Conflict, InvalidInput, NotFound, TooLarge
 from soporte.services.schemas import AttachmentOut, clean_text
 from soporte.settings import Settings
-from soporte.tickets import AttachmentRef, ClientMessage, EngineerMessage
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PER_TICKET = 20

@@ -17,7 +17,6 @@ from soporte.policy import Role
 from soporte.services.errors import Conflict, NotFound, Unauthorized
 
 ADMIN_EMAIL = "admin"
-STAFF_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.ENGINEER, Role.COMMITTEE})
 WORKING_ROLES = frozenset({Role.ENGINEER, Role.SUPERVISOR})
 
 

@@ -9,6 +9,18 @@ from temporalio.client import Client as TemporalClient
 
 from soporte.db.models import Staff
 from soporte.policy import Role, Visibility
+from soporte.policy.tickets import (
+    AbandonCommand,
+    AssignCommand,
+    ClientMessage,
+    EngineerMessage,
+    PriorityCommand,
+    RatingCommand,
+    ReopenCommand,
+    RequestInfoCommand,
+    ResolveCommand,
+    TicketView,
+)
 from soporte.services import tickets
 from soporte.services.auth import WORKING_ROLES, Principal
 from soporte.services.errors import InvalidInput
@@ -21,18 +33,6 @@ from soporte.services.schemas import (
     ReasonRequest,
     RequestInfoRequest,
     ResolveRequest,
-)
-from soporte.tickets import (
-    AbandonCommand,
-    AssignCommand,
-    ClientMessage,
-    EngineerMessage,
-    PriorityCommand,
-    RatingCommand,
-    ReopenCommand,
-    RequestInfoCommand,
-    ResolveCommand,
-    TicketView,
 )
 
 WORKERS = tuple(WORKING_ROLES)

@@ -24,7 +24,9 @@ from temporalio.client import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from soporte.committee import (
+from soporte.db.committee_models import CommitteeSessionRow
+from soporte.policy import Role
+from soporte.policy.committee import (
     COMMITTEE_SESSION_ID_PREFIXES,
     Decision,
     DecisionKind,
@@ -34,8 +36,6 @@ from soporte.committee import (
     bogota_today,
     manual_session_id,
 )
-from soporte.db.committee_models import CommitteeSessionRow
-from soporte.policy import Role
 from soporte.schedules import start_session_now
 from soporte.services.auth import Principal
 from soporte.services.errors import (

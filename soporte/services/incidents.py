@@ -22,8 +22,9 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from soporte.db.committee_models import IncidentRow
-from soporte.incidents import (
+from soporte.db.incident_models import IncidentRow
+from soporte.policy import ResolutionKind, Role
+from soporte.policy.incidents import (
     INCIDENT_WORKFLOW_TYPE,
     IncidentInput,
     IncidentStatus,
@@ -32,7 +33,6 @@ from soporte.incidents import (
     ResolveIncident,
     incident_workflow_id,
 )
-from soporte.policy import ResolutionKind, Role
 from soporte.services import tickets
 from soporte.services.auth import Principal
 from soporte.services.errors import (

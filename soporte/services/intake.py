@@ -25,6 +25,8 @@ from soporte.db.models import Client, Contact, TicketIntake
 from soporte.db.session import engine_of
 from soporte.holiday_dates import holidays_around
 from soporte.policy import Channel, Kind, Priority
+from soporte.policy.tickets import TicketInput, TicketView, workflow_id
+from soporte.policy.triage import missing_info, suggest_priority
 from soporte.services.auth import Principal
 from soporte.services.errors import Conflict, Forbidden, InvalidInput, Unavailable
 from soporte.services.intake_writer import intake_writer
@@ -32,8 +34,6 @@ from soporte.services.registry import checked_nit
 from soporte.services.schemas import TicketCreate
 from soporte.services.views import initial_view
 from soporte.settings import Settings
-from soporte.tickets import TicketInput, TicketView, workflow_id
-from soporte.triage import missing_info, suggest_priority
 
 log = logging.getLogger("soporte.intake")
 

@@ -20,9 +20,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from soporte.db.models import Ticket, TicketIntake
 from soporte.db.session import create_engine, create_sessionmaker
+from soporte.policy.tickets import workflow_id
 from soporte.services.intake import TICKET_WORKFLOW, stored_input
 from soporte.settings import Settings
-from soporte.tickets import workflow_id
 
 log = logging.getLogger("soporte.orphans")
 

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from soporte.db.models import Client, Contact, Staff
-from soporte.nit import InvalidNit, validate_nit
+from soporte.policy.nit import InvalidNit, validate_nit
 from soporte.services.errors import Conflict, InvalidInput, NotFound
 from soporte.services.schemas import (
     ClientCreate,

@@ -33,11 +33,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from soporte.db.models import CommandKey, Ticket, TicketEvent, TicketIntake
 from soporte.policy import Priority, Role, Status, Visibility
+from soporte.policy.tickets import ClientMessage, TicketInput, TicketView, workflow_id
 from soporte.services.auth import Principal
 from soporte.services.errors import Conflict, Forbidden, InFlight, NotFound, Unavailable
 from soporte.services.schemas import LogEntry, TicketPage, TicketSummary
 from soporte.services.views import initial_view
-from soporte.tickets import ClientMessage, TicketInput, TicketView, workflow_id
 
 log = logging.getLogger("soporte.tickets")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from soporte.policy.ticket import TicketState, view
+from soporte.policy.tickets import TicketInput, TicketView
 from soporte.services.auth import Principal
 from soporte.services.schemas import ContactTicket, LogEntry, StaffTicket
-from soporte.ticket_state import TicketState, view
-from soporte.tickets import TicketInput, TicketView
 
 
 def initial_view(ticket: TicketInput) -> TicketView:

@@ -1,14 +1,14 @@
 """SLA targets and due instants per priority (POLICY.md, "Service levels").
 
-Pure: standard library and soporte.calendar only, safe to import from workflow code.
+Pure: standard library and soporte.policy.calendar only, safe to import from workflow code.
 """
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from soporte.calendar import BusinessCalendar, Clock, Pause, WallClock, due_with_pauses
 from soporte.policy import Priority
+from soporte.policy.calendar import BusinessCalendar, Clock, Pause, WallClock, due_with_pauses
 
 DEFAULT_WARNING_RATIO = 0.75
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from soporte import sla
-from soporte.calendar import BOGOTA
 from soporte.holiday_dates import holidays_around
-from soporte.policy import SUPPORT_PRIORITIES, Priority
+from soporte.policy import SUPPORT_PRIORITIES, Priority, sla
+from soporte.policy.calendar import BOGOTA
 
 
 class DeadlineInputError(ValueError):

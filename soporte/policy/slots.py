@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
-from soporte.calendar import BOGOTA, BusinessCalendar, require_aware
+from soporte.policy.calendar import BOGOTA, BusinessCalendar, require_aware
 
 SLOT_ALIGNMENT = timedelta(minutes=30)
 DEFAULT_SLOT_LENGTH = timedelta(hours=1)

@@ -25,7 +25,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from soporte.stack import StackPorts, run_stack
+    from launcher.stack import StackPorts, run_stack
 
     ports = StackPorts(
         api=args.api_port, smtp=args.smtp_port, temporal=args.temporal_port, ui=args.ui_port
@@ -68,7 +68,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_sla_deadline(args: argparse.Namespace) -> int:
-    from soporte.deadlines import DeadlineInputError, bogota_iso, preview
+    from soporte.sla_preview import DeadlineInputError, bogota_iso, preview
 
     try:
         result = preview(args.priority, args.start)

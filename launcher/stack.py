@@ -229,7 +229,7 @@ class Stack:
         return f"{HOST}:{self.ports.temporal}"
 
     def start_app(self, env: dict[str, str]) -> None:
-        me = [sys.executable, "-m", "soporte.cli"]
+        me = [sys.executable, "-m", "launcher.cli"]
         self.spawn("worker", [*me, "worker"], env)
         self.spawn("api", [*me, "api", "--host", HOST, "--port", str(self.ports.api)], env)
         self.spawn("smtp", [*me, "smtp", "--host", HOST, "--port", str(self.ports.smtp)], env)

@@ -19,9 +19,7 @@ from soporte.policy import (
     Status,
     Visibility,
 )
-from soporte.policy_config import PolicyConfig
-
-TASK_QUEUE = "soporte"
+from soporte.policy.config import PolicyConfig
 
 
 def workflow_id(number: int) -> str:
@@ -55,7 +53,7 @@ class TicketInput(BaseModel):
     reporter_name: str = ""
     notify: list[str] = Field(default_factory=list)
     suggested_priority: Priority | None = None
-    # The system's own suggestion from category and text (soporte.triage).
+    # The system's own suggestion from category and text (soporte.policy.triage).
     system_priority: Priority
     # The priority the ticket starts with: the client's suggestion, else the system's.
     priority: Priority
@@ -183,7 +181,6 @@ class EventType(StrEnum):
     SLA_BREACH = "sla_breach"
     RESOLVED = "resolved"
     REOPENED = "reopened"
-    REOPEN_REFUSED = "reopen_refused"
     CLOSED = "closed"
     RATED = "rated"
     NOTIFICATION = "notification"

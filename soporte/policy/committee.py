@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from soporte.calendar import BOGOTA, OPENING_HOURS, BusinessCalendar, require_aware
+from soporte.policy.calendar import BOGOTA, OPENING_HOURS, BusinessCalendar, require_aware
 
 COMMITTEE_WORKFLOW_TYPE = "CommitteeSessionWorkflow"
 # Ids of the sessions started by the schedule (Temporal appends the scheduled instant).

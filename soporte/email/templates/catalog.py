@@ -1,0 +1,88 @@
+"""Every template by name, and `render`: a notification to subject, text and HTML."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from soporte.email.templates.client import (
+    _acknowledgement,
+    _advisory_done,
+    _advisory_reminder,
+    _attachments_refused,
+    _booking_confirmed,
+    _booking_link,
+    _closed,
+    _committee_accepted,
+    _committee_rejected,
+    _engineer_reply,
+    _incident_priority,
+    _incident_resolved,
+    _priority_changed,
+    _rating_invitation,
+    _reminder,
+    _reopened,
+    _request_info,
+    _requirement_delivered,
+    _resolved,
+    _resolved_no_reply,
+)
+from soporte.email.templates.data import _Data
+from soporte.email.templates.document import Block, Para, Quote, RenderedMail, _assemble, _Mail
+from soporte.email.templates.refusals import (
+    _refused_inactive_client,
+    _refused_unknown_sender,
+    _reopen_refused,
+)
+from soporte.email.templates.staff import _assigned, _client_message, _committee_agenda, _sla_alert
+from soporte.policy.tickets import Notification
+
+
+def _generic(data: _Data) -> _Mail:
+    about = f" {data.ticket}" if data.ticket else ""
+    blocks: list[Block] = [data.greeting(), Para(f"Hay una novedad en su solicitud{about}.")]
+    if data.text("body"):
+        blocks.append(Quote(data.text("body")))
+    return _Mail(data.with_subject("Novedad en su solicitud"), blocks + data.portal_link())
+
+
+TEMPLATES: dict[str, Callable[[_Data], _Mail]] = {
+    "acknowledgement": _acknowledgement,
+    "engineer_reply": _engineer_reply,
+    "request_info": _request_info,
+    "reminder": _reminder,
+    "resolved": _resolved,
+    "resolved_no_reply": _resolved_no_reply,
+    "reopened": _reopened,
+    "closed": _closed,
+    "rating_invitation": _rating_invitation,
+    "sla_warning": lambda data: _sla_alert(data, breach=False),
+    "sla_breach": lambda data: _sla_alert(data, breach=True),
+    "refused_unknown_sender": _refused_unknown_sender,
+    "refused_inactive_client": _refused_inactive_client,
+    "reopen_refused": _reopen_refused,
+    "priority_changed": _priority_changed,
+    "assigned": _assigned,
+    "client_message": _client_message,
+    "attachments_refused": _attachments_refused,
+    "booking_link": _booking_link,
+    "booking_confirmed": _booking_confirmed,
+    "advisory_reminder": _advisory_reminder,
+    "advisory_done": _advisory_done,
+    "committee_accepted": _committee_accepted,
+    "committee_rejected": _committee_rejected,
+    "requirement_delivered": _requirement_delivered,
+    "incident_priority": _incident_priority,
+    "incident_resolved": _incident_resolved,
+    "committee_agenda": _committee_agenda,
+}
+
+
+def render(notification: Notification) -> RenderedMail:
+    """Subject, text and HTML for a notification. Never raises."""
+    data = _Data(notification)
+    template = TEMPLATES.get(notification.template, _generic)
+    try:
+        mail = template(data)
+    except Exception:  # a template bug must not stop the mail: send the generic one
+        mail = _generic(data)
+    return _assemble(mail, data.number)

@@ -1,0 +1,67 @@
+"""The message on the wire: the RFC 5322 message with the headers that keep threads and
+prevent loops."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from soporte.email.templates.document import RenderedMail
+from soporte.email.templates.message_ids import ticket_thread_id
+
+# --- The message on the wire ------------------------------------------------------------
+
+
+def _one_line(value: str) -> str:
+    return re.sub(r"[\r\n]+\s*", " ", value).strip()
+
+
+def build_email(
+    rendered: RenderedMail,
+    *,
+    to: Iterable[str],
+    from_addr: str,
+    message_id: str,
+    in_reply_to: str | None = None,
+    references: Iterable[str] = (),
+    number: int | None = None,
+    now: datetime | None = None,
+) -> EmailMessage:
+    """multipart/alternative (text + HTML, UTF-8) with the headers that keep threads and
+    prevent loops: Auto-Submitted, our Message-ID, In-Reply-To and References."""
+    subject = _one_line(rendered.subject)
+    if number and f"[#{number}]" not in subject:
+        subject = f"[#{number}] {subject}"
+    message = EmailMessage()
+    message["From"] = _one_line(from_addr)
+    message["To"] = ", ".join(_one_line(address) for address in to)
+    message["Subject"] = subject
+    message["Date"] = format_datetime(now or datetime.now(UTC))
+    message["Message-ID"] = _one_line(message_id)
+    thread = _references(number, in_reply_to, references)
+    if in_reply_to:
+        message["In-Reply-To"] = _one_line(in_reply_to)
+    if thread:
+        message["References"] = " ".join(thread)
+    message["Auto-Submitted"] = "auto-generated"
+    # Asks Exchange not to answer with out-of-office notices (they would loop back to us).
+    message["X-Auto-Response-Suppress"] = "All"
+    if number:
+        message["X-Soporte-Ticket"] = str(number)
+    message.set_content(rendered.text, charset="utf-8")
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    message["Content-Language"] = "es-CO"  # after the body: set_content drops Content-* headers
+    return message
+
+
+def _references(
+    number: int | None, in_reply_to: str | None, references: Iterable[str]
+) -> list[str]:
+    ids = [ticket_thread_id(number)] if number else []
+    ids += [_one_line(ref) for ref in references if ref and ref.strip()]
+    if in_reply_to:
+        ids.append(_one_line(in_reply_to))
+    return list(dict.fromkeys(ids))

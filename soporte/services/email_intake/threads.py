@@ -1,0 +1,84 @@
+"""Threading: the ticket an inbound message answers (the subject's number, then our
+Message-IDs, the mail we sent and the mail we received for a ticket), and whose it is."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from soporte.db.mail_models import InboundMail
+from soporte.db.models import OutboundMail, TicketIntake
+from soporte.email.parse import ParsedMail
+from soporte.email.templates import ticket_number_from_message_id
+from soporte.services.email_intake.results import mail_key
+
+_STRICT_SUBJECT_TAG = re.compile(r"\[\s*#\s*(\d{1,9})\s*\]")
+
+
+@dataclass(frozen=True)
+class _Thread:
+    number: int
+    nit: str
+    own: bool
+
+
+async def find_thread(
+    session: AsyncSession, parsed: ParsedMail, nit: str | None, our_domains: tuple[str, ...]
+) -> _Thread | None:
+    """The ticket this message answers, if it names one that exists."""
+    candidates = await _candidates(session, parsed, our_domains)
+    if not candidates:
+        return None
+    numbers = [number for number, _ in candidates if 0 < number < 2**31]
+    rows = await session.execute(
+        select(TicketIntake.number, TicketIntake.nit).where(TicketIntake.number.in_(numbers))
+    )
+    owners = {number: owner for number, owner in rows.all()}
+    existing = [(number, how) for number, how in candidates if number in owners]
+    for number, _ in existing:
+        if nit is not None and owners[number] == nit:
+            return _Thread(number, owners[number], own=True)
+    strict = _STRICT_SUBJECT_TAG.search(parsed.subject)
+    for number, how in existing:
+        # A loose '#123' in a subject may be an invoice number: only a '[#123]' tag or
+        # the headers make a message a reply to someone else's ticket.
+        if how != "subject" or (strict and int(strict.group(1)) == number):
+            return _Thread(number, owners[number], own=False)
+    return None
+
+
+async def _candidates(
+    session: AsyncSession, parsed: ParsedMail, our_domains: tuple[str, ...]
+) -> list[tuple[int, str]]:
+    found: list[tuple[int, str]] = []
+    if parsed.ticket_number_in_subject is not None:
+        found.append((parsed.ticket_number_in_subject, "subject"))
+    ids = parsed.thread_message_ids
+    for message_id in ids:
+        for domain in our_domains:
+            number = ticket_number_from_message_id(message_id, domain)
+            if number is not None:
+                found.append((number, "headers"))
+    if ids:
+        sent = await session.execute(
+            select(OutboundMail.message_id, OutboundMail.number).where(
+                OutboundMail.message_id.in_(ids)
+            )
+        )
+        by_id = dict(sent.all())
+        keys = [mail_key(message_id) for message_id in ids]
+        received = await session.execute(
+            select(InboundMail.message_id, InboundMail.number).where(
+                InboundMail.message_id.in_(keys), InboundMail.number.is_not(None)
+            )
+        )
+        by_key = dict(received.all())
+        for message_id in ids:
+            if (number := by_id.get(message_id)) is not None:
+                found.append((number, "headers"))
+            if (number := by_key.get(mail_key(message_id))) is not None:
+                found.append((number, "headers"))
+    return list(dict.fromkeys(found))
