@@ -67,6 +67,18 @@ async def test_a_retried_command_with_its_key_is_applied_once(world: World) -> N
     assert bodies.count("Una sola vez") == 1
 
 
+async def test_a_contact_message_with_a_key_is_taken_once(world: World) -> None:
+    path = f"/api/v1/tickets/{world.number}/messages"
+    keyed = {**world.contact, "Idempotency-Key": "msg-once"}
+    await world.api.ok("POST", path, json={"body": "Mensaje único"}, headers=keyed)
+    await world.api.ok("POST", path, json={"body": "Mensaje único"}, headers=keyed)
+    other = await world.api.http.post(path, json={"body": "Otro"}, headers=keyed)
+    assert other.status_code == 409, other.text
+    await world.api.ok("POST", path, json={"body": "Marca"}, headers=world.contact)
+    bodies = await eventually(lambda: log_bodies(world), lambda found: "Marca" in found)
+    assert bodies.count("Mensaje único") == 1 and "Otro" not in bodies
+
+
 async def test_every_ticket_command_takes_a_key(world: World) -> None:
     path = f"/api/v1/tickets/{world.number}/priority"
     keyed = {**world.engineer, "Idempotency-Key": "prio-1"}

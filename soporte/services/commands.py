@@ -57,6 +57,8 @@ async def post_message(
             author_email=principal.email,
             body=data.body,
         )
+        # The same key with another body is a 409 here too (the message id dedupes retries).
+        await tickets.command_update_id(session, principal, number, "message", message, key)
         return await tickets.send_client_message(temporal, number, message)
     tickets.require(principal, *WORKERS, action="write on a ticket")
     reply = EngineerMessage(
