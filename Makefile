@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 ARGS ?=
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean chromium
 
 # The build tools are upgraded too: the venv module's setuptools (65.5.0 on 3.11) has CVEs.
 $(STAMP): pyproject.toml
@@ -28,7 +28,18 @@ $(RUN_STAMP): pyproject.toml
 run: $(RUN_STAMP)
 	$(BIN)/soporte up $(ARGS)
 
-test: $(STAMP)
+# The browser tests drive Debian's Chromium (never a downloaded browser): installed with
+# apt-get when missing and we are root; otherwise those tests fail saying what to install.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "browser tests need Debian's chromium: run 'sudo apt-get install chromium'"; \
+	  fi; \
+	fi
+
+test: $(STAMP) chromium
 	$(BIN)/python -m tests.run
 
 # bandit must be clean (each exception a narrow `# nosec` with its reason); the dependency

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from activities.assignment import active_staff
+from soporte import portal_paths
 from soporte.db.models import AssignmentPick, OutboundMail, Ticket, utcnow
 from soporte.db.session import bind_of, write_in_one_go
 from soporte.email.templates import MESSAGE_ID_DOMAIN, build_email, message_id_for, render
@@ -76,12 +77,23 @@ def message_id(notification: Notification) -> str:
     return message_id_for(notification.number, notification.id)
 
 
+# Mail that invites the client to rate the service carries the rating page's link.
+RATING_TEMPLATES = frozenset({"resolved", "rating_invitation", "incident_resolved"})
+
+
 def with_links(notification: Notification, settings: Settings) -> Notification:
-    """The links a template shows, made absolute with the public URL of the API."""
+    """The portal pages a mail links to, as absolute URLs: every mail about a ticket its
+    page; advisories' mail the booking page; a rating invitation the rating form."""
     if not is_about_a_ticket(notification):
         return notification
-    ticket = f"{settings.public_url.rstrip('/')}/api/v1/tickets/{notification.number}"
-    links = {"ticket_url": ticket, "booking_url": f"{ticket}/slots"}
+    number = notification.number
+    links = {"ticket_url": portal_paths.absolute(settings.public_url, portal_paths.ticket(number))}
+    if notification.data.get("kind") == "advisory":
+        booking = portal_paths.absolute(settings.public_url, portal_paths.booking(number))
+        links["booking_url"] = booking
+    if notification.template in RATING_TEMPLATES:
+        rating = portal_paths.absolute(settings.public_url, portal_paths.rating(number))
+        links["rating_url"] = rating
     data = {**links, **notification.data}
     return notification.model_copy(update={"data": data})
 

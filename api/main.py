@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api import docs, errors
+from api import docs, errors, web
 from api.access_log import AccessLog
 from api.body_check import JsonBodyCheck
 from api.limits import BodySizeLimit
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in routers:
         app.include_router(module.router)
     app.include_router(audit.router)
+    web.install(app)  # the portal's pages, at the root (after the API's error handlers)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -308,6 +308,7 @@ def private_data_dir(data_dir: Path) -> None:
 def print_banner(settings: Settings, ports: StackPorts, token: str, new_token: bool) -> None:
     data_dir = settings.data_dir.resolve()
     lines = [
+        f"Portal       http://{HOST}:{ports.api}/",
         f"API          http://{HOST}:{ports.api}/api/v1",
         f"OpenAPI docs http://{HOST}:{ports.api}/docs",
     ]

@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     committee_schedule: Annotated[CommitteeSchedule, NoDecode] = CommitteeSchedule(
         weekday=2, at=time(9, 0)
     )
+    # The web portal: sign-in links and sessions (soporte.services.portal_auth).
+    sign_in_link_ttl: timedelta = timedelta(minutes=15)
+    session_idle: timedelta = timedelta(hours=2)
+    session_max: timedelta = timedelta(hours=12)
+    sign_in_limit_per_address: int = Field(default=5, ge=1, le=10000)
+    sign_in_limit_per_ip: int = Field(default=30, ge=1, le=100000)
     # Logging of every process (soporte.logs): DEBUG..CRITICAL, and text or json lines.
     log_level: str = "INFO"
     log_format: str = "text"
@@ -107,6 +113,9 @@ class Settings(BaseSettings):
         "advisory_slot_length",
         "advisory_horizon",
         "health_poller_max_age",
+        "sign_in_link_ttl",
+        "session_idle",
+        "session_max",
         mode="before",
     )
     @classmethod
@@ -130,6 +139,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'soporte.db').resolve()}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry `Secure` when the portal is served over https."""
+        return self.public_url.strip().lower().startswith("https://")
 
     @property
     def outbox_dir(self) -> Path:

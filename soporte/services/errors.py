@@ -54,3 +54,9 @@ class InFlight(ServiceError):
     def __init__(self, message: str, location: str) -> None:
         super().__init__(message)
         self.location = location
+
+
+class TooManyRequests(ServiceError):
+    """429: a rate limit (the portal's sign-in requests)."""
+
+    status = 429
