@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     def _log_format(cls, value: str) -> str:
         return check_format(value)
 
+    # /healthz: a worker counts as polling when it polled the task queue within this age
+    # (a cluster answers idle polls after 60 s; `soporte up` sets 10 s and PT30S).
+    health_poller_max_age: timedelta = Field(default=timedelta(seconds=90), gt=timedelta(0))
+
     @field_validator("reminder_offsets", mode="before")
     @classmethod
     def _offsets(cls, value: object) -> object:
@@ -111,6 +115,7 @@ class Settings(BaseSettings):
         "reopen_window",
         "advisory_slot_length",
         "advisory_horizon",
+        "health_poller_max_age",
         "sign_in_link_ttl",
         "session_idle",
         "session_max",

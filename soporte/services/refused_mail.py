@@ -1,17 +1,25 @@
-"""The mail we did not take (`refused_mail`), read from the console: a list, one message
-(parsed again from its raw bytes), and its two ways out: a ticket for a known contact
-(opened through soporte.services.intake on the contact's behalf, channel email, the mail's
-evidence attached), or its sender registered as a contact of a client (admin, through
-soporte.services.registry). A handled message keeps who handled it and the ticket.
+"""Refused mail (`refused_mail`): kept within bounds, and read and handled from the console.
+
+Kept for staff to look at, but not without bound: each message's raw bytes are cut at
+`max_bytes` (a marker says how much was kept), and rows older than `max_age` or beyond the
+newest `max_rows` are deleted whenever another is kept. A refused message may be up to the
+SMTP limit (25 MB) and comes from anyone: kept whole and forever, refusals alone could fill
+the disk.
+
+The console lists it, shows one message (parsed again from its raw bytes), and offers two
+ways out: a ticket for a known contact (opened through soporte.services.intake on the
+contact's behalf, channel email, the mail's evidence attached), or its sender registered as
+a contact of a client (admin, through soporte.services.registry). A message made into a
+ticket keeps who handled it and the ticket's number.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client as TemporalClient
 
@@ -23,6 +31,45 @@ from soporte.services.auth import Principal
 from soporte.services.errors import Conflict, Forbidden, NotFound
 from soporte.services.schemas import ContactCreate, ContactOut, TicketCreate
 from soporte.settings import Settings
+
+
+@dataclass(frozen=True)
+class RefusedMailLimits:
+    max_bytes: int = 256 * 1024
+    max_age: timedelta = timedelta(days=90)
+    max_rows: int = 10_000
+
+
+LIMITS = RefusedMailLimits()
+
+
+def kept_raw(raw: bytes, limit: int) -> bytes:
+    if len(raw) <= limit:
+        return raw
+    marker = f"\r\n[soporte: refused message cut, {limit} of {len(raw)} bytes kept]\r\n"
+    return raw[:limit] + marker.encode()
+
+
+async def keep_refused(
+    session: AsyncSession, row: RefusedMail, limits: RefusedMailLimits = LIMITS
+) -> None:
+    """Add `row` (its raw bytes capped) and expire what is too old or too many."""
+    row.raw = kept_raw(row.raw, limits.max_bytes)
+    await session.execute(
+        delete(RefusedMail).where(RefusedMail.received_at < row.received_at - limits.max_age)
+    )
+    newest_kept = (
+        select(RefusedMail.id)
+        .order_by(RefusedMail.id.desc())
+        .offset(limits.max_rows - 2)  # with `row`, `max_rows` remain
+        .limit(1)
+        .scalar_subquery()
+    )
+    await session.execute(delete(RefusedMail).where(RefusedMail.id < newest_kept))
+    session.add(row)
+
+
+# --- The console ---------------------------------------------------------------------
 
 READERS = (Role.ENGINEER, Role.SUPERVISOR, Role.ADMIN)
 MAX_SUBJECT = 200
