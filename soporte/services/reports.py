@@ -10,15 +10,29 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, String, and_, case, cast, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    RowMapping,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from soporte.db.models import Ticket
+from soporte.db.session import read_on_a_thread
 from soporte.policy import SUPPORT_PRIORITIES, Priority, Role
 from soporte.policy.sla_report import GroupBy, Outcome, ReportRow, TargetCounts, median, sort_key
 from soporte.services.auth import Principal
@@ -191,6 +205,17 @@ def _medians(rows: Sequence[Row[Any]]) -> dict[Any, tuple[float | None, float | 
     return {key: (median(a), median(b)) for key, (a, b) in values.items()}
 
 
+Figures = tuple[list[RowMapping], dict[Any, tuple[float | None, float | None]]]
+
+
+def _reader(query: ReportQuery, now: datetime) -> Callable[[Connection], Figures]:
+    def read(connection: Connection) -> Figures:
+        totals = list(connection.execute(_totals(query, now)).mappings())
+        return totals, _medians(connection.execute(_seconds(query)).all())
+
+    return read
+
+
 async def sla_report(
     session: AsyncSession, principal: Principal, query: ReportQuery, now: datetime | None = None
 ) -> SlaReport:
@@ -198,9 +223,7 @@ async def sla_report(
         raise Forbidden("only supervisor or admin may read the SLA report")
     check_query(query)
     now = now or datetime.now(UTC)
-    totals = (await session.execute(_totals(query, now))).mappings().all()
-    medians = _medians((await session.execute(_seconds(query))).all())
-    await session.commit()
+    totals, medians = await read_on_a_thread(session.bind, _reader(query, now))
     rows = [
         ReportRow(
             key=row["key"],
