@@ -33,11 +33,10 @@ from sqlalchemy import create_engine, insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from soporte.nit import check_digit  # noqa: E402
-
 from api.main import create_app  # noqa: E402
 from soporte.db.migrate import run_migrations, sync_url  # noqa: E402
 from soporte.db.models import Ticket  # noqa: E402
+from soporte.policy.nit import check_digit  # noqa: E402
 from soporte.policy.sla_report import bogota_day, search_text  # noqa: E402
 from soporte.settings import load_settings  # noqa: E402
 

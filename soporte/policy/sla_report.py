@@ -274,7 +274,7 @@ def _counts(outcomes: list[Outcome]) -> TargetCounts:
     )
 
 
-def _median(values: list[int]) -> float | None:
+def median(values: list[int]) -> float | None:
     return float(statistics.median(values)) if values else None
 
 
@@ -289,10 +289,10 @@ def aggregate_group(key: str | None, tickets: Sequence[ReportTicket], now: datet
         resolution=_counts(
             [current_outcome(t.resolution_outcome, t.resolution_due, now) for t in tickets]
         ),
-        median_first_response_seconds=_median(
+        median_first_response_seconds=median(
             [t.first_response_seconds for t in tickets if t.first_response_seconds is not None]
         ),
-        median_resolution_seconds=_median(
+        median_resolution_seconds=median(
             [t.resolution_seconds for t in tickets if t.resolution_seconds is not None]
         ),
         paused_seconds=sum(t.paused_seconds for t in tickets),
