@@ -166,6 +166,11 @@ async def test_assign_request_info_abandon_refused_and_resolve(portal: Portal) -
             f"{path}/pedir-informacion", {"body": "¿Qué resolución usa?"}, page=path
         )
         assert asked.status_code == 303
+        waiting = await eventually(
+            lambda: browser.get("/personal/todas", params={"q": "Factura rechazada por la DIAN"}),
+            lambda p: f"#{number}" in p.text and "Esperando al cliente desde hace" in p.text,
+        )
+        assert "En pausa" in waiting.text
         twice = await browser.post_form(
             f"{path}/pedir-informacion", {"body": "Otra pregunta que no se pierde"}, page=path
         )

@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.web import words
-from soporte.db.models import Client, Staff
+from soporte.db.models import Client, Staff, TicketEvent
 from soporte.policy import Status
 from soporte.policy.sla import SLA_TARGETS, clock_for
 from soporte.services.intake import holidays_for
@@ -93,10 +93,24 @@ async def names_of(
     return clients, staff
 
 
+async def paused_since(session: AsyncSession, tickets: list[TicketSummary]) -> dict[int, datetime]:
+    """When each paused ticket's clock last stopped (its last `sla_paused` log line)."""
+    numbers = [t.number for t in tickets if t.paused]
+    if not numbers:
+        return {}
+    rows = await session.execute(
+        select(TicketEvent.number, func.max(TicketEvent.at))
+        .where(TicketEvent.number.in_(numbers), TicketEvent.type == "sla_paused")
+        .group_by(TicketEvent.number)
+    )
+    return {number: at for number, at in rows.all() if at is not None}
+
+
 async def queue_rows(
     session: AsyncSession, tickets: list[TicketSummary], now: datetime
 ) -> list[QueueRow]:
     clients, staff = await names_of(session, tickets)
+    since = await paused_since(session, tickets)
     rows = []
     for ticket in tickets:
         due, target_word = next_due_of(ticket)
@@ -107,8 +121,8 @@ async def queue_rows(
             next_due=due,
             target_word=target_word,
         )
-        if ticket.paused and ticket.status is Status.WAITING_ON_CLIENT:
-            row.waiting_for = words.duration(max(timedelta(0), now - ticket.updated_at))
+        if ticket.number in since:
+            row.waiting_for = words.duration(max(timedelta(0), now - since[ticket.number]))
         rows.append(timed(row, now))
     return rows
 
