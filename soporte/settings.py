@@ -8,10 +8,24 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, TypeAdapter, ValidationError, field_validator
+from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from soporte.policy.config import CommitteeSchedule, PolicyConfig
+from soporte.policy.config import (
+    DEFAULT_ABANDON_AFTER,
+    DEFAULT_ADVISORY_HORIZON,
+    DEFAULT_ADVISORY_SLOT_LENGTH,
+    DEFAULT_AUTO_ASSIGN,
+    DEFAULT_COMMITTEE_SCHEDULE,
+    DEFAULT_REMINDER_OFFSETS,
+    DEFAULT_REOPEN_WINDOW,
+    DEFAULT_WARNING_RATIO,
+    CommitteeSchedule,
+    PolicyConfig,
+    PositiveDuration,
+    WarningRatio,
+    check_reminder_offsets,
+)
 
 _DURATION = TypeAdapter(timedelta)
 _ISO_DURATION = re.compile(r"^P(?!$)(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
@@ -58,29 +72,23 @@ class Settings(BaseSettings):
     )
     mail_from: str = "soporte@btw.com.co"
     public_url: str = "http://127.0.0.1:8000"
-    auto_assign: bool = True
-    warning_ratio: float = Field(default=0.75, gt=0, lt=1)
-    reminder_offsets: Annotated[tuple[timedelta, ...], NoDecode] = (
-        timedelta(days=1),
-        timedelta(days=2),
-        timedelta(days=4),
-    )
-    abandon_after: timedelta = timedelta(days=5)
-    reopen_window: timedelta = timedelta(days=15)
-    advisory_slot_length: timedelta = timedelta(hours=1)
-    advisory_horizon: timedelta = timedelta(days=14)
-    committee_schedule: Annotated[CommitteeSchedule, NoDecode] = CommitteeSchedule(
-        weekday=2, at=time(9, 0)
-    )
+    # The policy's numbers: defaults and bounds are soporte.policy.config's.
+    auto_assign: bool = DEFAULT_AUTO_ASSIGN
+    warning_ratio: WarningRatio = DEFAULT_WARNING_RATIO
+    reminder_offsets: Annotated[
+        tuple[timedelta, ...], NoDecode, AfterValidator(check_reminder_offsets)
+    ] = DEFAULT_REMINDER_OFFSETS
+    abandon_after: PositiveDuration = DEFAULT_ABANDON_AFTER
+    reopen_window: PositiveDuration = DEFAULT_REOPEN_WINDOW
+    advisory_slot_length: PositiveDuration = DEFAULT_ADVISORY_SLOT_LENGTH
+    advisory_horizon: PositiveDuration = DEFAULT_ADVISORY_HORIZON
+    committee_schedule: Annotated[CommitteeSchedule, NoDecode] = DEFAULT_COMMITTEE_SCHEDULE
 
     @field_validator("reminder_offsets", mode="before")
     @classmethod
     def _offsets(cls, value: object) -> object:
         if isinstance(value, str):
-            offsets = tuple(parse_iso_duration(part) for part in value.split(",") if part.strip())
-            if list(offsets) != sorted(offsets):
-                raise ValueError("reminder offsets must be in increasing order")
-            return offsets
+            return tuple(parse_iso_duration(part) for part in value.split(",") if part.strip())
         return value
 
     @field_validator(

@@ -9,6 +9,7 @@ from typing import NamedTuple
 from pydantic import BaseModel, Field
 
 from soporte.policy import Kind, Priority, ResolutionKind, Status
+from soporte.policy.config import ABANDON_AFTER_ATTEMPTS
 from soporte.policy.tickets import (
     EventType,
     LogEvent,
@@ -25,9 +26,6 @@ ENGINEER_RESOLUTION_KINDS = (
     ResolutionKind.INSTRUCTIONS,
     ResolutionKind.ADVICE,
 )
-# POLICY §VIII.b: an engineer may abandon at once after this many unanswered attempts
-# (the request plus every reminder), capped by how many attempts the policy makes.
-ABANDON_AFTER_ATTEMPTS = 4
 OPEN_STATUSES = frozenset(
     {
         Status.OPEN,
