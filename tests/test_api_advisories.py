@@ -4,15 +4,11 @@ slots inside business hours, booking one, the slot then taken for others, done r
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
 from typing import Any
 
-import pytest
-from temporalio.testing import WorkflowEnvironment
-
 from soporte.policy.calendar import BOGOTA
-from tests.api_support import ADMIN, Api, backends, eventually, module_api
+from tests.api_support import ADMIN, Api, eventually
 
 FOLLOW = 30.0
 HOURS = {
@@ -22,16 +18,6 @@ HOURS = {
     3: (time(7, 30), time(18, 0)),
     4: (time(7, 0), time(17, 0)),
 }
-
-
-@pytest.fixture(scope="module", params=backends())
-async def api(
-    request: pytest.FixtureRequest,
-    dev_env: WorkflowEnvironment,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[Api]:
-    async with module_api(request, dev_env, tmp_path_factory) as running:
-        yield running
 
 
 async def advisory(api: Api, contact: dict[str, str]) -> int:

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
@@ -27,6 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from soporte.db.models import Ticket, TicketEvent, TicketIntake
 from soporte.policy import Priority, Role, Status, Visibility
+from soporte.policy import ticket as ts
 from soporte.policy.tickets import ClientMessage, TicketInput, TicketView, workflow_id
 from soporte.services.auth import Principal
 from soporte.services.errors import Conflict, Forbidden, NotFound, Unavailable
@@ -235,12 +237,58 @@ async def run_update(
 async def send_client_message(
     temporal: TemporalClient, number: int, message: ClientMessage
 ) -> TicketView:
+    """The client's message (portal, API): logged, and on a resolved ticket a reopen request.
+
+    A reopening the window no longer allows is a 409 with the policy's message (the message
+    itself stays in the log: nothing typed is lost)."""
     handle = temporal.get_workflow_handle(workflow_id(number))
     try:
         await handle.signal("client_message", message, rpc_timeout=QUERY_TIMEOUT)
+        answer = await reopen_on_client_message(temporal, number, message)
     except RPCError as error:
         raise _rpc_failure(number, error) from None
-    return await _view_after(temporal, number)
+    if answer.outcome is ReopenOutcome.REFUSED and answer.window_ended:
+        raise Conflict(answer.refusal)
+    return answer.view or await _view_after(temporal, number)
+
+
+class ReopenOutcome(StrEnum):
+    NOT_ASKED = "not_asked"
+    REOPENED = "reopened"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class ReopenAnswer:
+    outcome: ReopenOutcome
+    view: TicketView | None = None
+    refusal: str = ""
+    window_ended: bool = False
+
+
+async def reopen_on_client_message(
+    temporal: TemporalClient, number: int, message: ClientMessage
+) -> ReopenAnswer:
+    """Every door's reopen: `ts.reopen_request` decides whether the message asks to reopen,
+    the workflow's validator (`ts.check_reopen`) whether the window allows it. Idempotent:
+    one reopen update per message id."""
+    handle = temporal.get_workflow_handle(workflow_id(number))
+    view = await handle.query("view", result_type=TicketView, rpc_timeout=QUERY_TIMEOUT)
+    command = ts.reopen_request(view.status, message)
+    if command is None:
+        return ReopenAnswer(ReopenOutcome.NOT_ASKED, view)
+    try:
+        reopened = await handle.execute_update(
+            "reopen",
+            command,
+            id=f"reopen-{message.message_id}",
+            result_type=TicketView,
+            rpc_timeout=UPDATE_TIMEOUT,
+        )
+    except WorkflowUpdateFailedError as error:
+        ended = getattr(error.cause, "type", None) == ts.REOPEN_WINDOW_ENDED
+        return ReopenAnswer(ReopenOutcome.REFUSED, None, refusal_message(error), ended)
+    return ReopenAnswer(ReopenOutcome.REOPENED, reopened)
 
 
 async def _view_after(temporal: TemporalClient, number: int) -> TicketView:

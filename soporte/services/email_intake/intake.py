@@ -6,13 +6,12 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client as TemporalClient
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from soporte.db.mail_models import InboundMail, MailOutcome
@@ -26,8 +25,6 @@ from soporte.policy import Channel, Role, Status
 from soporte.policy.tickets import (
     AttachmentRef,
     ClientMessage,
-    ReopenCommand,
-    TicketView,
     workflow_id,
 )
 from soporte.services import attachments as evidence
@@ -53,6 +50,7 @@ from soporte.services.email_intake.results import (
 from soporte.services.email_intake.threads import find_thread
 from soporte.services.errors import Conflict, ServiceError, Unavailable
 from soporte.services.intake import Reporter, allocate, start_workflow
+from soporte.services.tickets import ReopenOutcome, reopen_on_client_message
 from soporte.settings import Settings
 
 
@@ -242,8 +240,11 @@ class EmailIntake:
                 parsed, raw, key, why, number, template="reopen_refused"
             )
         await self._record_attachments(number, refs, sender)
-        if await _reopen_if_resolved(handle, parsed.message_id, sender, message.body):
+        answer = await reopen_on_client_message(temporal, number, message)
+        if answer.outcome is ReopenOutcome.REOPENED:
             return IntakeResult(MailOutcome.MESSAGE_ADDED, key, number, "reopened the ticket")
+        if answer.outcome is ReopenOutcome.REFUSED:
+            log.info("reply to resolved ticket #%s not reopened: %s", number, answer.refusal)
         return IntakeResult(MailOutcome.MESSAGE_ADDED, key, number, "added to the ticket's log")
 
     async def _is_closed(self, temporal: TemporalClient, number: int) -> bool:
@@ -359,22 +360,3 @@ class EmailIntake:
 
 async def _chunks(data: bytes) -> AsyncIterator[bytes]:
     yield data
-
-
-async def _reopen_if_resolved(
-    handle: WorkflowHandle[Any, Any], message_id: str, sender: str, body: str
-) -> bool:
-    """A client's reply to a resolved ticket asks to reopen it, the reply being the reason
-    (POLICY.md §VIII.c). A refusal (e.g. already rated and closed) leaves the message logged."""
-    view = await handle.query("view", result_type=TicketView, rpc_timeout=SIGNAL_TIMEOUT)
-    if view.status is not Status.RESOLVED:
-        return False
-    command = ReopenCommand(actor_email=sender, reason=body)
-    try:
-        await handle.execute_update(
-            "reopen", command, id=f"reopen-{message_id}", rpc_timeout=SIGNAL_TIMEOUT
-        )
-    except WorkflowUpdateFailedError as refused:
-        log.info("reply to resolved ticket %s not reopened: %s", handle.id, refused.cause)
-        return False
-    return True
