@@ -705,3 +705,22 @@ def test_a_reply_starting_with_el_keeps_its_first_sentence() -> None:
 
     text = "El prefijo es FE.\n\nEl lun, 30 nov 2026 a las 8:00, Ana <a@b.co> escribió:\n> texto"
     assert trim_reply(text) == "El prefijo es FE."
+
+
+def test_a_pdf_signature_not_at_offset_zero_is_refused_as_the_api_refuses_it() -> None:
+    # One evidence rule (soporte.policy.evidence): before, the mail parser looked for the
+    # signature anywhere in the first KiB and the upload route only at offset 0.
+    raw = with_attachments(("disfrazado.pdf", "application/pdf", b"<html>" + PDF))
+    parsed = parse_message(raw)
+    assert parsed.attachments == []
+    assert [(r.filename, r.code) for r in parsed.refused_attachments] == [
+        ("disfrazado.pdf", "type")
+    ]
+
+
+def test_a_long_filename_is_capped_by_the_evidence_rule_keeping_its_extension() -> None:
+    from soporte.policy.evidence import MAX_FILENAME_CHARS
+
+    raw = with_attachments(("a" * 300 + ".png", "image/png", PNG))
+    (kept,) = parse_message(raw).attachments
+    assert len(kept.filename) == MAX_FILENAME_CHARS and kept.filename.endswith(".png")
