@@ -27,6 +27,8 @@ from soporte.policy.config import (
     check_reminder_offsets,
 )
 
+# The one home of our mail domain (templates.message_ids and the SMTP listener default to it).
+DEFAULT_MAIL_DOMAIN = "soporte.btw.com.co"
 _DURATION = TypeAdapter(timedelta)
 _ISO_DURATION = re.compile(r"^P(?!$)(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
 _WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
@@ -71,6 +73,8 @@ class Settings(BaseSettings):
         "servicioalcliente@btw.com.co",
     )
     mail_from: str = "soporte@btw.com.co"
+    # The domain of our Message-IDs (and the SMTP listener's name): replies thread on it.
+    mail_domain: str = DEFAULT_MAIL_DOMAIN
     public_url: str = "http://127.0.0.1:8000"
     # The policy's numbers: defaults and bounds are soporte.policy.config's.
     auto_assign: bool = DEFAULT_AUTO_ASSIGN
@@ -115,6 +119,18 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'soporte.db').resolve()}"
+
+    @property
+    def our_addresses(self) -> frozenset[str]:
+        """Every address we send from or receive at: mail from one is never a client's."""
+        ours = {address.strip().lower() for address in self.support_addresses}
+        return frozenset(ours | {self.mail_from.strip().lower()})
+
+    @property
+    def our_mail_domains(self) -> tuple[str, ...]:
+        """The domains our Message-IDs may carry: the mail domain and the sender's."""
+        domains = {self.mail_domain.strip().lower(), self.mail_from.rpartition("@")[2].lower()}
+        return tuple(sorted(domain for domain in domains if domain))
 
     @property
     def outbox_dir(self) -> Path:

@@ -7,6 +7,7 @@ import re
 import unicodedata
 
 from soporte.email.parse.limits import _MAX_FIELD_CHARS
+from soporte.email.subject_tag import SUBJECT_TAG
 
 # --- Impact, priority and ticket numbers ---------------------------------------------------
 
@@ -15,7 +16,7 @@ _IMPACT_LABEL = re.compile(
 )
 _PRIORITY_LABEL = re.compile(r"^prioridad(?: sugerida)?$")
 _SUBJECT_NUMBER = (
-    re.compile(r"\[\s*#\s*(\d{1,9})\s*\]"),
+    SUBJECT_TAG,
     re.compile(r"\b(?:ticket|caso)\s*(?:n[o°º.]*\s*)?[:#]?\s*#?\s*(\d{1,9})\b", re.I),
     re.compile(r"(?<![\w&#])#\s?(\d{1,9})\b"),
 )

@@ -18,9 +18,8 @@ from soporte.db.mail_models import InboundMail, MailOutcome
 from soporte.db.models import Attachment, Client, Contact, Ticket
 from soporte.db.models import utcnow as _utcnow
 from soporte.db.session import bind_of, write_turn
-from soporte.email.loops import DEFAULT_CAP_PER_HOUR
+from soporte.email.loops import DEFAULT_CAP_PER_HOUR, loop_reason
 from soporte.email.parse import ParsedMail, parse_message
-from soporte.email.templates import is_our_message_id
 from soporte.policy import Channel, Role, Status
 from soporte.policy.tickets import (
     AttachmentRef,
@@ -92,11 +91,8 @@ class EmailIntake:
         self.auto_reply_cap = cap
         self.clock = clock
         self._locks = _KeyLocks()
-        ours = {address.strip().lower() for address in settings.support_addresses}
-        ours.add(settings.mail_from.strip().lower())
-        self.our_addresses = frozenset(ours)
-        domains = {"soporte.btw.com.co", settings.mail_from.rpartition("@")[2].lower()}
-        self._our_domains = tuple(sorted(domain for domain in domains if domain))
+        self.our_addresses = settings.our_addresses
+        self._our_domains = settings.our_mail_domains
         self._refusals = Refusals(settings, sessions, clock, self.our_addresses, cap)
 
     # --- The entry point ----------------------------------------------------------------------
@@ -160,15 +156,7 @@ class EmailIntake:
 
     def loop_reason(self, parsed: ParsedMail) -> str | None:
         """Why this message must never be answered nor act as a client (None: it may)."""
-        if parsed.loop_risk:
-            return parsed.loop_risk
-        if parsed.from_address.strip().lower() in self.our_addresses:
-            return "sent from one of our own addresses"
-        if not parsed.message_id_synthesized and any(
-            is_our_message_id(parsed.message_id, domain) for domain in self._our_domains
-        ):
-            return "one of our own messages came back"
-        return None
+        return loop_reason(parsed, self.our_addresses, self._our_domains)
 
     async def _handle(self, parsed: ParsedMail, raw: bytes, key: str) -> IntakeResult:
         sender = parsed.from_address.strip().lower()
