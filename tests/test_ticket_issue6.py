@@ -22,14 +22,10 @@ from activities.notifications import with_links
 from soporte.policy import Kind, Priority, ResolutionKind, Status, Visibility, sla, slots
 from soporte.policy.calendar import BusinessCalendar
 from soporte.policy.committee import (
-    COMMITTEE_DECISION_SIGNAL,
     CommitteeDecisionSignal,
     DecisionKind,
 )
 from soporte.policy.incidents import (
-    INCIDENT_PRIORITY_SIGNAL,
-    INCIDENT_RESOLVED_SIGNAL,
-    PROJECT_INCIDENT_ACTIVITY,
     IncidentInput,
     IncidentPrioritySignal,
     IncidentResolvedSignal,
@@ -38,6 +34,7 @@ from soporte.policy.incidents import (
     ResolveIncident,
     incident_workflow_id,
 )
+from soporte.policy.names import Activity, TicketSignal
 from soporte.policy.ticket import (
     CommandRefused,
     DeadlineAction,
@@ -623,7 +620,7 @@ async def test_committee_reject_and_defer_reach_the_ticket(
             await start_ticket(dev_env.client, task_queue, t) for t in (rejected, deferred, support)
         ]
         reject = decision(DecisionKind.REJECT, reason="No está en la hoja de ruta")
-        await handles[0].signal(COMMITTEE_DECISION_SIGNAL, reject)  # the sender's name
+        await handles[0].signal(TicketSignal.COMMITTEE_DECISION, reject)  # the sender's name
         defer = decision(DecisionKind.DEFER, reason="Falta estimar")
         await handles[1].signal(TicketWorkflow.committee_decision, defer)
         await handles[1].signal(TicketWorkflow.committee_decision, defer)
@@ -687,14 +684,14 @@ async def test_the_incident_workflow_raises_and_resolves_real_tickets(
     dev_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     """The sender's signal names and payloads reach the ticket workflow as they are."""
-    assert (INCIDENT_PRIORITY_SIGNAL, INCIDENT_RESOLVED_SIGNAL) == (
+    assert (TicketSignal.INCIDENT_PRIORITY, TicketSignal.INCIDENT_RESOLVED) == (
         "incident_priority",
         "incident_resolved",
     )
     recorder = Recorder()
     projected: list[Any] = []
 
-    @activity.defn(name=PROJECT_INCIDENT_ACTIVITY)
+    @activity.defn(name=Activity.PROJECT_INCIDENT)
     async def project_incident(incident: IncidentView) -> None:
         projected.append(incident)
 

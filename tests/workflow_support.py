@@ -25,8 +25,8 @@ from soporte.holiday_dates import colombian_holidays
 from soporte.policy import Kind, Priority
 from soporte.policy.calendar import BOGOTA
 from soporte.policy.config import PolicyConfig
+from soporte.policy.names import Activity
 from soporte.policy.tickets import (
-    ActivityName,
     LogEvent,
     Notification,
     NotificationBatch,
@@ -105,7 +105,7 @@ class Recorder:
         self.delivery_batches: list[list[str]] = []
 
     def activities(self) -> list[Callable[..., Any]]:
-        @activity.defn(name=ActivityName.PROJECT_TICKET.value)
+        @activity.defn(name=Activity.PROJECT_TICKET.value)
         async def project_ticket(batch: ProjectionBatch) -> None:
             for event in batch.events:
                 key = (event.number, event.seq)
@@ -114,7 +114,7 @@ class Recorder:
                     self.conflicts.append((known, event))
             self.views[batch.view.number] = batch.view
 
-        @activity.defn(name=ActivityName.DELIVER_NOTIFICATION.value)
+        @activity.defn(name=Activity.DELIVER_NOTIFICATION.value)
         async def deliver_notification(notification: Notification) -> None:
             self.delivery_attempts.append(notification.id)
             if self.fatal_deliveries > 0:
@@ -125,13 +125,13 @@ class Recorder:
                 raise RuntimeError("SMTP server unavailable")
             self.notifications.setdefault(notification.id, notification)
 
-        @activity.defn(name=ActivityName.DELIVER_NOTIFICATIONS.value)
+        @activity.defn(name=Activity.DELIVER_NOTIFICATIONS.value)
         async def deliver_notifications(batch: NotificationBatch) -> None:
             self.delivery_batches.append([n.id for n in batch.notifications])
             for notification in batch.notifications:
                 await deliver_notification(notification)
 
-        @activity.defn(name=ActivityName.PICK_ASSIGNEE.value)
+        @activity.defn(name=Activity.PICK_ASSIGNEE.value)
         async def pick_assignee(request: PickAssigneeInput) -> str | None:
             return self.engineer
 

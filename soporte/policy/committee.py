@@ -16,23 +16,12 @@ from pydantic import BaseModel, Field
 
 from soporte.policy.calendar import BOGOTA, OPENING_HOURS, BusinessCalendar, require_aware
 
-COMMITTEE_WORKFLOW_TYPE = "CommitteeSessionWorkflow"
 # Ids of the sessions started by the schedule (Temporal appends the scheduled instant).
 SCHEDULED_SESSION_ID_PREFIX = "committee-session"
 MANUAL_SESSION_ID_PREFIX = "committee-manual"
 COMMITTEE_SESSION_ID_PREFIXES = (SCHEDULED_SESSION_ID_PREFIX, MANUAL_SESSION_ID_PREFIX)
 COMMITTEE_RECIPIENT = "@committee"
 AGENDA_TEMPLATE = "committee_agenda"
-# The ticket workflow's signal that carries a CommitteeDecisionSignal.
-COMMITTEE_DECISION_SIGNAL = "committee_decision"
-
-
-class CommitteeActivity(StrEnum):
-    """Activities the committee workflow calls, by name."""
-
-    AGENDA = "committee_agenda"
-    HOLIDAYS = "committee_holidays"
-    PROJECT_SESSION = "project_committee_session"
 
 
 class SessionStatus(StrEnum):

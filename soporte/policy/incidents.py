@@ -14,12 +14,7 @@ from pydantic import BaseModel, Field
 
 from soporte.policy import Priority, ResolutionKind
 
-INCIDENT_WORKFLOW_TYPE = "IncidentWorkflow"
-# Signals the ticket workflow handles (payloads below).
-INCIDENT_PRIORITY_SIGNAL = "incident_priority"
-INCIDENT_RESOLVED_SIGNAL = "incident_resolved"
-INCIDENT_LINKED_SIGNAL = "incident_linked"
-PROJECT_INCIDENT_ACTIVITY = "project_incident"
+# The ticket workflow's signals for incidents: soporte.policy.names.TicketSignal.
 P1_THRESHOLD = 2
 INCIDENT_RESOLUTION_KINDS = (
     ResolutionKind.SOLUTION,

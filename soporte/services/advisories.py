@@ -23,6 +23,7 @@ from temporalio.client import Client as TemporalClient
 from soporte.db.models import Ticket, TicketIntake
 from soporte.policy import Kind, Role, Status
 from soporte.policy.calendar import BusinessCalendar
+from soporte.policy.names import TicketUpdate
 from soporte.policy.slots import free_slots, validate_booking
 from soporte.policy.tickets import AdvisoryDoneCommand, BookingCommand, DeliverCommand, TicketView
 from soporte.services import slot_claims, tickets
@@ -78,7 +79,7 @@ async def deliver(
     tickets.require(principal, *WORKERS, action="mark requirements delivered")
     await _require_kind(session, intake, Kind.REQUIREMENT, "delivered")
     command = DeliverCommand(actor_email=principal.email, body=data.body)
-    return await tickets.run_update(temporal, number, "deliver", command)
+    return await tickets.run_update(temporal, number, TicketUpdate.DELIVER, command)
 
 
 # --- Advisories ---------------------------------------------------------------------------
@@ -175,7 +176,7 @@ async def _book_free_slot(
         raise Conflict(f"start: {data.start.isoformat()} {TAKEN_SUFFIX}")
     command = BookingCommand(actor_email=principal.email, start=data.start, taken=taken)
     try:
-        return await tickets.run_update(temporal, number, "book", command)
+        return await tickets.run_update(temporal, number, TicketUpdate.BOOK, command)
     except BaseException:
         if claimed is Claim.CLAIMED:
             await slot_claims.release(session.bind, data.start, number)
@@ -193,4 +194,4 @@ async def done(
     tickets.require(principal, *WORKERS, action="mark advisories done")
     await _require_kind(session, intake, Kind.ADVISORY, "held")
     command = AdvisoryDoneCommand(actor_email=principal.email, body=data.body)
-    return await tickets.run_update(temporal, number, "advisory_done", command)
+    return await tickets.run_update(temporal, number, TicketUpdate.ADVISORY_DONE, command)

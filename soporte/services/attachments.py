@@ -29,6 +29,7 @@ from soporte.policy.evidence import (
     sniff_content_type,
 )
 from soporte.policy.evidence import safe_filename as evidence_filename
+from soporte.policy.names import TicketUpdate
 from soporte.policy.tickets import AttachmentRef, ClientMessage, EngineerMessage
 from soporte.services import tickets
 from soporte.services.auth import WORKING_ROLES, Principal
@@ -175,7 +176,7 @@ async def _tell_ticket(
     reply = EngineerMessage(
         author_email=principal.email, body=body, visibility=visibility, attachments=[ref]
     )
-    await tickets.run_update(temporal, number, "reply", reply)
+    await tickets.run_update(temporal, number, TicketUpdate.REPLY, reply)
 
 
 async def _record(

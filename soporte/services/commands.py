@@ -9,6 +9,7 @@ from temporalio.client import Client as TemporalClient
 
 from soporte.db.models import Staff
 from soporte.policy import Role, Visibility
+from soporte.policy.names import TicketUpdate
 from soporte.policy.tickets import (
     AbandonCommand,
     AssignCommand,
@@ -60,7 +61,7 @@ async def post_message(
     reply = EngineerMessage(
         author_email=principal.email, body=data.body, visibility=data.visibility
     )
-    return await tickets.run_update(temporal, number, "reply", reply)
+    return await tickets.run_update(temporal, number, TicketUpdate.REPLY, reply)
 
 
 async def _staff_command(
@@ -85,7 +86,7 @@ async def assign(
             "engineer_email", f"{data.engineer_email} is not an active engineer or supervisor"
         )
     command = AssignCommand(actor_email=principal.email, engineer_email=data.engineer_email)
-    return await tickets.run_update(temporal, number, "assign", command)
+    return await tickets.run_update(temporal, number, TicketUpdate.ASSIGN, command)
 
 
 async def _staff_update(
@@ -94,7 +95,7 @@ async def _staff_update(
     principal: Principal,
     number: int,
     action: str,
-    update: str,
+    update: TicketUpdate,
     command: BaseModel,
 ) -> TicketView:
     """A command only engineers and supervisors send, on a ticket they can see."""
@@ -115,7 +116,7 @@ async def change_priority(
     )
     action = "change a ticket's priority"
     return await _staff_update(
-        session, temporal, principal, number, action, "change_priority", command
+        session, temporal, principal, number, action, TicketUpdate.CHANGE_PRIORITY, command
     )
 
 
@@ -129,7 +130,7 @@ async def request_info(
     command = RequestInfoCommand(actor_email=principal.email, body=data.body)
     action = "request information"
     return await _staff_update(
-        session, temporal, principal, number, action, "request_info", command
+        session, temporal, principal, number, action, TicketUpdate.REQUEST_INFO, command
     )
 
 
@@ -142,7 +143,7 @@ async def resolve(
 ) -> TicketView:
     command = ResolveCommand(actor_email=principal.email, kind=data.kind, body=data.body)
     return await _staff_update(
-        session, temporal, principal, number, "resolve tickets", "resolve", command
+        session, temporal, principal, number, "resolve tickets", TicketUpdate.RESOLVE, command
     )
 
 
@@ -155,7 +156,9 @@ async def abandon(
 ) -> TicketView:
     command = AbandonCommand(actor_email=principal.email, reason=data.reason)
     action = "close tickets as abandoned"
-    return await _staff_update(session, temporal, principal, number, action, "abandon", command)
+    return await _staff_update(
+        session, temporal, principal, number, action, TicketUpdate.ABANDON, command
+    )
 
 
 async def reopen(
@@ -170,7 +173,7 @@ async def reopen(
     if not principal.is_contact:
         tickets.require(principal, *WORKERS, action="reopen tickets")
     command = ReopenCommand(actor_email=principal.email, reason=data.reason)
-    return await tickets.run_update(temporal, number, "reopen", command)
+    return await tickets.run_update(temporal, number, TicketUpdate.REOPEN, command)
 
 
 async def rate(
@@ -184,4 +187,4 @@ async def rate(
     await session.commit()
     tickets.require(principal, Role.CONTACT, action="rate the service")
     command = RatingCommand(actor_email=principal.email, score=data.score, comment=data.comment)
-    return await tickets.run_update(temporal, number, "rate", command)
+    return await tickets.run_update(temporal, number, TicketUpdate.RATE, command)

@@ -35,6 +35,7 @@ from soporte.policy.committee import (
     bogota_today,
     manual_session_id,
 )
+from soporte.policy.names import CommitteeUpdate, Query
 from soporte.schedules import start_session_now
 from soporte.services.auth import Principal
 from soporte.services.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
@@ -78,7 +79,7 @@ def _row_view(row: CommitteeSessionRow) -> SessionView:
 async def live_session(temporal: TemporalClient, session_id: str) -> SessionView | None:
     handle = temporal.get_workflow_handle(session_id)
     try:
-        return await handle.query("view", result_type=SessionView, rpc_timeout=QUERY_TIMEOUT)
+        return await handle.query(Query.VIEW, result_type=SessionView, rpc_timeout=QUERY_TIMEOUT)
     except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
         return None
 
@@ -249,7 +250,7 @@ async def decide(
     handle = temporal.get_workflow_handle(session_id)
     try:
         recorded = await handle.execute_update(
-            "decide",
+            CommitteeUpdate.DECIDE,
             decision,
             id=update_id(data.number),
             result_type=RecordedDecision,

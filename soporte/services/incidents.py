@@ -24,7 +24,6 @@ from temporalio.service import RPCError, RPCStatusCode
 from soporte.db.incident_models import IncidentRow
 from soporte.policy import ResolutionKind, Role
 from soporte.policy.incidents import (
-    INCIDENT_WORKFLOW_TYPE,
     IncidentInput,
     IncidentStatus,
     IncidentView,
@@ -32,6 +31,7 @@ from soporte.policy.incidents import (
     ResolveIncident,
     incident_workflow_id,
 )
+from soporte.policy.names import IncidentUpdate, Query, WorkflowType
 from soporte.services import tickets
 from soporte.services.auth import Principal
 from soporte.services.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
@@ -83,7 +83,7 @@ async def open_incident(
         incident_id=new_incident_id(now), title=data.title, opened_by=principal.email, opened_at=now
     )
     await temporal.start_workflow(
-        INCIDENT_WORKFLOW_TYPE,
+        WorkflowType.INCIDENT.value,
         start,
         id=incident_workflow_id(start.incident_id),
         task_queue=settings.task_queue,
@@ -101,7 +101,7 @@ async def open_incident(
 async def live_incident(temporal: TemporalClient, incident_id: str) -> IncidentView | None:
     handle = temporal.get_workflow_handle(incident_workflow_id(incident_id))
     try:
-        return await handle.query("view", result_type=IncidentView, rpc_timeout=QUERY_TIMEOUT)
+        return await handle.query(Query.VIEW, result_type=IncidentView, rpc_timeout=QUERY_TIMEOUT)
     except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
         return None
 
@@ -127,7 +127,7 @@ async def _update(
     session: AsyncSession,
     temporal: TemporalClient,
     incident_id: str,
-    name: str,
+    name: IncidentUpdate,
     command: BaseModel,
 ) -> IncidentView:
     """No fixed update id: a repeated link or resolve is refused by the validator (409,
@@ -166,7 +166,7 @@ async def link_ticket(
     nit = intake.nit
     await session.commit()
     command = LinkTicket(number=data.number, nit=nit, actor=principal.email)
-    return await _update(session, temporal, incident_id, "link", command)
+    return await _update(session, temporal, incident_id, IncidentUpdate.LINK, command)
 
 
 async def resolve_incident(
@@ -178,4 +178,4 @@ async def resolve_incident(
 ) -> IncidentView:
     require_actor(principal, "resolve incidents")
     command = ResolveIncident(kind=data.kind, body=data.body, actor=principal.email)
-    return await _update(session, temporal, incident_id, "resolve", command)
+    return await _update(session, temporal, incident_id, IncidentUpdate.RESOLVE, command)

@@ -25,6 +25,7 @@ from soporte.db.models import Client, Contact, TicketIntake
 from soporte.db.session import engine_of
 from soporte.holiday_dates import holidays_around
 from soporte.policy import Channel
+from soporte.policy.names import WorkflowType
 from soporte.policy.tickets import TicketInput, TicketView, workflow_id
 from soporte.policy.triage import missing_info, starting_priority, suggest_priority
 from soporte.services.auth import Principal
@@ -37,7 +38,7 @@ from soporte.settings import Settings
 
 log = logging.getLogger("soporte.intake")
 
-TICKET_WORKFLOW = "TicketWorkflow"
+TICKET_WORKFLOW = WorkflowType.TICKET.value
 IMPLEMENTATION_CATEGORIES = frozenset({"implementation", "implementacion", "implementación"})
 MAX_IDEMPOTENCY_KEY = 200
 

@@ -29,6 +29,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from soporte.db.models import Ticket, TicketEvent, TicketIntake
 from soporte.policy import Priority, Role, Status, Visibility
 from soporte.policy import ticket as ts
+from soporte.policy.names import Query, TicketSignal, TicketUpdate
 from soporte.policy.tickets import ClientMessage, TicketInput, TicketView, workflow_id
 from soporte.services.auth import Principal
 from soporte.services.errors import Conflict, Forbidden, NotFound, Unavailable
@@ -73,7 +74,7 @@ TemporalGetter = Callable[[], Awaitable[TemporalClient]]
 async def live_view(temporal: TemporalClient, number: int) -> TicketView | None:
     handle = temporal.get_workflow_handle(workflow_id(number))
     try:
-        return await handle.query("view", result_type=TicketView, rpc_timeout=QUERY_TIMEOUT)
+        return await handle.query(Query.VIEW, result_type=TicketView, rpc_timeout=QUERY_TIMEOUT)
     except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
         return None
 
@@ -220,7 +221,7 @@ def refusal_message(error: WorkflowUpdateFailedError) -> str:
 
 
 async def run_update(
-    temporal: TemporalClient, number: int, update: str, command: BaseModel
+    temporal: TemporalClient, number: int, update: TicketUpdate, command: BaseModel
 ) -> TicketView:
     """Send an update to the ticket; the validator's refusal becomes a 409."""
     handle = temporal.get_workflow_handle(workflow_id(number))
@@ -243,7 +244,7 @@ async def send_client_message(
     itself stays in the log: nothing typed is lost)."""
     handle = temporal.get_workflow_handle(workflow_id(number))
     try:
-        await handle.signal("client_message", message, rpc_timeout=QUERY_TIMEOUT)
+        await handle.signal(TicketSignal.CLIENT_MESSAGE, message, rpc_timeout=QUERY_TIMEOUT)
         answer = await reopen_on_client_message(temporal, number, message)
     except RPCError as error:
         raise _rpc_failure(number, error) from None
@@ -273,13 +274,13 @@ async def reopen_on_client_message(
     the workflow's validator (`ts.check_reopen`) whether the window allows it. Idempotent:
     one reopen update per message id."""
     handle = temporal.get_workflow_handle(workflow_id(number))
-    view = await handle.query("view", result_type=TicketView, rpc_timeout=QUERY_TIMEOUT)
+    view = await handle.query(Query.VIEW, result_type=TicketView, rpc_timeout=QUERY_TIMEOUT)
     command = ts.reopen_request(view.status, message)
     if command is None:
         return ReopenAnswer(ReopenOutcome.NOT_ASKED, view)
     try:
         reopened = await handle.execute_update(
-            "reopen",
+            TicketUpdate.REOPEN,
             command,
             id=f"reopen-{message.message_id}",
             result_type=TicketView,

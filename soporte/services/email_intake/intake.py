@@ -21,6 +21,7 @@ from soporte.db.session import bind_of, write_turn
 from soporte.email.loops import DEFAULT_CAP_PER_HOUR, loop_reason
 from soporte.email.parse import ParsedMail, parse_message
 from soporte.policy import Channel, Role, Status
+from soporte.policy.names import TicketSignal
 from soporte.policy.tickets import (
     AttachmentRef,
     ClientMessage,
@@ -217,7 +218,7 @@ class EmailIntake:
         temporal = await self._temporal()
         handle = temporal.get_workflow_handle(workflow_id(number))
         try:
-            await handle.signal("client_message", message, rpc_timeout=SIGNAL_TIMEOUT)
+            await handle.signal(TicketSignal.CLIENT_MESSAGE, message, rpc_timeout=SIGNAL_TIMEOUT)
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
