@@ -21,22 +21,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client as TemporalClient
 
 from soporte.db.models import Ticket, TicketIntake
-from soporte.policy import Kind, Role, Status
+from soporte.policy import Kind, Status
 from soporte.policy.calendar import BusinessCalendar
 from soporte.policy.names import TicketUpdate
 from soporte.policy.slots import free_slots, validate_booking
 from soporte.policy.tickets import AdvisoryDoneCommand, BookingCommand, DeliverCommand, TicketView
 from soporte.services import slot_claims, tickets
-from soporte.services.auth import WORKING_ROLES, Principal
+from soporte.services.access import Action, check
+from soporte.services.auth import Principal
 from soporte.services.errors import Conflict, InvalidInput
 from soporte.services.intake import holidays_for
 from soporte.services.schemas import Request
 from soporte.services.slot_claims import Claim
 from soporte.settings import Settings
 
-WORKERS = tuple(WORKING_ROLES)
-# Staff who may book on a client's behalf (e.g. on the phone).
-BOOKERS = (Role.ENGINEER, Role.SUPERVISOR, Role.ADMIN)
 TAKEN_SUFFIX = "is already taken"
 
 Note = Annotated[str, StringConstraints(max_length=20000)]
@@ -76,7 +74,7 @@ async def deliver(
     data: DeliverRequest,
 ) -> TicketView:
     intake = await tickets.find_ticket(session, principal, number)
-    tickets.require(principal, *WORKERS, action="mark requirements delivered")
+    check(principal, Action.DELIVER)
     await _require_kind(session, intake, Kind.REQUIREMENT, "delivered")
     command = DeliverCommand(actor_email=principal.email, body=data.body)
     return await tickets.run_update(temporal, number, TicketUpdate.DELIVER, command)
@@ -110,8 +108,7 @@ async def taken_slots(session: AsyncSession, number: int) -> list[datetime]:
 
 
 def _require_booker(principal: Principal) -> None:
-    if not principal.is_contact:
-        tickets.require(principal, *BOOKERS, action="book advisory slots")
+    check(principal, Action.BOOK)
 
 
 async def list_slots(
@@ -191,7 +188,7 @@ async def done(
     data: DoneRequest,
 ) -> TicketView:
     intake = await tickets.find_ticket(session, principal, number)
-    tickets.require(principal, *WORKERS, action="mark advisories done")
+    check(principal, Action.ADVISORY_DONE)
     await _require_kind(session, intake, Kind.ADVISORY, "held")
     command = AdvisoryDoneCommand(actor_email=principal.email, body=data.body)
     return await tickets.run_update(temporal, number, TicketUpdate.ADVISORY_DONE, command)

@@ -32,7 +32,8 @@ from soporte.policy.evidence import safe_filename as evidence_filename
 from soporte.policy.names import TicketUpdate
 from soporte.policy.tickets import AttachmentRef, ClientMessage, EngineerMessage
 from soporte.services import tickets
-from soporte.services.auth import WORKING_ROLES, Principal
+from soporte.services.access import Action, check
+from soporte.services.auth import Principal
 from soporte.services.errors import Conflict, InvalidInput, NotFound, TooLarge
 from soporte.services.schemas import AttachmentOut, clean_text
 from soporte.settings import Settings
@@ -134,9 +135,8 @@ async def upload(
     visibility: Visibility = Visibility.PUBLIC,
 ) -> AttachmentOut:
     await tickets.find_ticket(session, principal, number)
-    if not principal.is_contact:
-        tickets.require(principal, *WORKING_ROLES, action="attach files")
-    elif visibility != Visibility.PUBLIC:
+    check(principal, Action.ATTACH)
+    if principal.is_contact and visibility != Visibility.PUBLIC:
         raise InvalidInput("visibility", "contacts attach public files only")
     text = _check_body(body)
     count = await session.scalar(select(func.count()).where(Attachment.number == number))

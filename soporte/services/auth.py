@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from soporte.db.models import ApiToken, Client, Contact, Staff, TokenKind, utcnow
 from soporte.db.session import read_at_once
 from soporte.policy import Role
+from soporte.services.access import WORKING_ROLES
 from soporte.services.errors import Conflict, NotFound, Unauthorized
 
 ADMIN_EMAIL = "admin"
-WORKING_ROLES = frozenset({Role.ENGINEER, Role.SUPERVISOR})
 
 
 @dataclass(frozen=True)

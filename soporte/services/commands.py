@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client as TemporalClient
 
 from soporte.db.models import Staff
-from soporte.policy import Role, Visibility
+from soporte.policy import Visibility
 from soporte.policy.names import TicketUpdate
 from soporte.policy.tickets import (
     AbandonCommand,
@@ -23,7 +23,8 @@ from soporte.policy.tickets import (
     TicketView,
 )
 from soporte.services import tickets
-from soporte.services.auth import WORKING_ROLES, Principal
+from soporte.services.access import WORKING_ROLES, Action, check
+from soporte.services.auth import Principal
 from soporte.services.errors import InvalidInput
 from soporte.services.schemas import (
     AssignRequest,
@@ -34,8 +35,6 @@ from soporte.services.schemas import (
     RequestInfoRequest,
     ResolveRequest,
 )
-
-WORKERS = tuple(WORKING_ROLES)
 
 
 async def post_message(
@@ -57,7 +56,7 @@ async def post_message(
             body=data.body,
         )
         return await tickets.send_client_message(temporal, number, message)
-    tickets.require(principal, *WORKERS, action="write on a ticket")
+    check(principal, Action.WRITE_ON_TICKET)
     reply = EngineerMessage(
         author_email=principal.email, body=data.body, visibility=data.visibility
     )
@@ -65,10 +64,10 @@ async def post_message(
 
 
 async def _staff_command(
-    session: AsyncSession, principal: Principal, number: int, action: str
+    session: AsyncSession, principal: Principal, number: int, action: Action
 ) -> None:
     await tickets.find_ticket(session, principal, number)
-    tickets.require(principal, *WORKERS, action=action)
+    check(principal, action)
 
 
 async def assign(
@@ -78,10 +77,10 @@ async def assign(
     number: int,
     data: AssignRequest,
 ) -> TicketView:
-    await _staff_command(session, principal, number, "assign tickets")
+    await _staff_command(session, principal, number, Action.ASSIGN)
     staff = await session.scalar(select(Staff).where(Staff.email == data.engineer_email))
     await session.commit()
-    if staff is None or not staff.active or not set(staff.roles) & {r.value for r in WORKERS}:
+    if staff is None or not staff.active or not set(staff.roles) & {r.value for r in WORKING_ROLES}:
         raise InvalidInput(
             "engineer_email", f"{data.engineer_email} is not an active engineer or supervisor"
         )
@@ -94,7 +93,7 @@ async def _staff_update(
     temporal: TemporalClient,
     principal: Principal,
     number: int,
-    action: str,
+    action: Action,
     update: TicketUpdate,
     command: BaseModel,
 ) -> TicketView:
@@ -114,7 +113,7 @@ async def change_priority(
     command = PriorityCommand(
         actor_email=principal.email, priority=data.priority, reason=data.reason
     )
-    action = "change a ticket's priority"
+    action = Action.CHANGE_PRIORITY
     return await _staff_update(
         session, temporal, principal, number, action, TicketUpdate.CHANGE_PRIORITY, command
     )
@@ -128,7 +127,7 @@ async def request_info(
     data: RequestInfoRequest,
 ) -> TicketView:
     command = RequestInfoCommand(actor_email=principal.email, body=data.body)
-    action = "request information"
+    action = Action.REQUEST_INFO
     return await _staff_update(
         session, temporal, principal, number, action, TicketUpdate.REQUEST_INFO, command
     )
@@ -143,7 +142,7 @@ async def resolve(
 ) -> TicketView:
     command = ResolveCommand(actor_email=principal.email, kind=data.kind, body=data.body)
     return await _staff_update(
-        session, temporal, principal, number, "resolve tickets", TicketUpdate.RESOLVE, command
+        session, temporal, principal, number, Action.RESOLVE, TicketUpdate.RESOLVE, command
     )
 
 
@@ -155,7 +154,7 @@ async def abandon(
     data: ReasonRequest,
 ) -> TicketView:
     command = AbandonCommand(actor_email=principal.email, reason=data.reason)
-    action = "close tickets as abandoned"
+    action = Action.ABANDON
     return await _staff_update(
         session, temporal, principal, number, action, TicketUpdate.ABANDON, command
     )
@@ -170,8 +169,7 @@ async def reopen(
 ) -> TicketView:
     await tickets.find_ticket(session, principal, number)
     await session.commit()
-    if not principal.is_contact:
-        tickets.require(principal, *WORKERS, action="reopen tickets")
+    check(principal, Action.REOPEN)
     command = ReopenCommand(actor_email=principal.email, reason=data.reason)
     return await tickets.run_update(temporal, number, TicketUpdate.REOPEN, command)
 
@@ -185,6 +183,6 @@ async def rate(
 ) -> TicketView:
     await tickets.find_ticket(session, principal, number)
     await session.commit()
-    tickets.require(principal, Role.CONTACT, action="rate the service")
+    check(principal, Action.RATE)
     command = RatingCommand(actor_email=principal.email, score=data.score, comment=data.comment)
     return await tickets.run_update(temporal, number, TicketUpdate.RATE, command)

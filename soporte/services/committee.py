@@ -24,7 +24,6 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from soporte.db.committee_models import CommitteeSessionRow
-from soporte.policy import Role
 from soporte.policy.committee import (
     COMMITTEE_SESSION_ID_PREFIXES,
     Decision,
@@ -37,14 +36,13 @@ from soporte.policy.committee import (
 )
 from soporte.policy.names import CommitteeUpdate, Query
 from soporte.schedules import start_session_now
+from soporte.services.access import Action, check
 from soporte.services.auth import Principal
-from soporte.services.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from soporte.services.errors import Conflict, InvalidInput, NotFound, Unavailable
 from soporte.services.schemas import Request
 from soporte.services.tickets import QUERY_TIMEOUT, UPDATE_TIMEOUT, refusal_message
 from soporte.settings import Settings
 
-READERS = (Role.ADMIN, Role.SUPERVISOR, Role.ENGINEER, Role.COMMITTEE)
-DECIDERS = (Role.COMMITTEE, Role.ADMIN)
 # How long POST /committee/sessions waits for the new session to have its agenda.
 START_WAIT = timedelta(seconds=20)
 FIELD_PREFIXES = ("estimated_delivery:", "reason:")
@@ -60,8 +58,7 @@ class DecisionRequest(Request):
 
 
 def require_reader(principal: Principal) -> None:
-    if not principal.has(*READERS):
-        raise Forbidden("only staff (admin, supervisor, engineer, committee) see the committee")
+    check(principal, Action.READ_COMMITTEE)
 
 
 def update_id(number: int) -> str:
@@ -152,8 +149,7 @@ async def start_session(
     session: AsyncSession, temporal: TemporalClient, settings: Settings, principal: Principal
 ) -> SessionView:
     """Admin starts a session now; refused while another one is open."""
-    if not principal.has(Role.ADMIN):
-        raise Forbidden("only admin starts a committee session by hand")
+    check(principal, Action.START_SESSION)
     open_row = await _open_row(session)
     await session.commit()
     now = datetime.now(UTC)
@@ -237,8 +233,7 @@ async def decide(
     session_id: str,
     data: DecisionRequest,
 ) -> RecordedDecision:
-    if not principal.has(*DECIDERS):
-        raise Forbidden("only committee members and admin decide requirements")
+    check(principal, Action.DECIDE)
     row = await session.get(CommitteeSessionRow, session_id)
     await session.commit()
     if row is None:

@@ -22,7 +22,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from soporte.db.incident_models import IncidentRow
-from soporte.policy import ResolutionKind, Role
+from soporte.policy import ResolutionKind
 from soporte.policy.incidents import (
     IncidentInput,
     IncidentStatus,
@@ -33,14 +33,13 @@ from soporte.policy.incidents import (
 )
 from soporte.policy.names import IncidentUpdate, Query, WorkflowType
 from soporte.services import tickets
+from soporte.services.access import Action, check
 from soporte.services.auth import Principal
-from soporte.services.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from soporte.services.errors import Conflict, InvalidInput, NotFound, Unavailable
 from soporte.services.schemas import Request, RequiredText
 from soporte.services.tickets import QUERY_TIMEOUT, UPDATE_TIMEOUT, refusal_message
 from soporte.settings import Settings
 
-READERS = (Role.ADMIN, Role.SUPERVISOR, Role.ENGINEER, Role.COMMITTEE)
-ACTORS = (Role.ENGINEER, Role.SUPERVISOR, Role.ADMIN)
 FIELD_PREFIXES = ("kind:", "body:", "nit:")
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"
 
@@ -61,13 +60,11 @@ class IncidentResolveRequest(Request):
 
 
 def require_reader(principal: Principal) -> None:
-    if not principal.has(*READERS):
-        raise Forbidden("only staff (admin, supervisor, engineer, committee) see incidents")
+    check(principal, Action.READ_INCIDENTS)
 
 
-def require_actor(principal: Principal, action: str) -> None:
-    if not principal.has(*ACTORS):
-        raise Forbidden(f"only engineer, supervisor or admin may {action}")
+def require_actor(principal: Principal) -> None:
+    check(principal, Action.ACT_ON_INCIDENTS)
 
 
 def new_incident_id(now: datetime) -> str:
@@ -77,7 +74,7 @@ def new_incident_id(now: datetime) -> str:
 async def open_incident(
     temporal: TemporalClient, settings: Settings, principal: Principal, data: IncidentCreate
 ) -> IncidentView:
-    require_actor(principal, "open incidents")
+    require_actor(principal)
     now = datetime.now(UTC)
     start = IncidentInput(
         incident_id=new_incident_id(now), title=data.title, opened_by=principal.email, opened_at=now
@@ -161,7 +158,7 @@ async def link_ticket(
     incident_id: str,
     data: LinkRequest,
 ) -> IncidentView:
-    require_actor(principal, "link tickets to incidents")
+    require_actor(principal)
     intake = await tickets.find_ticket(session, principal, data.number)
     nit = intake.nit
     await session.commit()
@@ -176,6 +173,6 @@ async def resolve_incident(
     incident_id: str,
     data: IncidentResolveRequest,
 ) -> IncidentView:
-    require_actor(principal, "resolve incidents")
+    require_actor(principal)
     command = ResolveIncident(kind=data.kind, body=data.body, actor=principal.email)
     return await _update(session, temporal, incident_id, IncidentUpdate.RESOLVE, command)

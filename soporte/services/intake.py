@@ -28,6 +28,7 @@ from soporte.policy import Channel
 from soporte.policy.names import WorkflowType
 from soporte.policy.tickets import TicketInput, TicketView, workflow_id
 from soporte.policy.triage import missing_info, starting_priority, suggest_priority
+from soporte.services.access import Action, check
 from soporte.services.auth import Principal
 from soporte.services.errors import Conflict, Forbidden, InvalidInput, Unavailable
 from soporte.services.intake_writer import intake_writer
@@ -67,11 +68,10 @@ async def resolve_reporter(
     session: AsyncSession, principal: Principal, data: TicketCreate
 ) -> tuple[Reporter, Channel]:
     """The reporting contact and the channel, after the rules of who may open what."""
+    check(principal, Action.OPEN_TICKET)
     if principal.is_contact:
         return _contact_reporter(principal, data), Channel.WEB
-    if principal.works_tickets:
-        return await _staff_reporter(session, data), data.channel or Channel.PHONE
-    raise Forbidden("only contacts, engineers and supervisors open tickets")
+    return await _staff_reporter(session, data), data.channel or Channel.PHONE
 
 
 async def _load_reporter(session: AsyncSession, email: str) -> Reporter | None:

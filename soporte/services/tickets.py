@@ -27,19 +27,20 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from soporte.db.models import Ticket, TicketEvent, TicketIntake
-from soporte.policy import Priority, Role, Status, Visibility
+from soporte.policy import Priority, Status, Visibility
 from soporte.policy import ticket as ts
 from soporte.policy.names import Query, TicketSignal, TicketUpdate
 from soporte.policy.tickets import ClientMessage, TicketInput, TicketView, workflow_id
+from soporte.services import access
+from soporte.services.access import Action
 from soporte.services.auth import Principal
-from soporte.services.errors import Conflict, Forbidden, NotFound, Unavailable
+from soporte.services.errors import Conflict, NotFound, Unavailable
 from soporte.services.schemas import LogEntry, TicketPage, TicketSummary
 from soporte.services.views import initial_view
 
 QUERY_TIMEOUT = timedelta(seconds=5)
 UPDATE_TIMEOUT = timedelta(seconds=30)
 FINAL_STATUSES = (Status.CLOSED,)
-STAFF_READERS = (Role.ADMIN, Role.SUPERVISOR, Role.ENGINEER, Role.COMMITTEE)
 
 
 def not_found(number: int) -> NotFound:
@@ -51,18 +52,9 @@ async def find_ticket(session: AsyncSession, principal: Principal, number: int) 
     row = await session.get(TicketIntake, number) if 0 < number < 2**31 else None
     if row is None:
         raise not_found(number)
-    if principal.is_contact:
-        if row.nit != principal.nit:
-            raise not_found(number)
-    elif not principal.has(*STAFF_READERS):
+    if not access.owns(principal, row.nit):
         raise not_found(number)
     return row
-
-
-def require(principal: Principal, *roles: Role, action: str) -> None:
-    if not principal.has(*roles):
-        names = ", ".join(role.value for role in roles)
-        raise Forbidden(f"only {names} may {action}")
 
 
 # --- Reads ------------------------------------------------------------------------------
@@ -161,8 +153,7 @@ SUMMARY_COLUMNS = [c for c in Ticket.__table__.columns if c.name != "view"]
 async def list_tickets(
     session: AsyncSession, principal: Principal, filters: TicketFilters, limit: int, offset: int
 ) -> TicketPage:
-    if not principal.is_contact and not principal.has(*STAFF_READERS):
-        raise Forbidden("only staff and contacts list tickets")
+    access.check(principal, Action.READ_TICKETS)
     total = await session.scalar(
         _filtered(select(func.count()).select_from(Ticket), principal, filters)
     )
