@@ -102,8 +102,8 @@ class CommitteeSessionWorkflow:
         taken = {d.number for d in self._view.decisions} | self._in_flight
         today = bogota_today(workflow.now())
         problem = decision_problem(decision, self._view.agenda, taken, today)
-        if problem:
-            raise ApplicationError(problem, type="InvalidDecision")
+        if problem is not None:
+            raise ApplicationError(str(problem), problem.details(), type="InvalidDecision")
 
     # --- Steps ----------------------------------------------------------------------------
 

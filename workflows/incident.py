@@ -98,8 +98,8 @@ class IncidentWorkflow:
     @link.validator
     def _validate_link(self, link: LinkTicket) -> None:
         problem = link_problem(self._view, link)
-        if problem:
-            raise ApplicationError(problem, type="InvalidLink")
+        if problem is not None:
+            raise ApplicationError(str(problem), problem.details(), type="InvalidLink")
 
     @workflow.update(name=IncidentUpdate.RESOLVE)
     async def resolve(self, command: ResolveIncident) -> IncidentView:
@@ -124,8 +124,8 @@ class IncidentWorkflow:
     @resolve.validator
     def _validate_resolve(self, command: ResolveIncident) -> None:
         problem = resolve_problem(self._view, command)
-        if problem:
-            raise ApplicationError(problem, type="InvalidResolution")
+        if problem is not None:
+            raise ApplicationError(str(problem), problem.details(), type="InvalidResolution")
 
     # --- Steps ----------------------------------------------------------------------------
 

@@ -420,4 +420,6 @@ async def _until_done(
 
 
 def _refusal(refused: CommandRefused) -> ApplicationError:
-    return ApplicationError(refused.message, type=refused.reason, non_retryable=True)
+    """The refusal for the caller; a structured one travels as the details (field, code)."""
+    details = [refused.refusal.details()] if refused.refusal is not None else []
+    return ApplicationError(refused.message, *details, type=refused.reason, non_retryable=True)

@@ -31,21 +31,19 @@ from soporte.policy.committee import (
     RecordedDecision,
     SessionStatus,
     SessionView,
-    bogota_today,
     manual_session_id,
 )
 from soporte.policy.names import CommitteeUpdate, Query
 from soporte.schedules import start_session_now
 from soporte.services.access import Action, check
 from soporte.services.auth import Principal
-from soporte.services.errors import Conflict, InvalidInput, NotFound, Unavailable
+from soporte.services.errors import Conflict, NotFound, Unavailable, refusal_error
 from soporte.services.schemas import Request
-from soporte.services.tickets import QUERY_TIMEOUT, UPDATE_TIMEOUT, refusal_message
+from soporte.services.tickets import QUERY_TIMEOUT, UPDATE_TIMEOUT
 from soporte.settings import Settings
 
 # How long POST /committee/sessions waits for the new session to have its agenda.
 START_WAIT = timedelta(seconds=20)
-FIELD_PREFIXES = ("estimated_delivery:", "reason:")
 
 SessionId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
@@ -205,27 +203,6 @@ async def _wait_for_row(session: AsyncSession, session_id: str, give_up: float) 
         await asyncio.sleep(0.05)
 
 
-def _precheck(data: DecisionRequest, today: date) -> None:
-    """The field rules, answered as 422 before the workflow is asked."""
-    if data.decision is DecisionKind.ACCEPT:
-        if data.estimated_delivery is None:
-            raise InvalidInput("estimated_delivery", "required to accept a requirement")
-        if data.estimated_delivery < today:
-            raise InvalidInput(
-                "estimated_delivery", f"{data.estimated_delivery} is in the past (today is {today})"
-            )
-    if data.decision is DecisionKind.REJECT and not (data.reason or "").strip():
-        raise InvalidInput("reason", "required to reject a requirement")
-
-
-def _refusal(error: WorkflowUpdateFailedError) -> Exception:
-    message = refusal_message(error)
-    for prefix in FIELD_PREFIXES:
-        if message.startswith(prefix):
-            return InvalidInput(prefix[:-1], message[len(prefix) :].strip())
-    return Conflict(message)
-
-
 async def decide(
     session: AsyncSession,
     temporal: TemporalClient,
@@ -240,7 +217,6 @@ async def decide(
         await _not_projected_yet(temporal, session_id)
     elif row.status == SessionStatus.CLOSED.value:
         raise Conflict(f"committee session {session_id} is closed")
-    _precheck(data, bogota_today(datetime.now(UTC)))
     decision = Decision(**data.model_dump(), decided_by=principal.email)
     handle = temporal.get_workflow_handle(session_id)
     try:
@@ -252,7 +228,7 @@ async def decide(
             rpc_timeout=UPDATE_TIMEOUT,
         )
     except WorkflowUpdateFailedError as error:
-        raise _refusal(error) from None
+        raise refusal_error(error) from None
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             raise Conflict(f"committee session {session_id} is closed") from None

@@ -35,12 +35,11 @@ from soporte.policy.names import IncidentUpdate, Query, WorkflowType
 from soporte.services import tickets
 from soporte.services.access import Action, check
 from soporte.services.auth import Principal
-from soporte.services.errors import Conflict, InvalidInput, NotFound, Unavailable
+from soporte.services.errors import Conflict, NotFound, Unavailable, refusal_error
 from soporte.services.schemas import Request, RequiredText
-from soporte.services.tickets import QUERY_TIMEOUT, UPDATE_TIMEOUT, refusal_message
+from soporte.services.tickets import QUERY_TIMEOUT, UPDATE_TIMEOUT
 from soporte.settings import Settings
 
-FIELD_PREFIXES = ("kind:", "body:", "nit:")
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -135,11 +134,7 @@ async def _update(
             name, command, result_type=IncidentView, rpc_timeout=UPDATE_TIMEOUT
         )
     except WorkflowUpdateFailedError as error:
-        message = refusal_message(error)
-        for prefix in FIELD_PREFIXES:
-            if message.startswith(prefix):
-                raise InvalidInput(prefix[:-1], message[len(prefix) :].strip()) from None
-        raise Conflict(message) from None
+        raise refusal_error(error) from None
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise Unavailable(f"incident {incident_id} could not be reached") from None

@@ -34,7 +34,7 @@ from soporte.policy.tickets import ClientMessage, TicketInput, TicketView, workf
 from soporte.services import access
 from soporte.services.access import Action
 from soporte.services.auth import Principal
-from soporte.services.errors import Conflict, NotFound, Unavailable
+from soporte.services.errors import Conflict, NotFound, Unavailable, refusal_error
 from soporte.services.schemas import LogEntry, TicketPage, TicketSummary
 from soporte.services.views import initial_view
 
@@ -221,7 +221,7 @@ async def run_update(
             update, command, result_type=TicketView, rpc_timeout=UPDATE_TIMEOUT
         )
     except WorkflowUpdateFailedError as error:
-        raise Conflict(refusal_message(error)) from None
+        raise refusal_error(error) from None
     except RPCError as error:
         raise _rpc_failure(number, error) from None
 
