@@ -2,8 +2,8 @@
 
 The pure transitions (soporte.policy.ticket) first, then the ticket workflow on real Temporal
 servers: timer paths on the time-skipping server, signals and refusals on the dev server.
-With SOPORTE_WRITE_HISTORIES=1 the timer paths write tests/histories/*.json for the replay
-test (run this file alone, so the histories recorded before issue 6 stay as they were).
+With SOPORTE_WRITE_HISTORIES=<new patch folder> the timer paths write tests/histories/<folder>/*.json
+for the replay test (tests/test_replay.py); a committed history is never overwritten.
 """
 
 from __future__ import annotations
