@@ -35,7 +35,7 @@ TICKET_PATHS_BEFORE_LOCAL_WRITES = (
     "updates_and_refusals",
     "continued_as_new",
     "worker_killed_mid_ticket",
-    # Issue 6 (tests/test_ticket_issue6.py).
+    # Issue 6 (tests/test_ticket_requirements.py, _advisories.py, _incidents.py).
     "requirement_accepted_delivered",
     "advisory_booked_reminded_done",
     "incident_p1_then_resolved",
