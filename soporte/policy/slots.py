@@ -11,11 +11,12 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 from soporte.policy.calendar import BOGOTA, BusinessCalendar, require_aware
+from soporte.policy.config import DEFAULT_ADVISORY_HORIZON, DEFAULT_ADVISORY_SLOT_LENGTH
 from soporte.policy.refusals import Refusal, RefusalCode
 
 SLOT_ALIGNMENT = timedelta(minutes=30)
-DEFAULT_SLOT_LENGTH = timedelta(hours=1)
-DEFAULT_HORIZON = timedelta(days=14)
+DEFAULT_SLOT_LENGTH = DEFAULT_ADVISORY_SLOT_LENGTH
+DEFAULT_HORIZON = DEFAULT_ADVISORY_HORIZON
 
 
 def _aligned_at_or_after(instant: datetime) -> datetime:
