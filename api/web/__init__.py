@@ -83,8 +83,8 @@ def _wrap(app: FastAPI, exc_class: type[Exception], status_of: Any) -> None:
 
 
 async def on_sign_in_required(request: Request, exc: Exception) -> Response:
-    next_path = exc.next_path if isinstance(exc, core.SignInRequired) else "/"
-    return core.secure(core.sign_in_redirect(next_path))
+    assert isinstance(exc, core.SignInRequired)  # nosec B101  # registered for this type only
+    return core.secure(core.sign_in_redirect(exc.next_path))
 
 
 async def on_form_refused(request: Request, exc: Exception) -> Response:

@@ -18,10 +18,10 @@ from api.web.console import staff_caller
 from api.web.core import Caller, page, redirect
 from api.web.ticket_pages import field_errors, people_names
 from soporte import portal_paths
-from soporte.policy import Role
 from soporte.policy.committee import DecisionKind, SessionStatus, SessionView
 from soporte.policy.tickets import TicketView
-from soporte.services import attachments, committee, tickets
+from soporte.services import access, attachments, committee, tickets
+from soporte.services.access import Action
 from soporte.services.committee import DecisionRequest
 from soporte.services.errors import InvalidInput, NotFound, ServiceError
 from soporte.services.schemas import AttachmentOut
@@ -50,6 +50,7 @@ class CommitteePage:
     past: list[SessionView]
     names: dict[str, str]
     can_decide: bool
+    can_start: bool
     errors: dict[str, str] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
     refusal: str = ""
@@ -106,7 +107,8 @@ async def committee_data(request: Request, caller: Caller) -> CommitteePage:
         agenda=agenda,
         past=[s for s in past if s.status is SessionStatus.CLOSED][:PAST_SESSIONS],
         names=names,
-        can_decide=principal.has(*committee.DECIDERS),
+        can_decide=access.may(principal, Action.DECIDE),
+        can_start=access.may(principal, Action.START_SESSION),
     )
 
 
@@ -130,7 +132,7 @@ async def committee_page(request: Request) -> Response:
 
 @router.post(portal_paths.COMMITTEE + "/sesiones")
 async def start_session(request: Request) -> Response:
-    caller = await staff_caller(request, Role.COMMITTEE, Role.ADMIN)
+    caller = await staff_caller(request, Action.START_SESSION)
     await core.checked_form(request, caller)
     state = core.state_of(request)
     try:
@@ -147,7 +149,7 @@ async def start_session(request: Request) -> Response:
 
 @router.post(portal_paths.COMMITTEE + "/{session_id}/decisiones")
 async def decide(request: Request, session_id: SessionId) -> Response:
-    caller = await staff_caller(request, Role.COMMITTEE, Role.ADMIN)
+    caller = await staff_caller(request, Action.DECIDE)
     form = await core.checked_form(request, caller)
     typed = {
         name: str(form.get(name) or "")

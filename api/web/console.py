@@ -20,26 +20,24 @@ from api.web import core
 from api.web.core import Caller, page, redirect, signed_in
 from api.web.queue_rows import filter_choices, queue_rows
 from soporte import portal_paths
-from soporte.policy import Kind, Priority, Role, Status
+from soporte.policy import Kind, Priority, Status
 from soporte.policy.calendar import BOGOTA
-from soporte.services import tickets
-from soporte.services.errors import Forbidden, NotFound
+from soporte.services import access, tickets
+from soporte.services.access import Action
+from soporte.services.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-WORKERS = (Role.ENGINEER, Role.SUPERVISOR)
-EVERY_STAFF = (Role.ADMIN, Role.SUPERVISOR, Role.ENGINEER, Role.COMMITTEE)
-
-
-async def staff_caller(request: Request, *roles: Role) -> Caller:
-    """The signed-in staff member holding one of `roles` (any staff role when none)."""
+async def staff_caller(request: Request, action: Action | None = None) -> Caller:
+    """The signed-in staff member allowed `action` (soporte.services.access); any staff
+    member when no action is named."""
     caller = await signed_in(request)
-    if caller.is_contact or not caller.principal.has(*EVERY_STAFF):
+    if caller.is_contact or not caller.principal.roles & access.STAFF_ROLES:
         raise NotFound("not a page for contacts")
-    if roles and not caller.principal.has(*roles):
-        raise Forbidden("this page needs another role")
+    if action is not None:
+        access.check(caller.principal, action)
     return caller
 
 

@@ -20,17 +20,17 @@ from api.web.console import staff_caller
 from api.web.core import page
 from soporte import portal_paths
 from soporte.db.models import Staff
-from soporte.policy import SUPPORT_PRIORITIES, Role
+from soporte.policy import SUPPORT_PRIORITIES
 from soporte.policy.calendar import BOGOTA
 from soporte.policy.sla_report import GroupBy, ReportRow, TargetCounts
 from soporte.services import dashboard, reports
+from soporte.services.access import Action
 from soporte.services.auth import Principal
 from soporte.services.errors import InvalidInput
 from soporte.services.reports import ReportQuery, SlaReport
 
 router = APIRouter(include_in_schema=False)
 
-READERS = (Role.SUPERVISOR, Role.ADMIN)
 TABLES = ("prioridad", "mes", "ingeniero", "antiguedad", "incumplimientos", "carga")
 Table = Annotated[str, Path(pattern="^(" + "|".join(TABLES) + ")$")]
 MONTHS = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic")
@@ -153,7 +153,7 @@ def totals_of(rows: list[ReportRow]) -> dict[str, Any]:
 
 @router.get(portal_paths.DASHBOARD)
 async def dashboard_page(request: Request) -> Response:
-    caller = await staff_caller(request, *READERS)
+    caller = await staff_caller(request, Action.READ_DASHBOARD)
     principal = caller.principal
     period = read_period(request)
     now = datetime.now(UTC)
@@ -210,7 +210,7 @@ async def dashboard_page(request: Request) -> Response:
 
 @router.get(portal_paths.DASHBOARD + "/csv/{table}")
 async def dashboard_csv(request: Request, table: Table) -> Response:
-    caller = await staff_caller(request, *READERS)
+    caller = await staff_caller(request, Action.READ_DASHBOARD)
     principal = caller.principal
     period = read_period(request)
     if period.errors:

@@ -17,16 +17,15 @@ from api.web.core import Caller, page, redirect
 from api.web.ticket_pages import field_errors, people_names
 from soporte import portal_paths
 from soporte.db.models import Client, Ticket
-from soporte.policy import Role
 from soporte.policy.incidents import IncidentStatus
-from soporte.services import incidents
+from soporte.services import access, incidents
+from soporte.services.access import Action
 from soporte.services.errors import InvalidInput, ServiceError
 from soporte.services.incidents import IncidentCreate, IncidentResolveRequest, LinkRequest
 
 router = APIRouter(include_in_schema=False)
 
 IncidentId = Annotated[str, Path(pattern=incidents.ID_PATTERN)]
-ACTORS = (Role.ENGINEER, Role.SUPERVISOR, Role.ADMIN)
 PAGE_SIZE = 50
 
 
@@ -52,7 +51,7 @@ async def list_page(
         incidents=found.items,
         total=found.total,
         shown=status.value,
-        can_act=caller.principal.has(*ACTORS),
+        can_act=access.may(caller.principal, Action.ACT_ON_INCIDENTS),
         values=values or {},
         errors=errors or {},
         refusal=refusal,
@@ -67,7 +66,7 @@ async def incidents_page(request: Request) -> Response:
 
 @router.post(portal_paths.INCIDENTS)
 async def open_incident(request: Request) -> Response:
-    caller = await staff_caller(request, *ACTORS)
+    caller = await staff_caller(request, Action.ACT_ON_INCIDENTS)
     form = await core.checked_form(request, caller)
     values = {"title": str(form.get("title") or "")}
     state = core.state_of(request)
@@ -134,7 +133,8 @@ async def detail_page(
         clients=clients,
         subjects=subjects,
         names=names,
-        can_act=caller.principal.has(*ACTORS) and view.status is IncidentStatus.OPEN,
+        can_act=access.may(caller.principal, Action.ACT_ON_INCIDENTS)
+        and view.status is IncidentStatus.OPEN,
         values=values or {},
         errors=errors or {},
         refusal=refusal,
@@ -150,7 +150,7 @@ async def incident_page(request: Request, incident_id: IncidentId) -> Response:
 async def incident_command(
     request: Request, incident_id: str, fields: tuple[str, ...], action: str, run: Any, notice: str
 ) -> Response:
-    caller = await staff_caller(request, *ACTORS)
+    caller = await staff_caller(request, Action.ACT_ON_INCIDENTS)
     form = await core.checked_form(request, caller)
     typed = {name: str(form.get(name) or "") for name in fields}
     state = core.state_of(request)

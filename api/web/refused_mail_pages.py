@@ -14,15 +14,15 @@ from api.web.console import staff_caller
 from api.web.core import Caller, page, redirect
 from api.web.ticket_pages import field_errors
 from soporte import portal_paths
-from soporte.policy import Kind, Role
-from soporte.services import refused_mail, registry
+from soporte.policy import Kind
+from soporte.services import access, refused_mail, registry
+from soporte.services.access import Action
 from soporte.services.errors import InvalidInput, ServiceError
 
 router = APIRouter(include_in_schema=False)
 
 MailId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 PAGE_SIZE = 50
-READERS = refused_mail.READERS
 WHY = {
     "refused": "Rechazado (se le respondió al remitente)",
     "ignored": "Ignorado (sin respuesta automática)",
@@ -31,7 +31,7 @@ WHY = {
 
 @router.get(portal_paths.REFUSED_MAIL)
 async def list_page(request: Request) -> Response:
-    caller = await staff_caller(request, *READERS)
+    caller = await staff_caller(request, Action.READ_REFUSED_MAIL)
     everything = request.query_params.get("ver") == "todos"
     raw_offset = request.query_params.get("desde", "0")
     offset = min(int(raw_offset), 1_000_000) if raw_offset.isdigit() else 0
@@ -78,8 +78,8 @@ async def detail(
         clients=[c for c in clients if c.active],
         kinds=list(Kind),
         categories=words.CATEGORIES,
-        can_register=caller.principal.has(Role.ADMIN),
-        can_open=caller.principal.works_tickets,
+        can_register=access.may(caller.principal, Action.MANAGE_REGISTRY),
+        can_open=access.may(caller.principal, Action.OPEN_TICKET),
         values=values or {},
         errors=errors or {},
         refusal=refusal,
@@ -89,7 +89,7 @@ async def detail(
 
 @router.get(portal_paths.REFUSED_MAIL + "/{mail_id}")
 async def message_page(request: Request, mail_id: MailId) -> Response:
-    caller = await staff_caller(request, *READERS)
+    caller = await staff_caller(request, Action.READ_REFUSED_MAIL)
     return await detail(request, caller, mail_id)
 
 
@@ -104,7 +104,7 @@ def _problems(error: ServiceError | ValidationError, form: str) -> tuple[dict[st
 
 @router.post(portal_paths.REFUSED_MAIL + "/{mail_id}/solicitud")
 async def to_ticket(request: Request, mail_id: MailId) -> Response:
-    caller = await staff_caller(request, Role.ENGINEER, Role.SUPERVISOR)
+    caller = await staff_caller(request, Action.OPEN_TICKET)
     form = await core.checked_form(request, caller)
     typed = {k: str(form.get(k) or "").strip() for k in ("reporter_email", "kind", "category")}
     values = _values(typed, "ticket")
@@ -140,7 +140,7 @@ def _values(typed: dict[str, str], form: str) -> dict[str, str]:
 
 @router.post(portal_paths.REFUSED_MAIL + "/{mail_id}/remitente")
 async def register_sender(request: Request, mail_id: MailId) -> Response:
-    caller = await staff_caller(request, Role.ADMIN)
+    caller = await staff_caller(request, Action.MANAGE_REGISTRY)
     form = await core.checked_form(request, caller)
     typed = {k: str(form.get(k) or "").strip() for k in ("nit", "name")}
     try:

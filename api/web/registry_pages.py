@@ -19,6 +19,7 @@ from api.web.ticket_pages import field_errors
 from soporte import portal_paths
 from soporte.policy import Role
 from soporte.services import auth, portal_auth, registry
+from soporte.services.access import Action
 from soporte.services.errors import InvalidInput, NotFound, ServiceError
 from soporte.services.schemas import (
     ClientCreate,
@@ -45,7 +46,7 @@ TABS = {
 
 
 async def admin(request: Request) -> Caller:
-    return await staff_caller(request, Role.ADMIN)
+    return await staff_caller(request, Action.MANAGE_REGISTRY)
 
 
 def problems(error: ServiceError | ValidationError, form: str) -> tuple[dict[str, str], str]:

@@ -9,19 +9,18 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from api.web import core, words
-from api.web.console import WORKERS, staff_caller
+from api.web.console import staff_caller
 from api.web.core import Caller, page, redirect
 from api.web.ticket_pages import field_errors
 from soporte import portal_paths
-from soporte.policy import Role
 from soporte.services import saved_replies
+from soporte.services.access import Action
 from soporte.services.errors import ServiceError
 from soporte.services.saved_replies import SavedReplyIn
 
 router = APIRouter(include_in_schema=False)
 
 ReplyId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-EDITORS = (*WORKERS, Role.ADMIN)
 
 
 async def replies_page(
@@ -57,18 +56,18 @@ async def replies_page(
 
 @router.get(portal_paths.SAVED_REPLIES)
 async def list_page(request: Request) -> Response:
-    caller = await staff_caller(request, *EDITORS)
+    caller = await staff_caller(request, Action.USE_SAVED_REPLIES)
     return await replies_page(request, caller)
 
 
 @router.get(portal_paths.SAVED_REPLIES + "/{reply_id}")
 async def edit_page(request: Request, reply_id: ReplyId) -> Response:
-    caller = await staff_caller(request, *EDITORS)
+    caller = await staff_caller(request, Action.USE_SAVED_REPLIES)
     return await replies_page(request, caller, reply_id)
 
 
 async def save(request: Request, reply_id: int | None) -> Response:
-    caller = await staff_caller(request, *EDITORS)
+    caller = await staff_caller(request, Action.USE_SAVED_REPLIES)
     form = await core.checked_form(request, caller)
     values = {"title": str(form.get("title") or ""), "body": str(form.get("body") or "")}
     try:

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from soporte.db.models import Client, Staff, Ticket
 from soporte.policy import SUPPORT_PRIORITIES, Status
 from soporte.policy.sla_report import Outcome
+from soporte.services import access
+from soporte.services.access import Action
 from soporte.services.auth import Principal
-from soporte.services.errors import Forbidden
-from soporte.services.reports import READERS, ReportQuery
+from soporte.services.reports import ReportQuery
 
 OPEN = [s.value for s in Status if s not in (Status.RESOLVED, Status.CLOSED)]
 # Age buckets of open tickets (since they were opened), in order.
@@ -32,8 +33,7 @@ MAX_BREACHES = 200
 
 
 def require_reader(principal: Principal) -> None:
-    if not principal.has(*READERS):
-        raise Forbidden("only supervisor or admin may read the dashboard")
+    access.check(principal, Action.READ_DASHBOARD)
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,11 @@ from temporalio.client import Client as TemporalClient
 
 from soporte.db.mail_models import RefusedMail
 from soporte.email.parse import ParsedMail, parse_message
-from soporte.policy import Channel, Kind, Role
-from soporte.services import attachments, intake, registry
+from soporte.policy import Channel, Kind
+from soporte.services import access, attachments, intake, registry
+from soporte.services.access import Action
 from soporte.services.auth import Principal
-from soporte.services.errors import Conflict, Forbidden, NotFound
+from soporte.services.errors import Conflict, NotFound
 from soporte.services.schemas import ContactCreate, ContactOut, TicketCreate
 from soporte.settings import Settings
 
@@ -71,7 +72,6 @@ async def keep_refused(
 
 # --- The console ---------------------------------------------------------------------
 
-READERS = (Role.ENGINEER, Role.SUPERVISOR, Role.ADMIN)
 MAX_SUBJECT = 200
 
 
@@ -102,8 +102,7 @@ class RefusedMessage:
 
 
 def require_reader(principal: Principal) -> None:
-    if not principal.has(*READERS):
-        raise Forbidden("only engineers, supervisors and admin read refused mail")
+    access.check(principal, Action.READ_REFUSED_MAIL)
 
 
 def _summary(row: RefusedMail) -> RefusedSummary:
@@ -212,8 +211,7 @@ async def register_sender(
     session: AsyncSession, principal: Principal, mail_id: int, nit: str, name: str
 ) -> ContactOut:
     """The sender becomes a contact of the client `nit` (admin, as the registry)."""
-    if not principal.has(Role.ADMIN):
-        raise Forbidden("only admin registers contacts")
+    access.check(principal, Action.MANAGE_REGISTRY)
     row = await _row(session, mail_id)
     _not_handled(row)
     email = row.from_address

@@ -1,7 +1,7 @@
 """Saved replies (plantillas de respuesta): texts an engineer inserts into a reply.
 
-Staff who work tickets (engineers, supervisors) and admin list, create and edit them;
-contacts never reach them (404, as a page they may not see).
+Staff who work tickets (engineers, supervisors) and admin list, create and edit them
+(soporte.services.access, Action.USE_SAVED_REPLIES).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from soporte.db.console_models import SavedReply
-from soporte.policy import Role
+from soporte.services import access
+from soporte.services.access import Action
 from soporte.services.auth import Principal
 from soporte.services.errors import Conflict, NotFound
 from soporte.services.schemas import Name, Request
 
-EDITORS = (Role.ENGINEER, Role.SUPERVISOR, Role.ADMIN)
 Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
 
 
@@ -38,8 +38,7 @@ class SavedReplyOut(BaseModel):
 
 
 def require_editor(principal: Principal) -> None:
-    if not principal.has(*EDITORS):
-        raise NotFound("there are no saved replies for this caller")
+    access.check(principal, Action.USE_SAVED_REPLIES)
 
 
 def _out(row: SavedReply) -> SavedReplyOut:
