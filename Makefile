@@ -7,11 +7,12 @@ STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 ARGS ?=
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean chromium
 
+# The build tools are upgraded too: the venv module's setuptools (65.5.0 on 3.11) has CVEs.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
@@ -20,20 +21,35 @@ install: $(STAMP)
 $(RUN_STAMP): pyproject.toml
 	@if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ]; then touch $@; else \
 	  $(PYTHON) -m venv $(VENV) && \
-	  $(BIN)/pip install --quiet --upgrade pip && \
+	  $(BIN)/pip install --quiet --upgrade pip setuptools wheel && \
 	  $(BIN)/pip install --quiet -e . && \
 	  touch $@; fi
 
 run: $(RUN_STAMP)
 	$(BIN)/soporte up $(ARGS)
 
-test: $(STAMP)
+# The browser tests drive Debian's Chromium (never a downloaded browser): installed with
+# apt-get when missing and we are root; otherwise those tests fail saying what to install.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "browser tests need Debian's chromium: run 'sudo apt-get install chromium'"; \
+	  fi; \
+	fi
+
+test: $(STAMP) chromium
 	$(BIN)/python -m tests.run
 
+# bandit must be clean (each exception a narrow `# nosec` with its reason); the dependency
+# audit fails on a known vulnerability, and says so without failing when offline.
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy soporte workflows activities api launcher worker.py
+	$(BIN)/mypy soporte workflows activities api launcher worker.py tools
 	$(BIN)/lint-imports
+	$(BIN)/bandit -q -c pyproject.toml -r soporte workflows activities api launcher worker.py tools
+	$(BIN)/python tools/dependency_audit.py
 
 clean:
 	rm -rf $(VENV)

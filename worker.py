@@ -19,6 +19,7 @@ from soporte import worker_metrics
 from soporte.backup import finish_restore
 from soporte.schedules import ensure_committee_schedule
 from soporte.search_attributes import ensure_search_attributes
+from soporte.services.orphans import repair_orphans
 from soporte.settings import Settings
 from soporte.temporal_client import connect
 from soporte.temporal_interceptors import RequestIdInWorkerLogs
@@ -70,6 +71,7 @@ async def run_worker(settings: Settings) -> None:
     try:
         client = await connect(settings, runtime)
         worker = await prepare_worker(client, settings)
+        await repair_orphans(client, settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

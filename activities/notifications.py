@@ -3,10 +3,17 @@
 The `outbound_mail` row (keyed by the notification id) is claimed before sending and
 stamped after: a retry of a delivered notification finds `sent_at` and sends nothing.
 Mail goes to the Maildir outbox, or through SMTP when `SOPORTE_SMTP_URL` is set.
+
+At most once where the transport allows it: a Maildir file is named from the notification
+id, so a retry after a crash between the write and `sent_at` finds the file and writes
+nothing. SMTP cannot take a message back: `sending_at` is stamped before the send, and a
+retry that finds it without `sent_at` (the worker died between the server's answer and
+our record) sends again with the same Message-ID, and says so in the log (README).
 """
 
 from __future__ import annotations
 
+import logging
 from email.message import EmailMessage
 
 from sqlalchemy import select
@@ -15,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from activities.assignment import active_staff
-from soporte import metrics
+from soporte import metrics, portal_paths
 from soporte.db.models import AssignmentPick, OutboundMail, Ticket, utcnow
 from soporte.db.session import bind_of, write_in_one_go
 from soporte.email.templates import MESSAGE_ID_DOMAIN, build_email, message_id_for, render
@@ -23,6 +30,8 @@ from soporte.email.transport import send_mail
 from soporte.policy import Role
 from soporte.policy.tickets import Notification
 from soporte.settings import Settings
+
+log = logging.getLogger("soporte.mail")
 
 ROLE_WORDS = {"@supervisors": Role.SUPERVISOR, "@committee": Role.COMMITTEE}
 
@@ -68,12 +77,23 @@ def message_id(notification: Notification) -> str:
     return message_id_for(notification.number, notification.id)
 
 
+# Mail that invites the client to rate the service carries the rating page's link.
+RATING_TEMPLATES = frozenset({"resolved", "rating_invitation", "incident_resolved"})
+
+
 def with_links(notification: Notification, settings: Settings) -> Notification:
-    """The links a template shows, made absolute with the public URL of the API."""
+    """The portal pages a mail links to, as absolute URLs: every mail about a ticket its
+    page; advisories' mail the booking page; a rating invitation the rating form."""
     if not is_about_a_ticket(notification):
         return notification
-    ticket = f"{settings.public_url.rstrip('/')}/api/v1/tickets/{notification.number}"
-    links = {"ticket_url": ticket, "booking_url": f"{ticket}/slots"}
+    number = notification.number
+    links = {"ticket_url": portal_paths.absolute(settings.public_url, portal_paths.ticket(number))}
+    if notification.data.get("kind") == "advisory":
+        booking = portal_paths.absolute(settings.public_url, portal_paths.booking(number))
+        links["booking_url"] = booking
+    if notification.template in RATING_TEMPLATES:
+        rating = portal_paths.absolute(settings.public_url, portal_paths.rating(number))
+        links["rating_url"] = rating
     data = {**links, **notification.data}
     return notification.model_copy(update={"data": data})
 
@@ -120,6 +140,38 @@ def mark_sent_in(session: Session, notification_id: str) -> None:
         row.sent_at = utcnow()
 
 
+def mark_sending_in(session: Session, notification_id: str) -> bool:
+    """Stamp `sending_at`; True when an earlier attempt had stamped it (outcome unknown)."""
+    row = session.get(OutboundMail, notification_id)
+    if row is None:
+        return False
+    earlier = row.sending_at is not None
+    row.sending_at = utcnow()
+    return earlier
+
+
+async def mark_sending(sessions: async_sessionmaker[AsyncSession], notification_id: str) -> bool:
+    return await write_in_one_go(
+        bind_of(sessions), lambda session: mark_sending_in(session, notification_id)
+    )
+
+
+async def send_once(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    notification: Notification,
+    message: EmailMessage,
+) -> None:
+    if settings.smtp_url and await mark_sending(sessions, notification.id):
+        log.warning(
+            "notification %s was being sent when a worker stopped; sending it again with "
+            "the same Message-ID %s (the receiver may have it already)",
+            notification.id,
+            message["Message-ID"],
+        )
+    await send_mail(settings, message, key=notification.id)
+
+
 async def mark_sent(sessions: async_sessionmaker[AsyncSession], notification_id: str) -> None:
     await write_in_one_go(bind_of(sessions), lambda session: mark_sent_in(session, notification_id))
 
@@ -135,7 +187,7 @@ async def deliver(
     if to:
         message = compose(notification, to, settings)
         try:
-            await send_mail(settings, message)
+            await send_once(sessions, settings, notification, message)
         except Exception:
             metrics.MAILS_FAILED.labels(template=notification.template).inc()
             raise

@@ -13,6 +13,16 @@ JSON_LIMIT = 1024 * 1024
 UPLOAD_LIMIT = 10 * 1024 * 1024 + 256 * 1024  # the file limit plus multipart overhead
 
 
+# The portal's forms with evidence: up to five files of the attachment limit.
+PORTAL_UPLOAD_LIMIT = 5 * 10 * 1024 * 1024 + 512 * 1024
+
+
+def is_portal_upload(path: str) -> bool:
+    return path == "/solicitudes/nueva" or (
+        path.startswith("/solicitudes/") and path.endswith("/responder")
+    )
+
+
 # A raw email may be as large as the SMTP listener accepts.
 INBOUND_EMAIL_PATH = "/api/v1/inbound-email"
 
@@ -20,6 +30,8 @@ INBOUND_EMAIL_PATH = "/api/v1/inbound-email"
 def limit_for(path: str) -> int:
     if path == INBOUND_EMAIL_PATH:
         return MAX_MESSAGE_BYTES
+    if is_portal_upload(path):
+        return PORTAL_UPLOAD_LIMIT
     return UPLOAD_LIMIT if path.endswith("/attachments") else JSON_LIMIT
 
 

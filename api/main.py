@@ -10,8 +10,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api import docs, errors, metrics
+from api import docs, errors, metrics, web
 from api.access_log import AccessLog
+from api.body_check import JsonBodyCheck
 from api.limits import BodySizeLimit
 from api.routes import (
     advisories,
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     docs.install(app)
+    app.add_middleware(JsonBodyCheck)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(metrics.RequestMetrics)
     app.add_middleware(AccessLog)  # added last: outermost, it times and logs everything
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(metrics.router)
     app.include_router(audit.router)
+    web.install(app)  # the portal's pages, at the root (after the API's error handlers)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

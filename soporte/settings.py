@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     committee_schedule: Annotated[CommitteeSchedule, NoDecode] = CommitteeSchedule(
         weekday=2, at=time(9, 0)
     )
+    # The web portal: sign-in links and sessions (soporte.services.portal_auth).
+    sign_in_link_ttl: timedelta = timedelta(minutes=15)
+    session_idle: timedelta = timedelta(hours=2)
+    session_max: timedelta = timedelta(hours=12)
+    sign_in_limit_per_address: int = Field(default=5, ge=1, le=10000)
+    sign_in_limit_per_ip: int = Field(default=30, ge=1, le=100000)
     # Logging of every process (soporte.logs): DEBUG..CRITICAL, and text or json lines.
     log_level: str = "INFO"
     log_format: str = "text"
@@ -90,6 +96,10 @@ class Settings(BaseSettings):
     def _log_format(cls, value: str) -> str:
         return check_format(value)
 
+    # /healthz: a worker counts as polling when it polled the task queue within this age
+    # (a cluster answers idle polls after 60 s; `soporte up` sets 10 s and PT30S).
+    health_poller_max_age: timedelta = Field(default=timedelta(seconds=90), gt=timedelta(0))
+
     @field_validator("reminder_offsets", mode="before")
     @classmethod
     def _offsets(cls, value: object) -> object:
@@ -101,7 +111,15 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "abandon_after", "reopen_window", "advisory_slot_length", "advisory_horizon", mode="before"
+        "abandon_after",
+        "reopen_window",
+        "advisory_slot_length",
+        "advisory_horizon",
+        "health_poller_max_age",
+        "sign_in_link_ttl",
+        "session_idle",
+        "session_max",
+        mode="before",
     )
     @classmethod
     def _duration(cls, value: object) -> object:
@@ -124,6 +142,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'soporte.db').resolve()}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry `Secure` when the portal is served over https."""
+        return self.public_url.strip().lower().startswith("https://")
 
     @property
     def outbox_dir(self) -> Path:

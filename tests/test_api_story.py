@@ -24,6 +24,7 @@ async def test_the_whole_story(api: Api) -> None:
     nit = await api.client("900123456", "Ferretería Andina")
     contact = await api.contact(nit, "ana@andina.com.co", "Ana")
     engineer = await api.staff("ingrid@btw.com.co", ["engineer"], "Ingrid")
+    await api.contact(nit, "jefe@andina.com.co", "Jefe")  # people to inform are contacts
 
     ticket = await api.open_ticket(contact, notify=["jefe@andina.com.co"])
     number = ticket["number"]

@@ -278,8 +278,8 @@ def test_an_advisory_gets_its_booking_link_as_attempt_one_of_waiting() -> None:
     # The policy names no API path; the door makes the link absolute with its public URL.
     assert "slots_path" not in link.data
     settings = load_settings(public_url="https://soporte.btw.co/")
-    slots_url = f"https://soporte.btw.co/api/v1/tickets/{state.input.number}/slots"
-    assert with_links(link, settings).data["booking_url"] == slots_url
+    booking_page = f"https://soporte.btw.co/solicitudes/{state.input.number}/agendar"
+    assert with_links(link, settings).data["booking_url"] == booking_page  # a portal page
     shown = view(state)
     assert shown.status is Status.SCHEDULING and shown.waiting_attempts == 1
     assert shown.sla.first_response_due is None and not shown.sla.paused

@@ -102,7 +102,7 @@ def _contact_reporter(principal: Principal, data: TicketCreate) -> Reporter:
 
 def reporter_of(principal: Principal) -> Reporter:
     """A contact caller as a reporter, from what authentication read (no query)."""
-    assert principal.nit is not None, "a contact principal carries its client"
+    assert principal.nit is not None, "a contact principal carries its client"  # nosec B101  # invariant (never run -O)
     contact = Contact(
         email=principal.email, name=principal.name, client_nit=principal.nit, active=True
     )
@@ -130,6 +130,32 @@ async def _staff_reporter(session: AsyncSession, data: TicketCreate) -> Reporter
     if not reporter.client.active:
         raise refuse_inactive(reporter.client)
     return reporter
+
+
+async def check_people_to_inform(
+    session: AsyncSession, reporter: Reporter, notify: list[str]
+) -> None:
+    """People to inform are active contacts of the reporter's own client (POLICY.md, "Who
+    sees what"): no mail about a ticket goes to another client or a stranger."""
+    others = sorted(set(notify) - {reporter.contact.email})
+    if not others:
+        return
+    known = set(
+        await session.scalars(
+            select(Contact.email).where(
+                Contact.email.in_(others),
+                Contact.client_nit == reporter.client.nit,
+                Contact.active.is_(True),
+            )
+        )
+    )
+    strangers = [email for email in others if email not in known]
+    if strangers:
+        raise InvalidInput(
+            "notify",
+            f"{', '.join(strangers)}: not an active contact of {reporter.client.name}; "
+            "people to inform are contacts of the same client",
+        )
 
 
 def request_hash(principal: Principal, data: TicketCreate) -> str:
@@ -229,7 +255,7 @@ async def allocate(
         }
     )
     if number is None:  # another opening with this key was written first
-        assert key is not None
+        assert key is not None  # nosec B101  # invariant (never run -O)
         earlier = await _earlier(session, principal, key, fingerprint)
         if earlier is None:
             raise Conflict(f"Idempotency-Key {key!r} is taken but its ticket was not found")
@@ -378,6 +404,7 @@ async def open_ticket(
 ) -> Opened:
     key = check_idempotency_key(idempotency_key)
     reporter, channel = await resolve_reporter(session, principal, data)
+    await check_people_to_inform(session, reporter, data.notify)
     if session.in_transaction():  # a staff caller read the contact: end that read first
         await session.commit()
     ticket, replayed = await allocate(session, principal, data, key, reporter, channel, settings)

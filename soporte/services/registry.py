@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from soporte.audit import AuditAction, update_action
 from soporte.db.models import Client, Contact, Staff
 from soporte.policy.nit import InvalidNit, validate_nit
-from soporte.services import audit
+from soporte.services import audit, portal_auth
 from soporte.services.errors import Conflict, InvalidInput, NotFound
 from soporte.services.schemas import (
     ClientCreate,
@@ -99,6 +99,10 @@ async def update_client(
             raise InvalidInput(name, "may not be null")
         setattr(client, name, value)
     audit.record(session, actor, update_action("client", changes), client.nit, changes)
+    if data.active is False:  # its people may no longer use the portal
+        await portal_auth.end_sessions_of(
+            session, await portal_auth.contact_emails_of(session, client.nit)
+        )
     await session.commit()
     return client_out(client)
 
@@ -151,6 +155,8 @@ async def update_contact(
         setattr(contact, name, value)
     changes = data.model_dump(mode="json", exclude_unset=True)
     audit.record(session, actor, update_action("contact", changes), contact.email, changes)
+    if data.active is False:
+        await portal_auth.end_sessions_of(session, [contact.email])
     await session.commit()
     return contact_out(contact)
 
@@ -185,6 +191,8 @@ async def update_staff(
         setattr(staff, name, value)
     logged = data.model_dump(mode="json", exclude_unset=True)
     audit.record(session, actor, update_action("staff", logged), staff.email, logged)
+    if data.active is False:
+        await portal_auth.end_sessions_of(session, [staff.email])
     await session.commit()
     return staff_out(staff)
 

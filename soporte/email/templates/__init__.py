@@ -26,10 +26,11 @@ Data keys a template reads from `Notification.data` (all optional unless said):
 - refused_unknown_sender: `from_address`, `support_phone`
 - refused_inactive_client: `client_name`, `support_phone`
 - reopen_refused: `reopen_until`, `reason`
+- sign_in_link (the portal; number 0): `sign_in_url` (required), `minutes`
 Instants are ISO 8601 strings (or aware datetimes) in UTC, shown in America/Bogota.
 
 The package: message_ids, formatting (es-CO), document (the block model and footer), data,
-the templates by audience (client, staff, refusals), catalog (TEMPLATES, render), compose
+the templates by audience (client, staff, refusals, portal), catalog (TEMPLATES, render), compose
 (build_email).
 """
 

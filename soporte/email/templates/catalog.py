@@ -28,6 +28,7 @@ from soporte.email.templates.client import (
 )
 from soporte.email.templates.data import _Data
 from soporte.email.templates.document import Block, Para, Quote, RenderedMail, _assemble, _Mail
+from soporte.email.templates.portal import _sign_in_link
 from soporte.email.templates.refusals import (
     _refused_inactive_client,
     _refused_unknown_sender,
@@ -74,6 +75,7 @@ TEMPLATES: dict[str, Callable[[_Data], _Mail]] = {
     "incident_priority": _incident_priority,
     "incident_resolved": _incident_resolved,
     "committee_agenda": _committee_agenda,
+    "sign_in_link": _sign_in_link,
 }
 
 

@@ -1,0 +1,28 @@
+"""The portal's page addresses, in one place: the pages' routes and the links in mail."""
+
+from __future__ import annotations
+
+HOME = "/"
+SIGN_IN = "/ingresar"
+SIGN_IN_LINK = "/ingresar/enlace"
+SIGN_OUT = "/salir"
+TICKETS = "/solicitudes"
+NEW_TICKET = "/solicitudes/nueva"
+STAFF_HOME = "/personal"
+STATIC = "/static"
+
+
+def ticket(number: int) -> str:
+    return f"{TICKETS}/{int(number)}"
+
+
+def booking(number: int) -> str:
+    return f"{ticket(number)}/agendar"
+
+
+def rating(number: int) -> str:
+    return f"{ticket(number)}/calificar"
+
+
+def absolute(public_url: str, path: str) -> str:
+    return f"{public_url.rstrip('/')}{path}"
