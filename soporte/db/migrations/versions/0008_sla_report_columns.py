@@ -1,11 +1,11 @@
 """tickets: the queue's next due instant and filters, the SLA report's facts
 
 Revision ID: 0008
-Revises: 0009
+Revises: 0006
 Create Date: 2026-12-01
 
-Chained after 0009 (the audit log, already on main when this branch merged it): the two
-touch different tables, and a database already at 0009 simply gains this one. One head.
+Chained after 0006 (main's head when this branch merged it: 0005, 0009, 0007, 0006): those
+touch other tables, and a database already at 0006 simply gains this one. One head.
 
 Adds the columns soporte.policy.sla_report.SlaFacts describes (plus category and the folded search
 text) and fills them for the tickets already projected, from each one's view and log, the
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0009"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
