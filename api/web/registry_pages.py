@@ -18,7 +18,7 @@ from api.web.core import Caller, page, redirect
 from api.web.ticket_pages import field_errors
 from soporte import portal_paths
 from soporte.policy import Role
-from soporte.services import auth, portal_auth, registry
+from soporte.services import access, auth, portal_auth, registry
 from soporte.services.access import Action
 from soporte.services.errors import InvalidInput, NotFound, ServiceError
 from soporte.services.schemas import (
@@ -36,7 +36,8 @@ BASE = portal_paths.REGISTRY
 NitPath = Annotated[str, Path(min_length=3, max_length=30, pattern=r"^[0-9.\- ]+$")]
 EmailPath = Annotated[str, Path(min_length=3, max_length=254, pattern=r"^[^/\s]+@[^/\s]+$")]
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
-STAFF_ROLES = (Role.ENGINEER, Role.SUPERVISOR, Role.COMMITTEE, Role.ADMIN)
+# The roles a staff member may hold, in the order the form shows them.
+STAFF_ROLES = tuple(sorted(access.STAFF_ROLES, key=list(Role).index))
 TABS = {
     "clients": ("Clientes", BASE),
     "staff": ("Personal", f"{BASE}/personal"),

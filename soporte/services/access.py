@@ -49,7 +49,7 @@ class Action(StrEnum):
     POST_INBOUND_EMAIL = "post raw inbound email"
     USE_SAVED_REPLIES = "use and edit saved replies"
     READ_REFUSED_MAIL = "read refused mail"
-    READ_DASHBOARD = "read the SLA dashboard"
+    READ_REPORTS = "read the SLA report and dashboard"
 
 
 ALLOWED: Mapping[Action, frozenset[Role]] = {
@@ -78,8 +78,8 @@ ALLOWED: Mapping[Action, frozenset[Role]] = {
     Action.POST_INBOUND_EMAIL: ADMIN,
     Action.USE_SAVED_REPLIES: WORKING_ROLES | ADMIN,
     Action.READ_REFUSED_MAIL: WORKING_ROLES | ADMIN,
-    # As the SLA report it draws (soporte.services.reports.READERS).
-    Action.READ_DASHBOARD: frozenset({Role.SUPERVISOR}) | ADMIN,
+    # The SLA report (GET /api/v1/reports/sla) and the console's dashboard that draws it.
+    Action.READ_REPORTS: frozenset({Role.SUPERVISOR}) | ADMIN,
 }
 _ROLE_ORDER = (Role.CONTACT, Role.ENGINEER, Role.SUPERVISOR, Role.COMMITTEE, Role.ADMIN)
 

@@ -33,7 +33,7 @@ MAX_BREACHES = 200
 
 
 def require_reader(principal: Principal) -> None:
-    access.check(principal, Action.READ_DASHBOARD)
+    access.check(principal, Action.READ_REPORTS)
 
 
 @dataclass(frozen=True)
