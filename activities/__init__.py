@@ -14,8 +14,8 @@ from activities import assignment, notifications, projection
 from activities.committee import CommitteeActivities
 from activities.incidents import IncidentActivities
 from soporte.db.session import create_engine, create_sessionmaker
+from soporte.policy.names import Activity
 from soporte.policy.tickets import (
-    ActivityName,
     Notification,
     NotificationBatch,
     PickAssigneeInput,
@@ -30,20 +30,20 @@ class TicketActivities:
         self.engine = create_engine(settings.effective_database_url)
         self.sessions = create_sessionmaker(self.engine)
 
-    @activity.defn(name=ActivityName.PROJECT_TICKET)
+    @activity.defn(name=Activity.PROJECT_TICKET)
     async def project_ticket(self, batch: ProjectionBatch) -> None:
         await projection.project(self.sessions, batch)
 
-    @activity.defn(name=ActivityName.DELIVER_NOTIFICATION)
+    @activity.defn(name=Activity.DELIVER_NOTIFICATION)
     async def deliver_notification(self, notification: Notification) -> None:
         await notifications.deliver(self.sessions, self.settings, notification)
 
-    @activity.defn(name=ActivityName.DELIVER_NOTIFICATIONS)
+    @activity.defn(name=Activity.DELIVER_NOTIFICATIONS)
     async def deliver_notifications(self, batch: NotificationBatch) -> None:
         for notification in batch.notifications:
             await notifications.deliver(self.sessions, self.settings, notification)
 
-    @activity.defn(name=ActivityName.PICK_ASSIGNEE)
+    @activity.defn(name=Activity.PICK_ASSIGNEE)
     async def pick_assignee(self, data: PickAssigneeInput) -> str | None:
         return await assignment.pick(self.sessions, data)
 

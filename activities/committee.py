@@ -21,7 +21,8 @@ from soporte.db.committee_models import CommitteeSessionRow
 from soporte.db.models import Client, Ticket
 from soporte.holiday_dates import holidays_around
 from soporte.policy import Kind, Status
-from soporte.policy.committee import AgendaItem, CommitteeActivity, SessionView
+from soporte.policy.committee import AgendaItem, SessionView
+from soporte.policy.names import Activity
 
 HOLIDAY_YEARS_AHEAD = 1
 
@@ -52,7 +53,7 @@ class CommitteeActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
 
-    @activity.defn(name=CommitteeActivity.AGENDA.value)
+    @activity.defn(name=Activity.COMMITTEE_AGENDA.value)
     async def committee_agenda(self) -> list[AgendaItem]:
         query = (
             select(Ticket, Client.name)
@@ -65,11 +66,11 @@ class CommitteeActivities:
             rows = (await session.execute(query)).all()
         return [agenda_item(ticket, client_name) for ticket, client_name in rows]
 
-    @activity.defn(name=CommitteeActivity.HOLIDAYS.value)
+    @activity.defn(name=Activity.COMMITTEE_HOLIDAYS.value)
     async def committee_holidays(self, at: datetime) -> list[date]:
         return holidays_around(at, years_after=HOLIDAY_YEARS_AHEAD)
 
-    @activity.defn(name=CommitteeActivity.PROJECT_SESSION.value)
+    @activity.defn(name=Activity.PROJECT_COMMITTEE_SESSION.value)
     async def project_committee_session(self, view: SessionView) -> None:
         async with self.sessions() as session:
             await upsert_versioned(session, CommitteeSessionRow, "session_id", session_row(view))

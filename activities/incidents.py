@@ -11,7 +11,8 @@ from temporalio import activity
 
 from activities._db import upsert_versioned
 from soporte.db.incident_models import IncidentRow
-from soporte.policy.incidents import PROJECT_INCIDENT_ACTIVITY, IncidentView
+from soporte.policy.incidents import IncidentView
+from soporte.policy.names import Activity
 
 
 def incident_row(view: IncidentView) -> dict[str, Any]:
@@ -30,7 +31,7 @@ class IncidentActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
 
-    @activity.defn(name=PROJECT_INCIDENT_ACTIVITY)
+    @activity.defn(name=Activity.PROJECT_INCIDENT)
     async def project_incident(self, view: IncidentView) -> None:
         async with self.sessions() as session:
             await upsert_versioned(session, IncidentRow, "incident_id", incident_row(view))

@@ -70,11 +70,11 @@ def is_about_a_ticket(notification: Notification) -> bool:
     return notification.number > 0
 
 
-def message_id(notification: Notification) -> str:
+def message_id(notification: Notification, domain: str = MESSAGE_ID_DOMAIN) -> str:
     if not is_about_a_ticket(notification):
         # Never `<ticket-0...>`: a reply to it must not be taken for a ticket's thread.
-        return f"<notice.{notification.id}@{MESSAGE_ID_DOMAIN}>"
-    return message_id_for(notification.number, notification.id)
+        return f"<notice.{notification.id}@{domain}>"
+    return message_id_for(notification.number, notification.id, domain)
 
 
 # Mail that invites the client to rate the service carries the rating page's link.
@@ -103,9 +103,10 @@ def compose(notification: Notification, to: list[str], settings: Settings) -> Em
         render(with_links(notification, settings)),
         to=to,
         from_addr=settings.mail_from,
-        message_id=message_id(notification),
+        message_id=message_id(notification, settings.mail_domain),
         in_reply_to=notification.in_reply_to,
         number=notification.number if is_about_a_ticket(notification) else None,
+        domain=settings.mail_domain,
     )
 
 

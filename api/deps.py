@@ -12,10 +12,10 @@ from temporalio.client import Client as TemporalClient
 
 from api.access_log import note_principal
 from api.state import AppState
-from soporte.policy import Role
+from soporte.services.access import Action, check
 from soporte.services.auth import Principal, authenticate
 from soporte.services.auth_limits import FailureLimiter
-from soporte.services.errors import Forbidden, Unauthorized
+from soporte.services.errors import Unauthorized
 from soporte.settings import Settings
 
 
@@ -80,8 +80,7 @@ PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
 async def admin_principal(principal: PrincipalDep) -> Principal:
-    if not principal.has(Role.ADMIN):
-        raise Forbidden("only admin manages the registry")
+    check(principal, Action.MANAGE_REGISTRY)
     return principal
 
 

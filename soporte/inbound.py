@@ -66,7 +66,10 @@ async def serve_smtp_forever(settings: Settings, host: str, port: int) -> None:
     with contextlib.suppress(Exception):
         await temporal()  # connect early when possible; a failure is retried per message
     server = asyncio.create_task(
-        serve_smtp(host, port, deliver, settings.support_addresses), name="smtp"
+        serve_smtp(
+            host, port, deliver, settings.support_addresses, server_hostname=settings.mail_domain
+        ),
+        name="smtp",
     )
     stopper = asyncio.create_task(stop.wait(), name="smtp-stop")
     try:

@@ -26,12 +26,12 @@ from temporalio.client import (
 )
 
 from soporte.policy.committee import (
-    COMMITTEE_WORKFLOW_TYPE,
     SCHEDULED_SESSION_ID_PREFIX,
     SessionInput,
     manual_session_id,
 )
 from soporte.policy.config import CommitteeSchedule
+from soporte.policy.names import WorkflowType
 from soporte.settings import Settings
 
 COMMITTEE_SCHEDULE_ID = "committee-weekly"
@@ -57,7 +57,7 @@ def schedule_spec(committee: CommitteeSchedule) -> ScheduleSpec:
 
 def committee_schedule(settings: Settings, task_queue: str | None = None) -> Schedule:
     action = ScheduleActionStartWorkflow(
-        COMMITTEE_WORKFLOW_TYPE,
+        WorkflowType.COMMITTEE_SESSION.value,
         id=SCHEDULED_SESSION_ID_PREFIX,
         task_queue=task_queue or settings.task_queue,
     )
@@ -104,7 +104,7 @@ async def start_session_now(
     started_at = now or datetime.now(UTC)
     session_id = manual_session_id(started_at)
     return await client.start_workflow(
-        COMMITTEE_WORKFLOW_TYPE,
+        WorkflowType.COMMITTEE_SESSION.value,
         SessionInput(session_id=session_id, started_by=started_by),
         id=session_id,
         task_queue=task_queue or settings.task_queue,

@@ -8,12 +8,28 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, TypeAdapter, ValidationError, field_validator
+from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from soporte.logs import check_format, check_level
-from soporte.policy.config import CommitteeSchedule, PolicyConfig
+from soporte.policy.config import (
+    DEFAULT_ABANDON_AFTER,
+    DEFAULT_ADVISORY_HORIZON,
+    DEFAULT_ADVISORY_SLOT_LENGTH,
+    DEFAULT_AUTO_ASSIGN,
+    DEFAULT_COMMITTEE_SCHEDULE,
+    DEFAULT_REMINDER_OFFSETS,
+    DEFAULT_REOPEN_WINDOW,
+    DEFAULT_WARNING_RATIO,
+    CommitteeSchedule,
+    PolicyConfig,
+    PositiveDuration,
+    WarningRatio,
+    check_reminder_offsets,
+)
 
+# The one home of our mail domain (templates.message_ids and the SMTP listener default to it).
+DEFAULT_MAIL_DOMAIN = "soporte.btw.com.co"
 _DURATION = TypeAdapter(timedelta)
 _ISO_DURATION = re.compile(r"^P(?!$)(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
 _WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
@@ -61,21 +77,20 @@ class Settings(BaseSettings):
         "servicioalcliente@btw.com.co",
     )
     mail_from: str = "soporte@btw.com.co"
+    # The domain of our Message-IDs (and the SMTP listener's name): replies thread on it.
+    mail_domain: str = DEFAULT_MAIL_DOMAIN
     public_url: str = "http://127.0.0.1:8000"
-    auto_assign: bool = True
-    warning_ratio: float = Field(default=0.75, gt=0, lt=1)
-    reminder_offsets: Annotated[tuple[timedelta, ...], NoDecode] = (
-        timedelta(days=1),
-        timedelta(days=2),
-        timedelta(days=4),
-    )
-    abandon_after: timedelta = timedelta(days=5)
-    reopen_window: timedelta = timedelta(days=15)
-    advisory_slot_length: timedelta = timedelta(hours=1)
-    advisory_horizon: timedelta = timedelta(days=14)
-    committee_schedule: Annotated[CommitteeSchedule, NoDecode] = CommitteeSchedule(
-        weekday=2, at=time(9, 0)
-    )
+    # The policy's numbers: defaults and bounds are soporte.policy.config's.
+    auto_assign: bool = DEFAULT_AUTO_ASSIGN
+    warning_ratio: WarningRatio = DEFAULT_WARNING_RATIO
+    reminder_offsets: Annotated[
+        tuple[timedelta, ...], NoDecode, AfterValidator(check_reminder_offsets)
+    ] = DEFAULT_REMINDER_OFFSETS
+    abandon_after: PositiveDuration = DEFAULT_ABANDON_AFTER
+    reopen_window: PositiveDuration = DEFAULT_REOPEN_WINDOW
+    advisory_slot_length: PositiveDuration = DEFAULT_ADVISORY_SLOT_LENGTH
+    advisory_horizon: PositiveDuration = DEFAULT_ADVISORY_HORIZON
+    committee_schedule: Annotated[CommitteeSchedule, NoDecode] = DEFAULT_COMMITTEE_SCHEDULE
     # The web portal: sign-in links and sessions (soporte.services.portal_auth).
     sign_in_link_ttl: timedelta = timedelta(minutes=15)
     session_idle: timedelta = timedelta(hours=2)
@@ -104,10 +119,7 @@ class Settings(BaseSettings):
     @classmethod
     def _offsets(cls, value: object) -> object:
         if isinstance(value, str):
-            offsets = tuple(parse_iso_duration(part) for part in value.split(",") if part.strip())
-            if list(offsets) != sorted(offsets):
-                raise ValueError("reminder offsets must be in increasing order")
-            return offsets
+            return tuple(parse_iso_duration(part) for part in value.split(",") if part.strip())
         return value
 
     @field_validator(
@@ -147,6 +159,18 @@ class Settings(BaseSettings):
     def secure_cookies(self) -> bool:
         """Cookies carry `Secure` when the portal is served over https."""
         return self.public_url.strip().lower().startswith("https://")
+
+    @property
+    def our_addresses(self) -> frozenset[str]:
+        """Every address we send from or receive at: mail from one is never a client's."""
+        ours = {address.strip().lower() for address in self.support_addresses}
+        return frozenset(ours | {self.mail_from.strip().lower()})
+
+    @property
+    def our_mail_domains(self) -> tuple[str, ...]:
+        """The domains our Message-IDs may carry: the mail domain and the sender's."""
+        domains = {self.mail_domain.strip().lower(), self.mail_from.rpartition("@")[2].lower()}
+        return tuple(sorted(domain for domain in domains if domain))
 
     @property
     def outbox_dir(self) -> Path:

@@ -26,15 +26,13 @@ from api.main import create_app
 from soporte.db.migrate import run_migrations, sync_url
 from soporte.policy.nit import check_digit
 from soporte.settings import Settings, load_settings
-from tests.conftest import postgres_url
+from tests.conftest import backends, postgres_url
+
+__all__ = ["backends"]  # re-exported: the database tests import it from here
 from worker import build_worker
 
 ADMIN_TOKEN = "test-admin-token-" + uuid.uuid4().hex
 T = TypeVar("T")
-
-
-def backends() -> list[str]:
-    return ["sqlite", "postgresql"] if postgres_url() else ["sqlite"]
 
 
 def make_nit(base: str) -> str:
@@ -94,13 +92,16 @@ def database(backend: str, tmp_dir: Path) -> Iterator[str]:
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def api_settings(data_dir: Path, database_url: str, env: WorkflowEnvironment) -> Settings:
+def api_settings(
+    data_dir: Path, database_url: str, env: WorkflowEnvironment, **overrides: Any
+) -> Settings:
     return load_settings(
         data_dir=data_dir,
         database_url=database_url,
         temporal_address=env.client.service_client.config.target_host,
         task_queue=f"api-{uuid.uuid4().hex}",
         admin_token=ADMIN_TOKEN,
+        **overrides,
     )
 
 
@@ -198,9 +199,11 @@ async def module_api(
     tmp_path_factory: pytest.TempPathFactory,
     *,
     worker: bool = True,
+    **overrides: Any,
 ) -> AsyncIterator[Api]:
-    """For a module-scoped fixture parametrized by `backends()`."""
+    """For a module-scoped fixture parametrized by `backends()`; `overrides` are settings."""
     data_dir: Path = tmp_path_factory.mktemp(f"api-{request.param}")
     with database(request.param, data_dir) as url:
-        async with running_api(env, api_settings(data_dir, url, env), worker=worker) as running:
+        settings = api_settings(data_dir, url, env, **overrides)
+        async with running_api(env, settings, worker=worker) as running:
             yield running

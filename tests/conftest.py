@@ -8,6 +8,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -33,6 +34,9 @@ TEST_SERVER_BIN = binary("temporal-test-server")
 
 # The ticket workflow upserts these (soporte.policy.visibility): both servers must know them.
 SEARCH_ATTRIBUTES: list[str] = cli_flags()
+
+if TYPE_CHECKING:
+    from tests.api_support import Api
 
 
 @pytest.fixture
@@ -74,3 +78,20 @@ def task_queue() -> str:
 
 def postgres_url() -> str | None:
     return os.environ.get("SOPORTE_TEST_POSTGRES_URL") or None
+
+
+def backends() -> list[str]:
+    return ["sqlite", "postgresql"] if postgres_url() else ["sqlite"]
+
+
+@pytest.fixture(scope="module", params=backends())
+async def api(
+    request: pytest.FixtureRequest,
+    dev_env: WorkflowEnvironment,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Api]:
+    """The API (app, worker, migrated database) of one test module, once per backend."""
+    from tests.api_support import module_api  # it imports this module
+
+    async with module_api(request, dev_env, tmp_path_factory) as running:
+        yield running

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from tests.api_support import ADMIN, Api, backends, bearer, module_api, wrong_nit
+from tests.api_support import ADMIN, Api, bearer, wrong_nit
 
 COMMAND_BODIES: dict[str, dict[str, Any]] = {
     "messages": {"body": "hola"},
@@ -37,35 +36,30 @@ class World:
     committee: dict[str, str]
 
 
-@pytest.fixture(scope="module", params=backends())
-async def world(
-    request: pytest.FixtureRequest,
-    dev_env: WorkflowEnvironment,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[World]:
-    async with module_api(request, dev_env, tmp_path_factory) as api:
-        nit_a = await api.client("811000001", "Cliente A")
-        nit_b = await api.client("811000002", "Cliente B")
-        nit_c = await api.client("811000003", "Cliente Inactivo")
-        contact_a = await api.contact(nit_a, "a@cliente-a.co")
-        contact_b = await api.contact(nit_b, "b@cliente-b.co")
-        contact_c = await api.contact(nit_c, "c@cliente-c.co")
-        await api.ok("PATCH", f"/api/v1/clients/{nit_c}", json={"active": False}, headers=ADMIN)
-        engineer = await api.staff("eng@btw.com.co", ["engineer"])
-        supervisor = await api.staff("sup@btw.com.co", ["supervisor"])
-        committee = await api.staff("com@btw.com.co", ["committee"])
-        ticket = await api.open_ticket(contact_a)
-        yield World(
-            api,
-            ticket["number"],
-            nit_a,
-            contact_a,
-            contact_b,
-            contact_c,
-            engineer,
-            supervisor,
-            committee,
-        )
+@pytest.fixture(scope="module")
+async def world(api: Api) -> AsyncIterator[World]:
+    nit_a = await api.client("811000001", "Cliente A")
+    nit_b = await api.client("811000002", "Cliente B")
+    nit_c = await api.client("811000003", "Cliente Inactivo")
+    contact_a = await api.contact(nit_a, "a@cliente-a.co")
+    contact_b = await api.contact(nit_b, "b@cliente-b.co")
+    contact_c = await api.contact(nit_c, "c@cliente-c.co")
+    await api.ok("PATCH", f"/api/v1/clients/{nit_c}", json={"active": False}, headers=ADMIN)
+    engineer = await api.staff("eng@btw.com.co", ["engineer"])
+    supervisor = await api.staff("sup@btw.com.co", ["supervisor"])
+    committee = await api.staff("com@btw.com.co", ["committee"])
+    ticket = await api.open_ticket(contact_a)
+    yield World(
+        api,
+        ticket["number"],
+        nit_a,
+        contact_a,
+        contact_b,
+        contact_c,
+        engineer,
+        supervisor,
+        committee,
+    )
 
 
 def ticket_routes(number: int) -> list[tuple[str, str, dict[str, Any] | None]]:

@@ -4,15 +4,13 @@ slots inside business hours, booking one, the slot then taken for others, done r
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from soporte.policy.calendar import BOGOTA
-from tests.api_support import ADMIN, Api, backends, eventually, module_api
+from tests.api_support import ADMIN, Api, eventually, running_api
 
 FOLLOW = 30.0
 HOURS = {
@@ -22,16 +20,6 @@ HOURS = {
     3: (time(7, 30), time(18, 0)),
     4: (time(7, 0), time(17, 0)),
 }
-
-
-@pytest.fixture(scope="module", params=backends())
-async def api(
-    request: pytest.FixtureRequest,
-    dev_env: WorkflowEnvironment,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[Api]:
-    async with module_api(request, dev_env, tmp_path_factory) as running:
-        yield running
 
 
 async def advisory(api: Api, contact: dict[str, str]) -> int:
@@ -178,3 +166,36 @@ async def test_two_advisories_booking_one_slot_at_once_get_it_once(api: Api) -> 
     assert sorted(response.status_code for response in responses) == [200, 409], [
         response.text for response in responses
     ]
+
+
+async def test_after_a_settings_change_the_api_offers_only_slots_the_workflow_takes(
+    api: Api, dev_env: WorkflowEnvironment
+) -> None:
+    """The slots come from the ticket's own configuration (what its workflow books with),
+    not from the settings of the API process answering."""
+    nit = await api.client("903456099", "Ferretería Nueva Configuración")
+    contact = await api.contact(nit, "compras@nuevaconf.com.co")
+    number = await advisory(api, contact)
+    changed = api.settings.model_copy(
+        update={"advisory_horizon": timedelta(days=40), "advisory_slot_length": timedelta(hours=2)}
+    )
+    async with running_api(dev_env, changed, worker=False) as later:
+        later.tokens = api.tokens
+        found = await later.ok("GET", f"/api/v1/tickets/{number}/slots", headers=contact)
+        assert found["slot_minutes"] == 60
+        offered = found["slots"]
+        last = datetime.fromisoformat(offered[-1]["start"])
+        assert last < datetime.now(UTC) + timedelta(days=14)
+        booked = await later.ok(
+            "POST",
+            f"/api/v1/tickets/{number}/booking",
+            json={"start": offered[-1]["start"]},
+            headers=contact,
+        )
+        assert booked["status"] == "scheduled"
+        beyond = (last + timedelta(days=7)).isoformat()
+        response = await later.http.post(
+            f"/api/v1/tickets/{number}/booking", json={"start": beyond}, headers=contact
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"].startswith("start: ")

@@ -6,10 +6,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from soporte.services.attachments import MAX_BYTES, MAX_PER_TICKET
-from tests.api_support import Api, backends, eventually, module_api
+from tests.api_support import Api, eventually
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.7\n" + b"1 0 obj\n" * 8
@@ -25,20 +24,15 @@ class Setup:
     engineer: dict[str, str]
 
 
-@pytest.fixture(scope="module", params=backends())
-async def setup(
-    request: pytest.FixtureRequest,
-    dev_env: WorkflowEnvironment,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[Setup]:
-    async with module_api(request, dev_env, tmp_path_factory) as api:
-        nit = await api.client("830000001", "Con Adjuntos")
-        other = await api.client("830000002", "Otro")
-        contact = await api.contact(nit, "adj@cliente.co")
-        stranger = await api.contact(other, "otro@otro.co")
-        engineer = await api.staff("adj-eng@btw.com.co", ["engineer"])
-        number = (await api.open_ticket(contact))["number"]
-        yield Setup(api, number, contact, stranger, engineer)
+@pytest.fixture(scope="module")
+async def setup(api: Api) -> AsyncIterator[Setup]:
+    nit = await api.client("830000001", "Con Adjuntos")
+    other = await api.client("830000002", "Otro")
+    contact = await api.contact(nit, "adj@cliente.co")
+    stranger = await api.contact(other, "otro@otro.co")
+    engineer = await api.staff("adj-eng@btw.com.co", ["engineer"])
+    number = (await api.open_ticket(contact))["number"]
+    yield Setup(api, number, contact, stranger, engineer)
 
 
 def url(setup: Setup, number: int | None = None) -> str:

@@ -4,11 +4,9 @@ the tickets following the decisions, and the weekly schedule the worker ensures.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, create_engine, delete, select
 from temporalio.testing import WorkflowEnvironment
 
@@ -16,22 +14,12 @@ from soporte.db.committee_models import CommitteeSessionRow
 from soporte.db.migrate import sync_url
 from soporte.policy.calendar import BOGOTA
 from soporte.schedules import COMMITTEE_SCHEDULE_ID, next_committee_runs
-from tests.api_support import ADMIN, Api, backends, eventually, module_api
+from tests.api_support import ADMIN, Api, eventually
 from worker import prepare_worker
 
 SESSIONS = "/api/v1/committee/sessions"
 # How long a ticket may take to follow a decision (signal, then projection).
 FOLLOW = 30.0
-
-
-@pytest.fixture(scope="module", params=backends())
-async def api(
-    request: pytest.FixtureRequest,
-    dev_env: WorkflowEnvironment,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[Api]:
-    async with module_api(request, dev_env, tmp_path_factory) as running:
-        yield running
 
 
 async def requirement(api: Api, contact: dict[str, str], subject: str) -> int:

@@ -3,27 +3,14 @@ two clients linked to one incident become P1, and resolving the incident resolve
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import pytest
-from temporalio.testing import WorkflowEnvironment
-
-from tests.api_support import ADMIN, Api, backends, eventually, module_api
+from tests.api_support import ADMIN, Api, eventually
 
 INCIDENTS = "/api/v1/incidents"
 FOLLOW = 30.0
-
-
-@pytest.fixture(scope="module", params=backends())
-async def api(
-    request: pytest.FixtureRequest,
-    dev_env: WorkflowEnvironment,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[Api]:
-    async with module_api(request, dev_env, tmp_path_factory) as running:
-        yield running
 
 
 async def ticket(api: Api, number: int) -> dict[str, Any]:

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.api_support import ADMIN, Api, backends, eventually, module_api
-
-
-@pytest.fixture(scope="module", params=backends())
-async def api(
-    request: pytest.FixtureRequest,
-    dev_env: WorkflowEnvironment,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[Api]:
-    async with module_api(request, dev_env, tmp_path_factory) as running:
-        yield running
+from tests.api_support import ADMIN, Api, eventually, module_api
 
 
 async def test_the_whole_story(api: Api) -> None:
@@ -101,3 +92,65 @@ async def test_refused_command_is_409_with_the_reason(api: Api) -> None:
         f"/api/v1/tickets/{number}/reopen", json={"reason": "sigue"}, headers=engineer
     )
     assert response.status_code == 409, response.text
+
+
+# --- Reopen: one rule for every channel (POLICY.md "Resolution, reopening, closing"); the
+# email channel's test is in tests/test_email_channel.py.
+
+
+async def resolved_ticket(api: Api, base: str, email: str) -> tuple[int, dict[str, str]]:
+    nit = await api.client(base, "Reapertura S.A.S.")
+    contact = await api.contact(nit, email)
+    engineer = await api.staff(f"eng-{email}", ["engineer"])
+    number = (await api.open_ticket(contact))["number"]
+    path = f"/api/v1/tickets/{number}"
+    body = {"kind": "solution", "body": "Plantilla corregida"}
+    await eventually(
+        lambda: api.ok("GET", path, headers=engineer), lambda t: t["assignee"] is not None
+    )
+    resolved = await api.ok("POST", f"{path}/resolve", json=body, headers=engineer)
+    assert resolved["status"] == "resolved"
+    return number, contact
+
+
+async def test_a_clients_api_message_on_a_resolved_ticket_reopens_it(api: Api) -> None:
+    number, contact = await resolved_ticket(api, "900445566", "reabre@cliente.co")
+    path = f"/api/v1/tickets/{number}"
+    shown = await api.ok(
+        "POST", f"{path}/messages", json={"body": "Sigue fallando el PDF"}, headers=contact
+    )
+    assert shown["status"] == "in_progress" and shown["resolution"] is None
+    log = await eventually(
+        lambda: api.ok("GET", f"{path}/log", headers=contact),
+        lambda lines: any(line["type"] == "reopened" for line in lines),
+    )
+    reopened = [line for line in log if line["type"] == "reopened"]
+    assert len(reopened) == 1 and reopened[0]["body"] == "Sigue fallando el PDF"
+    assert any(line["type"] == "client_message" for line in log)
+
+
+@pytest.fixture(scope="module", params=["sqlite"])
+async def short_window_api(
+    request: pytest.FixtureRequest,
+    dev_env: WorkflowEnvironment,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Api]:
+    window = timedelta(seconds=2)
+    async with module_api(request, dev_env, tmp_path_factory, reopen_window=window) as running:
+        yield running
+
+
+async def test_a_clients_api_message_after_the_window_is_refused_with_the_policys_message(
+    short_window_api: Api,
+) -> None:
+    api = short_window_api
+    number, contact = await resolved_ticket(api, "900445567", "tarde@cliente.co")
+    path = f"/api/v1/tickets/{number}"
+    await eventually(
+        lambda: api.ok("GET", path, headers=contact), lambda t: t["status"] == "closed"
+    )
+    response = await api.http.post(
+        f"{path}/messages", json={"body": "Sigue fallando"}, headers=contact
+    )
+    assert response.status_code == 409, response.text
+    assert f"open a new ticket that refers to #{number}" in response.json()["detail"]

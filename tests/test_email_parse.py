@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from soporte.email.loops import should_auto_reply
+from soporte.email.loops import loop_reason, should_auto_reply
 from soporte.email.parse import (
     MAX_ATTACHMENT_BYTES,
     MAX_ATTACHMENTS,
@@ -20,8 +20,10 @@ from soporte.email.parse import (
     priority_from_text,
     trim_reply,
 )
+from soporte.email.subject_tag import tagged_number, with_tag
 from soporte.email.templates import message_id_for
 from soporte.policy import Priority
+from soporte.settings import load_settings
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
@@ -705,3 +707,64 @@ def test_a_reply_starting_with_el_keeps_its_first_sentence() -> None:
 
     text = "El prefijo es FE.\n\nEl lun, 30 nov 2026 a las 8:00, Ana <a@b.co> escribió:\n> texto"
     assert trim_reply(text) == "El prefijo es FE."
+
+
+def test_a_pdf_signature_not_at_offset_zero_is_refused_as_the_api_refuses_it() -> None:
+    # One evidence rule (soporte.policy.evidence): before, the mail parser looked for the
+    # signature anywhere in the first KiB and the upload route only at offset 0.
+    raw = with_attachments(("disfrazado.pdf", "application/pdf", b"<html>" + PDF))
+    parsed = parse_message(raw)
+    assert parsed.attachments == []
+    assert [(r.filename, r.code) for r in parsed.refused_attachments] == [
+        ("disfrazado.pdf", "type")
+    ]
+
+
+def test_a_long_filename_is_capped_by_the_evidence_rule_keeping_its_extension() -> None:
+    from soporte.policy.evidence import MAX_FILENAME_CHARS
+
+    raw = with_attachments(("a" * 300 + ".png", "image/png", PNG))
+    (kept,) = parse_message(raw).attachments
+    assert len(kept.filename) == MAX_FILENAME_CHARS and kept.filename.endswith(".png")
+
+
+# --- One loop rule, one subject tag, the mail domain from the settings (issue 12) --------
+
+
+def test_one_loop_rule_for_the_intake_and_the_automatic_replies() -> None:
+    settings = load_settings(mail_domain="correo.ejemplo.co")
+    ours = message_id_for(9, "9-1", "correo.ejemplo.co")
+    mail = person(message_id=ours)
+    # Before, the automatic replies knew only the built-in domain, the intake both.
+    assert loop_reason(mail, settings.our_addresses, settings.our_mail_domains) == OWN_MESSAGE
+    assert should_auto_reply(
+        mail, settings.our_addresses, 0, our_domains=settings.our_mail_domains
+    ) == (False, OWN_MESSAGE)
+    assert loop_reason(person(), settings.our_addresses, settings.our_mail_domains) is None
+
+
+def test_one_subject_tag_for_the_parser_the_threading_and_the_mail_we_send() -> None:
+    assert tagged_number("RE: [ # 42 ] Factura") == 42
+    assert tagged_number("Factura #42") is None
+    assert with_tag(42, "RE: [#42] Factura") == "RE: [#42] Factura"
+    assert with_tag(42, "Factura") == "[#42] Factura"
+    assert with_tag(None, "Factura") == "Factura"
+    headers = "From: a@b.co\nSubject: RE: [ #77 ] hola"
+    assert parse_message(raw_message(headers, "ok\n")).ticket_number_in_subject == 77
+
+
+def test_the_mail_domain_comes_from_the_settings() -> None:
+    from soporte.email.templates import RenderedMail, build_email
+
+    settings = load_settings(mail_domain="correo.ejemplo.co")
+    sent = build_email(
+        RenderedMail(subject="Hola", text="hola", html="<p>hola</p>"),
+        to=["ana@cliente.co"],
+        from_addr=settings.mail_from,
+        message_id=message_id_for(5, "5-1", settings.mail_domain),
+        number=5,
+        domain=settings.mail_domain,
+    )
+    assert sent["References"] == "<ticket-5@correo.ejemplo.co>"
+    assert sent["Subject"] == "[#5] Hola"
+    assert settings.our_mail_domains == ("btw.com.co", "correo.ejemplo.co")

@@ -173,6 +173,12 @@ async def test_nothing_is_linked_after_resolution_and_bad_resolutions_are_refuse
             IncidentWorkflow.resolve, ResolveIncident(kind=ResolutionKind.SOLUTION, body=" ")
         )
     assert "body: required" in str(no_body.value.cause)
+    # Structured: the door maps the field and the code, never the message's words.
+    assert no_body.value.cause.details[0] == {
+        "field": "body",
+        "code": "required",
+        "message": "required",
+    }
     await incident.execute_update(
         IncidentWorkflow.resolve, ResolveIncident(kind=ResolutionKind.ADVICE, body="Hecho")
     )

@@ -282,7 +282,7 @@ async def test_user_text_and_filenames_are_escaped(portal: Portal) -> None:
     async with portal.browser() as browser:
         await browser.sign_in(ana)
         page = await eventually(
-            lambda: browser.get(f"/solicitudes/{number}"), lambda p: "scripta&amp;b.png" in p.text
+            lambda: browser.get(f"/solicitudes/{number}"), lambda p: "_script_a&amp;b.png" in p.text
         )
         listing = await browser.get("/solicitudes")
     for html in (page.text, listing.text):

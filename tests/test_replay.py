@@ -1,19 +1,15 @@
 """Recorded histories of every ticket path replay on today's workflow code.
 
 A change that would make a running ticket take another path on replay (a nondeterministic
-change) fails here before it reaches a worker. Regenerate the histories, when a change is
-meant to be incompatible and versioned, with:
+change) fails here before it reaches a worker. The histories live in one folder per patch:
+`tests/histories/<folder>/<path>.json`, the folder naming the patch the history proves
+(`before-<patch>`: recorded before it, so tickets started then keep their old path;
+`<patch>`: recorded with it). A committed history is never regenerated nor overwritten
+(the recording helper refuses); a new patch records its paths into a new folder:
 
-    SOPORTE_WRITE_HISTORIES=1 .venv/bin/pytest tests/test_ticket_workflow.py
-    SOPORTE_WRITE_HISTORIES=1 .venv/bin/pytest tests/test_ticket_issue6.py
+    SOPORTE_WRITE_HISTORIES=<new-patch> .venv/bin/pytest tests/test_ticket_workflow.py
 
-advisory_registered_before_issue6 was recorded with the code before issue 6 and cannot be
-regenerated: it proves the patch `issue6-advisory-booking-link` keeps old advisories as
-they were. Likewise the histories without the suffix `_local_writes` were recorded before
-the patch `local-db-writes`: do not regenerate them; they prove that tickets started then
-keep their remote activities. Likewise the `_local_writes` ones were recorded before the
-patch `batched-mail` (one delivery activity per notification). Record new-path histories
-under a new suffix (now `_batched_mail`) and restore the others from git.
+then list them below.
 """
 
 from __future__ import annotations
@@ -25,10 +21,10 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from tests.workflow_support import HISTORIES
+from tests.workflow_support import HISTORIES, HistoryExists, history_path, write_history
 from workflows.registry import ALL_WORKFLOWS, WORKFLOW_RUNNER
 
-PATHS = (
+TICKET_PATHS_BEFORE_LOCAL_WRITES = (
     "p2_breached_then_resolved_closed",
     "p3_christmas_resolution_breach",
     "no_reply_resolved_then_closed",
@@ -39,52 +35,72 @@ PATHS = (
     "updates_and_refusals",
     "continued_as_new",
     "worker_killed_mid_ticket",
-    # Recorded before issue 6: an advisory registered without a booking link (the patch
-    # issue6-advisory-booking-link keeps it that way on replay).
-    "advisory_registered_before_issue6",
-    # Issue 6 (tests/test_ticket_issue6.py).
+    # Issue 6 (tests/test_ticket_requirements.py, _advisories.py, _incidents.py).
     "requirement_accepted_delivered",
     "advisory_booked_reminded_done",
     "incident_p1_then_resolved",
-    # Recorded with the patch local-db-writes (the pick and the projections as local
-    # activities); every history above was recorded before it and keeps replaying.
-    "p2_breached_then_resolved_closed_local_writes",
-    "reopened_rated_closed_local_writes",
-    "continued_as_new_local_writes",
-    "updates_and_refusals_local_writes",
-    "advisory_booked_reminded_done_local_writes",
-    # Recorded with the patch batched-mail too (the notifications owed at one moment in
-    # one deliver_notifications activity); those above send them one activity each.
-    "p2_breached_then_resolved_closed_batched_mail",
-    "reopened_rated_closed_batched_mail",
-    "continued_as_new_batched_mail",
-    "updates_and_refusals_batched_mail",
-    "advisory_booked_reminded_done_batched_mail",
-    # A client's email with an attachment not kept: the patch refused-attachments-notice
-    # and the notice to its sender.
-    "client_reply_with_attachments_not_kept",
+)
+RECORDED_AGAIN_WITH_EACH_PATCH = (
+    "p2_breached_then_resolved_closed",
+    "reopened_rated_closed",
+    "continued_as_new",
+    "updates_and_refusals",
+    "advisory_booked_reminded_done",
+)
+FOLDERS: dict[str, tuple[str, ...]] = {
+    # Recorded before issue 6: an advisory registered without a booking link (the patch
+    # issue6-advisory-booking-link keeps it that way on replay).
+    "before-issue6-advisory-booking-link": ("advisory_registered",),
+    # Recorded before the patch local-db-writes: tickets started then keep their remote
+    # activities (the advisory here has the booking link).
+    "before-local-db-writes": TICKET_PATHS_BEFORE_LOCAL_WRITES,
+    # With local-db-writes (the pick and the projections as local activities), before
+    # batched-mail (one delivery activity per notification).
+    "local-db-writes": RECORDED_AGAIN_WITH_EACH_PATCH,
+    # With batched-mail too (the notifications owed at one moment in one activity).
+    "batched-mail": RECORDED_AGAIN_WITH_EACH_PATCH,
+    # A client's email with an attachment not kept, and the notice to its sender.
+    "refused-attachments-notice": ("client_reply_with_attachments_not_kept",),
     # The incident workflow (tests/test_incident_workflow.py, three tickets of two clients,
     # then resolved): before the patch incident-linked-signal, and with it (each linked
     # ticket is told its incident).
-    "incident_three_tickets_before_link_signal",
-    "incident_three_tickets_each_told",
-    # The patch search-attributes (tests/test_ticket_visibility.py, on the dev server): the
-    # ticket upserts its search attributes and memo as its state and priority move; every
-    # history above was recorded before it and replays without them.
-    "search_attributes_reply_priority_resolved",
-)
+    "before-incident-linked-signal": ("incident_three_tickets",),
+    "incident-linked-signal": ("incident_three_tickets",),
+    # The ticket upserts its search attributes and memo as its state and priority move
+    # (tests/test_ticket_visibility.py, on the dev server); every history above was
+    # recorded before the patch and replays without them.
+    "search-attributes": ("reply_priority_resolved",),
+}
 
 
 def history_files() -> list[Path]:
-    return sorted(HISTORIES.glob("*.json"))
+    return sorted(HISTORIES.glob("*/*.json"))
 
 
-def test_every_path_has_a_recorded_history() -> None:
-    assert sorted(path.stem for path in history_files()) == sorted(PATHS)
+def test_every_path_has_a_recorded_history_in_its_patch_folder() -> None:
+    recorded = sorted(str(path.relative_to(HISTORIES)) for path in history_files())
+    expected = sorted(
+        f"{folder}/{name}.json" for folder, names in FOLDERS.items() for name in names
+    )
+    assert recorded == expected
+    assert list(HISTORIES.glob("*.json")) == [], "every history lives in its patch folder"
+
+
+def test_the_recording_helper_refuses_to_overwrite_a_committed_history(tmp_path: Path) -> None:
+    committed = history_files()[0]
+    before = committed.read_bytes()
+    with pytest.raises(HistoryExists):
+        write_history(committed, "{}")
+    assert committed.read_bytes() == before
+    fresh = tmp_path / "new-patch" / "path.json"
+    write_history(fresh, "{}")
+    assert fresh.read_text() == "{}"
+    with pytest.raises(ValueError, match="names the folder"):
+        history_path("1", "p2_breached_then_resolved_closed")
 
 
 @pytest.mark.parametrize("runner", ["default sandbox", "worker's runner"])
-@pytest.mark.parametrize("path", history_files(), ids=lambda path: path.stem)
+@pytest.mark.parametrize("path", history_files(), ids=lambda path: str(path.relative_to(HISTORIES)))
 async def test_a_recorded_history_replays(path: Path, runner: str) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     replayer = Replayer(

@@ -1,7 +1,11 @@
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from pydantic import ValidationError
 
+from soporte.policy import Priority
+from soporte.policy.config import ABANDON_AFTER_ATTEMPTS, PolicyConfig
+from soporte.policy.sla import due_instants
 from soporte.settings import SettingsError, load_settings
 
 
@@ -59,3 +63,41 @@ def test_bad_values_are_refused_naming_the_setting(
         load_settings()
     assert name in str(refused.value)
     assert words in str(refused.value)
+
+
+# --- One home for the policy's numbers (issue 12): the settings and the ticket's own
+# configuration take the same defaults and refuse the same values.
+
+
+def test_the_settings_defaults_are_the_policys(monkeypatch: pytest.MonkeyPatch):
+    for name in ("REMINDER_OFFSETS", "ABANDON_AFTER", "REOPEN_WINDOW", "WARNING_RATIO"):
+        monkeypatch.delenv(f"SOPORTE_{name}", raising=False)
+    monkeypatch.delenv("SOPORTE_AUTO_ASSIGN", raising=False)
+    monkeypatch.delenv("SOPORTE_ADVISORY_SLOT_LENGTH", raising=False)
+    monkeypatch.delenv("SOPORTE_ADVISORY_HORIZON", raising=False)
+    assert load_settings().policy() == PolicyConfig()
+
+
+@pytest.mark.parametrize("ratio", [0.0, 1.0, 1.5, -0.2])
+def test_a_warning_ratio_outside_zero_and_one_is_refused_everywhere(ratio: float):
+    with pytest.raises(ValidationError):
+        PolicyConfig(warning_ratio=ratio)
+    with pytest.raises(SettingsError, match="SOPORTE_WARNING_RATIO"):
+        load_settings(warning_ratio=ratio)
+    with pytest.raises(ValueError, match="warning_ratio"):
+        due_instants(
+            Priority.P2, datetime(2026, 11, 30, 13, 0, tzinfo=UTC), [], warning_ratio=ratio
+        )
+
+
+def test_the_ticket_configuration_refuses_what_the_settings_refuse():
+    with pytest.raises(ValidationError, match="increasing"):
+        PolicyConfig(reminder_offsets=[timedelta(days=4), timedelta(days=1)])
+    with pytest.raises(ValidationError, match="longer than zero"):
+        PolicyConfig(abandon_after=timedelta(0))
+    with pytest.raises(ValidationError, match="longer than zero"):
+        PolicyConfig(reopen_window=timedelta(days=-1))
+
+
+def test_abandoning_needs_the_policys_four_attempts():
+    assert ABANDON_AFTER_ATTEMPTS == 4

@@ -63,7 +63,8 @@ def test_validation_says_why_a_slot_cannot_be_booked():
     booked = [bogota(2026, 12, 1, 10, 0)]
 
     def reason(start: datetime) -> str | None:
-        return validate_booking(CALENDAR, now, start, timedelta(days=14), HOUR, booked)
+        refusal = validate_booking(CALENDAR, now, start, timedelta(days=14), HOUR, booked)
+        return None if refusal is None else str(refusal)
 
     assert reason(bogota(2026, 12, 1, 11, 0)) is None
     assert "past" in (reason(bogota(2026, 11, 30, 8, 0)) or "")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from soporte.policy import Kind, Priority, ResolutionKind, Status, Visibility, sla
+from soporte.policy import Channel, Kind, Priority, ResolutionKind, Status, Visibility, sla
 from soporte.policy.calendar import BusinessCalendar, due_with_pauses
 from soporte.policy.config import PolicyConfig
 from soporte.policy.incidents import IncidentLinkedSignal
@@ -33,6 +33,7 @@ from soporte.policy.ticket import (
     next_deadline,
     rate,
     reopen,
+    reopen_request,
     reply,
     request_info,
     resolve,
@@ -454,6 +455,21 @@ def test_after_the_window_the_ticket_closes_and_a_reopen_is_refused() -> None:
     assert state.outbox[-1].template == "closed"
     with pytest.raises(CommandRefused):
         check_resolve(state, solved(), late)
+
+
+@pytest.mark.parametrize("channel", list(Channel))
+def test_a_clients_message_on_a_resolved_ticket_asks_to_reopen_it_on_every_channel(
+    channel: Channel,
+) -> None:
+    message = ClientMessage(
+        message_id="m1", author_email=REPORTER, body="sigue fallando", channel=channel
+    )
+    asked = reopen_request(Status.RESOLVED, message)
+    assert asked == ReopenCommand(actor_email=REPORTER, reason="sigue fallando")
+    # After the window the same request is made, and check_reopen refuses it.
+    assert reopen_request(Status.CLOSED, message) == asked
+    for status in set(Status) - {Status.RESOLVED, Status.CLOSED}:
+        assert reopen_request(status, message) is None
 
 
 def test_reopen_refused_when_not_resolved() -> None:

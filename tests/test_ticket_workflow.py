@@ -4,8 +4,9 @@ Timer paths run on the time-skipping server (days pass in milliseconds; its cloc
 the real now, so each test skips forward to the instant it needs). Updates, refusals,
 continue-as-new and a killed worker run on the dev server.
 
-With SOPORTE_WRITE_HISTORIES=1 these tests also write tests/histories/*.json for the replay
-test.
+With SOPORTE_WRITE_HISTORIES=<new patch folder> these tests also write
+tests/histories/<folder>/*.json for the replay test; a committed history is never
+overwritten.
 """
 
 from __future__ import annotations

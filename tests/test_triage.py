@@ -120,3 +120,25 @@ def test_every_missing_field_has_a_spanish_label_in_the_templates() -> None:
         "business_impact",
     ]
     assert all(name in MISSING_LABELS for name in everything_missing)
+
+
+def test_the_priority_suggestion_has_one_home_every_door_uses() -> None:
+    import soporte.email.parse as parse
+    import soporte.email.parse.message as parse_message
+    import soporte.services.intake as intake
+    from soporte.policy import triage
+
+    assert parse.priority_from_text is triage.priority_from_text
+    assert parse_message.priority_from_text is triage.priority_from_text
+    assert intake.starting_priority is triage.starting_priority
+    assert intake.suggest_priority is triage.suggest_priority
+
+
+def test_the_starting_priority_takes_the_clients_suggestion_only_when_it_fits() -> None:
+    from soporte.policy.triage import starting_priority
+
+    assert starting_priority(Kind.SUPPORT, Priority.P3, Priority.P2) is Priority.P3
+    assert starting_priority(Kind.SUPPORT, None, Priority.P2) is Priority.P2
+    assert starting_priority(Kind.SUPPORT, Priority.REQUIREMENT, Priority.P1) is Priority.P1
+    assert starting_priority(Kind.REQUIREMENT, Priority.P1, Priority.P1) is Priority.REQUIREMENT
+    assert starting_priority(Kind.ADVISORY, None, Priority.P2) is Priority.ADVISORY

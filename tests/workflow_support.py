@@ -25,8 +25,8 @@ from soporte.holiday_dates import colombian_holidays
 from soporte.policy import Kind, Priority
 from soporte.policy.calendar import BOGOTA
 from soporte.policy.config import PolicyConfig
+from soporte.policy.names import Activity
 from soporte.policy.tickets import (
-    ActivityName,
     LogEvent,
     Notification,
     NotificationBatch,
@@ -105,7 +105,7 @@ class Recorder:
         self.delivery_batches: list[list[str]] = []
 
     def activities(self) -> list[Callable[..., Any]]:
-        @activity.defn(name=ActivityName.PROJECT_TICKET.value)
+        @activity.defn(name=Activity.PROJECT_TICKET.value)
         async def project_ticket(batch: ProjectionBatch) -> None:
             for event in batch.events:
                 key = (event.number, event.seq)
@@ -114,7 +114,7 @@ class Recorder:
                     self.conflicts.append((known, event))
             self.views[batch.view.number] = batch.view
 
-        @activity.defn(name=ActivityName.DELIVER_NOTIFICATION.value)
+        @activity.defn(name=Activity.DELIVER_NOTIFICATION.value)
         async def deliver_notification(notification: Notification) -> None:
             self.delivery_attempts.append(notification.id)
             if self.fatal_deliveries > 0:
@@ -125,13 +125,13 @@ class Recorder:
                 raise RuntimeError("SMTP server unavailable")
             self.notifications.setdefault(notification.id, notification)
 
-        @activity.defn(name=ActivityName.DELIVER_NOTIFICATIONS.value)
+        @activity.defn(name=Activity.DELIVER_NOTIFICATIONS.value)
         async def deliver_notifications(batch: NotificationBatch) -> None:
             self.delivery_batches.append([n.id for n in batch.notifications])
             for notification in batch.notifications:
                 await deliver_notification(notification)
 
-        @activity.defn(name=ActivityName.PICK_ASSIGNEE.value)
+        @activity.defn(name=Activity.PICK_ASSIGNEE.value)
         async def pick_assignee(request: PickAssigneeInput) -> str | None:
             return self.engineer
 
@@ -212,10 +212,40 @@ async def eventually(check: Callable[[], bool], timeout: float = 15.0) -> None:
         await asyncio.sleep(0.02)
 
 
+class HistoryExists(FileExistsError):
+    """A committed history is never overwritten: it proves what running workflows did."""
+
+
+def history_path(folder: str, name: str) -> Path:
+    """Where a history recorded under `folder` (the newest patch of the code that recorded
+    it) is kept: tests/histories/<folder>/<name>.json."""
+    if not folder or folder in (".", "..") or "/" in folder or folder == "1":
+        raise ValueError(
+            "SOPORTE_WRITE_HISTORIES names the folder to record into, the newest patch of the "
+            f"code (e.g. SOPORTE_WRITE_HISTORIES=my-new-patch), not {folder!r}"
+        )
+    return HISTORIES / folder / f"{name}.json"
+
+
+def write_history(path: Path, text: str) -> None:
+    """Write a new history; refuse to replace one that exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x") as out:  # "x": fails if the file exists
+            out.write(text)
+    except FileExistsError:
+        raise HistoryExists(
+            f"{path} exists: a recorded history is never overwritten; record the new path "
+            "into a new folder named after its patch"
+        ) from None
+
+
 async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
-    """With SOPORTE_WRITE_HISTORIES=1, store this run's history for the replay tests."""
-    if os.environ.get("SOPORTE_WRITE_HISTORIES") != "1":
+    """With SOPORTE_WRITE_HISTORIES=<patch folder>, store this run's history there for the
+    replay tests (never over an existing one)."""
+    folder = os.environ.get("SOPORTE_WRITE_HISTORIES")
+    if not folder:
         return
+    path = history_path(folder, name)
     history = await handle.fetch_history()
-    HISTORIES.mkdir(exist_ok=True)
-    (HISTORIES / f"{name}.json").write_text(history.to_json())
+    write_history(path, history.to_json())

@@ -23,8 +23,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
+from soporte.policy.names import Activity
 from soporte.policy.tickets import (
-    ActivityName,
     Notification,
     NotificationBatch,
     PickAssigneeInput,
@@ -41,21 +41,21 @@ def recording_activities(record: Path) -> list[Any]:
             file.write(json.dumps(line) + "\n")
             file.flush()
 
-    @activity.defn(name=ActivityName.PROJECT_TICKET.value)
+    @activity.defn(name=Activity.PROJECT_TICKET.value)
     async def project_ticket(batch: ProjectionBatch) -> None:
         for event in batch.events:
             append({"kind": "event", "event": event.model_dump(mode="json")})
 
-    @activity.defn(name=ActivityName.DELIVER_NOTIFICATION.value)
+    @activity.defn(name=Activity.DELIVER_NOTIFICATION.value)
     async def deliver_notification(notification: Notification) -> None:
         append({"kind": "notification", "notification": notification.model_dump(mode="json")})
 
-    @activity.defn(name=ActivityName.DELIVER_NOTIFICATIONS.value)
+    @activity.defn(name=Activity.DELIVER_NOTIFICATIONS.value)
     async def deliver_notifications(batch: NotificationBatch) -> None:
         for notification in batch.notifications:
             await deliver_notification(notification)
 
-    @activity.defn(name=ActivityName.PICK_ASSIGNEE.value)
+    @activity.defn(name=Activity.PICK_ASSIGNEE.value)
     async def pick_assignee(request: PickAssigneeInput) -> str | None:
         return ENGINEER
 

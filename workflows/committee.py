@@ -20,11 +20,8 @@ with workflow.unsafe.imports_passed_through():
     from soporte.policy.calendar import BusinessCalendar
     from soporte.policy.committee import (
         AGENDA_TEMPLATE,
-        COMMITTEE_DECISION_SIGNAL,
         COMMITTEE_RECIPIENT,
-        COMMITTEE_WORKFLOW_TYPE,
         AgendaItem,
-        CommitteeActivity,
         Decision,
         RecordedDecision,
         SessionInput,
@@ -36,7 +33,8 @@ with workflow.unsafe.imports_passed_through():
         in_filing_order,
         session_end,
     )
-    from soporte.policy.tickets import ActivityName, Notification, workflow_id
+    from soporte.policy.names import Activity, CommitteeUpdate, Query, TicketSignal, WorkflowType
+    from soporte.policy.tickets import Notification, workflow_id
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
@@ -54,7 +52,7 @@ async def wait_until(predicate: Callable[[], bool], deadline: datetime) -> bool:
     return True
 
 
-@workflow.defn(name=COMMITTEE_WORKFLOW_TYPE)
+@workflow.defn(name=WorkflowType.COMMITTEE_SESSION)
 class CommitteeSessionWorkflow:
     def __init__(self) -> None:
         self._view: SessionView | None = None
@@ -78,11 +76,11 @@ class CommitteeSessionWorkflow:
 
     # --- Handlers -------------------------------------------------------------------------
 
-    @workflow.query
+    @workflow.query(name=Query.VIEW)
     def view(self) -> SessionView:
         return self._current()
 
-    @workflow.update
+    @workflow.update(name=CommitteeUpdate.DECIDE)
     async def decide(self, decision: Decision) -> RecordedDecision:
         self._in_flight.add(decision.number)
         recorded = RecordedDecision(**decision.model_dump(), decided_at=workflow.now())
@@ -104,8 +102,8 @@ class CommitteeSessionWorkflow:
         taken = {d.number for d in self._view.decisions} | self._in_flight
         today = bogota_today(workflow.now())
         problem = decision_problem(decision, self._view.agenda, taken, today)
-        if problem:
-            raise ApplicationError(problem, type="InvalidDecision")
+        if problem is not None:
+            raise ApplicationError(str(problem), problem.details(), type="InvalidDecision")
 
     # --- Steps ----------------------------------------------------------------------------
 
@@ -116,7 +114,7 @@ class CommitteeSessionWorkflow:
             holidays = await self._holidays(started_at)
         ends_at = start.ends_at or session_end(started_at, BusinessCalendar(holidays))
         agenda = await workflow.execute_activity(
-            CommitteeActivity.AGENDA.value,
+            Activity.COMMITTEE_AGENDA.value,
             result_type=list[AgendaItem],
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
@@ -132,7 +130,7 @@ class CommitteeSessionWorkflow:
 
     async def _holidays(self, started_at: datetime) -> list[date]:
         return await workflow.execute_activity(
-            CommitteeActivity.HOLIDAYS.value,
+            Activity.COMMITTEE_HOLIDAYS.value,
             started_at,
             result_type=list[date],
             start_to_close_timeout=ACTIVITY_TIMEOUT,
@@ -154,7 +152,7 @@ class CommitteeSessionWorkflow:
             },
         )
         await workflow.execute_activity(
-            ActivityName.DELIVER_NOTIFICATION.value,
+            Activity.DELIVER_NOTIFICATION.value,
             notification,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
@@ -180,7 +178,9 @@ class CommitteeSessionWorkflow:
         session_id = self._current().session_id
         ticket = workflow.get_external_workflow_handle(workflow_id(decision.number))
         try:
-            await ticket.signal(COMMITTEE_DECISION_SIGNAL, decision_signal(decision, session_id))
+            await ticket.signal(
+                TicketSignal.COMMITTEE_DECISION, decision_signal(decision, session_id)
+            )
         except Exception as error:  # an unreachable ticket refuses the decision
             raise ApplicationError(
                 f"requirement {decision.number}: its ticket could not be reached ({error})",
@@ -191,7 +191,7 @@ class CommitteeSessionWorkflow:
         view = self._current()
         version = view.version
         await workflow.execute_activity(
-            CommitteeActivity.PROJECT_SESSION.value,
+            Activity.PROJECT_COMMITTEE_SESSION.value,
             view,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,

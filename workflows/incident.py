@@ -17,11 +17,6 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from soporte.policy import Priority
     from soporte.policy.incidents import (
-        INCIDENT_LINKED_SIGNAL,
-        INCIDENT_PRIORITY_SIGNAL,
-        INCIDENT_RESOLVED_SIGNAL,
-        INCIDENT_WORKFLOW_TYPE,
-        PROJECT_INCIDENT_ACTIVITY,
         IncidentInput,
         IncidentLinkedSignal,
         IncidentPrioritySignal,
@@ -37,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         p1_reason,
         resolve_problem,
     )
+    from soporte.policy.names import Activity, IncidentUpdate, Query, TicketSignal, WorkflowType
     from soporte.policy.tickets import workflow_id
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
@@ -47,7 +43,7 @@ ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
 LINK_SIGNAL_PATCH = "incident-linked-signal"
 
 
-@workflow.defn(name=INCIDENT_WORKFLOW_TYPE)
+@workflow.defn(name=WorkflowType.INCIDENT)
 class IncidentWorkflow:
     @workflow.init
     def __init__(self, start: IncidentInput) -> None:
@@ -76,11 +72,11 @@ class IncidentWorkflow:
 
     # --- Handlers -------------------------------------------------------------------------
 
-    @workflow.query
+    @workflow.query(name=Query.VIEW)
     def view(self) -> IncidentView:
         return self._view
 
-    @workflow.update
+    @workflow.update(name=IncidentUpdate.LINK)
     async def link(self, link: LinkTicket) -> IncidentView:
         view = self._view
         view.tickets.append(
@@ -93,7 +89,7 @@ class IncidentWorkflow:
             linked = IncidentLinkedSignal(
                 incident_id=view.incident_id, title=view.title, actor=link.actor, at=workflow.now()
             )
-            await self._signal(link.number, INCIDENT_LINKED_SIGNAL, linked)
+            await self._signal(link.number, TicketSignal.INCIDENT_LINKED, linked)
         if is_multi_client(view.tickets):
             view.priority = Priority.P1
             await self._raise_to_p1()
@@ -102,10 +98,10 @@ class IncidentWorkflow:
     @link.validator
     def _validate_link(self, link: LinkTicket) -> None:
         problem = link_problem(self._view, link)
-        if problem:
-            raise ApplicationError(problem, type="InvalidLink")
+        if problem is not None:
+            raise ApplicationError(str(problem), problem.details(), type="InvalidLink")
 
-    @workflow.update
+    @workflow.update(name=IncidentUpdate.RESOLVE)
     async def resolve(self, command: ResolveIncident) -> IncidentView:
         view = self._view
         view.status = IncidentStatus.RESOLVED
@@ -121,15 +117,15 @@ class IncidentWorkflow:
             at=view.resolution.at,
         )
         for ticket in list(view.tickets):
-            await self._signal(ticket.number, INCIDENT_RESOLVED_SIGNAL, signal)
+            await self._signal(ticket.number, TicketSignal.INCIDENT_RESOLVED, signal)
         self._resolved_everywhere = True
         return view
 
     @resolve.validator
     def _validate_resolve(self, command: ResolveIncident) -> None:
         problem = resolve_problem(self._view, command)
-        if problem:
-            raise ApplicationError(problem, type="InvalidResolution")
+        if problem is not None:
+            raise ApplicationError(str(problem), problem.details(), type="InvalidResolution")
 
     # --- Steps ----------------------------------------------------------------------------
 
@@ -146,7 +142,7 @@ class IncidentWorkflow:
             incident_id=view.incident_id, reason=p1_reason(view), at=workflow.now()
         )
         for ticket in pending:
-            await self._signal(ticket.number, INCIDENT_PRIORITY_SIGNAL, signal)
+            await self._signal(ticket.number, TicketSignal.INCIDENT_PRIORITY, signal)
 
     async def _signal(self, number: int, name: str, payload: object) -> None:
         """A ticket that cannot be reached (unknown, or already finished) is logged, not fatal."""
@@ -159,7 +155,7 @@ class IncidentWorkflow:
     async def _project(self) -> None:
         version = self._view.version
         await workflow.execute_activity(
-            PROJECT_INCIDENT_ACTIVITY,
+            Activity.PROJECT_INCIDENT,
             self._view,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,

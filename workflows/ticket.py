@@ -38,10 +38,10 @@ with workflow.unsafe.imports_passed_through():
         IncidentPrioritySignal,
         IncidentResolvedSignal,
     )
+    from soporte.policy.names import Activity, Query, TicketSignal, TicketUpdate, WorkflowType
     from soporte.policy.ticket import CommandRefused, TicketState
     from soporte.policy.tickets import (
         AbandonCommand,
-        ActivityName,
         AdvisoryDoneCommand,
         AssignCommand,
         BookingCommand,
@@ -90,7 +90,7 @@ REFUSED_ATTACHMENTS_NOTICE_PATCH = "refused-attachments-notice"
 SEARCH_ATTRIBUTES_PATCH = "search-attributes"
 
 
-@workflow.defn
+@workflow.defn(name=WorkflowType.TICKET)
 class TicketWorkflow:
     @workflow.init
     def __init__(self, ticket: TicketInput, state: TicketState | None = None) -> None:
@@ -128,36 +128,36 @@ class TicketWorkflow:
 
     # --- Queries and signals ---------------------------------------------------------------
 
-    @workflow.query
+    @workflow.query(name=Query.VIEW)
     def view(self) -> TicketView:
         return ts.view(self._state)
 
-    @workflow.signal
+    @workflow.signal(name=TicketSignal.CLIENT_MESSAGE)
     def client_message(self, message: ClientMessage) -> None:
         """The client wrote; a repeated message_id is ignored. Never raises."""
         if message.refused_attachments and not workflow.patched(REFUSED_ATTACHMENTS_NOTICE_PATCH):
             message = message.model_copy(update={"refused_attachments": []})
         self._apply_signal(ts.client_message, message, f"client message {message.message_id}")
 
-    @workflow.signal
+    @workflow.signal(name=TicketSignal.COMMITTEE_DECISION)
     def committee_decision(self, decision: CommitteeDecisionSignal) -> None:
         """The committee accepted, rejected or deferred this requirement; a repeated
         (session, decision) is ignored. Never raises."""
         what = f"committee decision {decision.session_id}:{decision.decision.value}"
         self._apply_signal(ts.committee_decision, decision, what)
 
-    @workflow.signal
+    @workflow.signal(name=TicketSignal.INCIDENT_LINKED)
     def incident_linked(self, signal: IncidentLinkedSignal) -> None:
         """The ticket was linked to an incident. Once per incident; never raises."""
         self._apply_signal(ts.incident_linked, signal, f"incident {signal.incident_id} link")
 
-    @workflow.signal
+    @workflow.signal(name=TicketSignal.INCIDENT_PRIORITY)
     def incident_priority(self, signal: IncidentPrioritySignal) -> None:
         """The ticket's incident spans several clients: P1. Once per incident; never raises."""
         what = f"incident {signal.incident_id} priority"
         self._apply_signal(ts.incident_priority, signal, what)
 
-    @workflow.signal
+    @workflow.signal(name=TicketSignal.INCIDENT_RESOLVED)
     def incident_resolved(self, signal: IncidentResolvedSignal) -> None:
         """The ticket's incident was resolved: so is the ticket. Once; never raises."""
         what = f"incident {signal.incident_id} resolution"
@@ -178,7 +178,7 @@ class TicketWorkflow:
 
     # --- Updates: engineer and client commands -----------------------------------------------
 
-    @workflow.update
+    @workflow.update(name=TicketUpdate.REPLY)
     async def reply(self, message: EngineerMessage) -> TicketView:
         return await self._execute(ts.reply, message)
 
@@ -186,7 +186,7 @@ class TicketWorkflow:
     def _validate_reply(self, message: EngineerMessage) -> None:
         self._validate(ts.check_reply, message)
 
-    @workflow.update
+    @workflow.update(name=TicketUpdate.ASSIGN)
     async def assign(self, command: AssignCommand) -> TicketView:
         return await self._execute(ts.assign, command)
 
@@ -194,7 +194,7 @@ class TicketWorkflow:
     def _validate_assign(self, command: AssignCommand) -> None:
         self._validate(ts.check_assign, command)
 
-    @workflow.update
+    @workflow.update(name=TicketUpdate.CHANGE_PRIORITY)
     async def change_priority(self, command: PriorityCommand) -> TicketView:
         return await self._execute(ts.change_priority, command)
 
@@ -202,7 +202,7 @@ class TicketWorkflow:
     def _validate_change_priority(self, command: PriorityCommand) -> None:
         self._validate(ts.check_change_priority, command)
 
-    @workflow.update
+    @workflow.update(name=TicketUpdate.REQUEST_INFO)
     async def request_info(self, command: RequestInfoCommand) -> TicketView:
         return await self._execute(ts.request_info, command)
 
@@ -210,7 +210,7 @@ class TicketWorkflow:
     def _validate_request_info(self, command: RequestInfoCommand) -> None:
         self._validate(ts.check_request_info, command)
 
-    @workflow.update
+    @workflow.update(name=TicketUpdate.RESOLVE)
     async def resolve(self, command: ResolveCommand) -> TicketView:
         return await self._execute(ts.resolve, command)
 
@@ -218,7 +218,7 @@ class TicketWorkflow:
     def _validate_resolve(self, command: ResolveCommand) -> None:
         self._validate(ts.check_resolve, command)
 
-    @workflow.update
+    @workflow.update(name=TicketUpdate.ABANDON)
     async def abandon(self, command: AbandonCommand) -> TicketView:
         return await self._execute(ts.abandon, command)
 
@@ -226,7 +226,7 @@ class TicketWorkflow:
     def _validate_abandon(self, command: AbandonCommand) -> None:
         self._validate(ts.check_abandon, command)
 
-    @workflow.update
+    @workflow.update(name=TicketUpdate.REOPEN)
     async def reopen(self, command: ReopenCommand) -> TicketView:
         return await self._execute(ts.reopen, command)
 
@@ -234,7 +234,7 @@ class TicketWorkflow:
     def _validate_reopen(self, command: ReopenCommand) -> None:
         self._validate(ts.check_reopen, command)
 
-    @workflow.update
+    @workflow.update(name=TicketUpdate.RATE)
     async def rate(self, command: RatingCommand) -> TicketView:
         return await self._execute(ts.rate, command)
 
@@ -242,7 +242,7 @@ class TicketWorkflow:
     def _validate_rate(self, command: RatingCommand) -> None:
         self._validate(ts.check_rate, command)
 
-    @workflow.update
+    @workflow.update(name=TicketUpdate.DELIVER)
     async def deliver(self, command: DeliverCommand) -> TicketView:
         return await self._execute(ts.deliver, command)
 
@@ -250,7 +250,7 @@ class TicketWorkflow:
     def _validate_deliver(self, command: DeliverCommand) -> None:
         self._validate(ts.check_deliver, command)
 
-    @workflow.update
+    @workflow.update(name=TicketUpdate.BOOK)
     async def book(self, command: BookingCommand) -> TicketView:
         return await self._execute(ts.book, command)
 
@@ -258,7 +258,7 @@ class TicketWorkflow:
     def _validate_book(self, command: BookingCommand) -> None:
         self._validate(ts.check_book, command)
 
-    @workflow.update
+    @workflow.update(name=TicketUpdate.ADVISORY_DONE)
     async def advisory_done(self, command: AdvisoryDoneCommand) -> TicketView:
         return await self._execute(ts.advisory_done, command)
 
@@ -295,7 +295,7 @@ class TicketWorkflow:
         if ts.needs_auto_assignment(self._state):
             ticket = self._state.input
             engineer = await _until_done(
-                ActivityName.PICK_ASSIGNEE,
+                Activity.PICK_ASSIGNEE,
                 PickAssigneeInput(
                     number=ticket.number,
                     nit=ticket.nit,
@@ -367,7 +367,7 @@ class TicketWorkflow:
             await workflow.wait_condition(lambda: bool(self._state.pending_events))
             batch = list(self._state.pending_events[:MAX_EVENTS_PER_PROJECTION])
             await _until_done(
-                ActivityName.PROJECT_TICKET,
+                Activity.PROJECT_TICKET,
                 ProjectionBatch(view=ts.view(self._state), events=batch),
                 local=workflow.patched(LOCAL_WRITES_PATCH),
             )
@@ -398,7 +398,7 @@ class TicketWorkflow:
 
     async def _deliver(self, notification: Notification) -> None:
         """Before the patch batched-mail: one activity per notification."""
-        await _until_done(ActivityName.DELIVER_NOTIFICATION, notification)
+        await _until_done(Activity.DELIVER_NOTIFICATION, notification)
         self._delivered([notification])
 
     async def _deliver_batch(self) -> None:
@@ -407,7 +407,7 @@ class TicketWorkflow:
         self._sending.update(notification.id for notification in owed)
         if owed:
             batch = NotificationBatch(notifications=owed)
-            await _until_done(ActivityName.DELIVER_NOTIFICATIONS, batch)
+            await _until_done(Activity.DELIVER_NOTIFICATIONS, batch)
         self._delivered(owed)
 
     def _delivered(self, notifications: list[Notification]) -> None:
@@ -417,7 +417,7 @@ class TicketWorkflow:
 
 
 async def _until_done(
-    name: ActivityName, arg: object, result_type: type | None = None, *, local: bool = False
+    name: Activity, arg: object, result_type: type | None = None, *, local: bool = False
 ) -> Any:
     """Run an activity (a local one if `local`) until it succeeds. Retries are forever
     already; an activity that still gives up (a non-retryable error) is tried again later,
@@ -438,4 +438,6 @@ async def _until_done(
 
 
 def _refusal(refused: CommandRefused) -> ApplicationError:
-    return ApplicationError(refused.message, type=refused.reason, non_retryable=True)
+    """The refusal for the caller; a structured one travels as the details (field, code)."""
+    details = [refused.refusal.details()] if refused.refusal is not None else []
+    return ApplicationError(refused.message, *details, type=refused.reason, non_retryable=True)

@@ -8,9 +8,9 @@ from pydantic import BaseModel, Field
 from api.deps import PrincipalDep, StateDep
 from api.errors import COMMON_RESPONSES, ErrorBody
 from soporte.email.smtp_server import MAX_MESSAGE_BYTES
-from soporte.policy import Role
+from soporte.services.access import Action, check
 from soporte.services.email_intake import EmailIntake
-from soporte.services.errors import Forbidden, InvalidInput, ServiceError, TooLarge
+from soporte.services.errors import InvalidInput, ServiceError, TooLarge
 
 router = APIRouter(prefix="/api/v1", tags=["email"], responses=COMMON_RESPONSES)
 
@@ -70,8 +70,7 @@ async def inbound_email(
     or is refused (the sender is told why) or ignored (automatic mail, never answered).
     The same Message-ID twice has one effect. 503 when the database or Temporal is down:
     retry the same message."""
-    if not principal.has(Role.ADMIN):
-        raise Forbidden("only admin posts raw inbound email")
+    check(principal, Action.POST_INBOUND_EMAIL)
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != CONTENT_TYPE:
         raise UnsupportedMediaType(

@@ -70,7 +70,7 @@ def _wrap(app: FastAPI, exc_class: type[Exception], status_of: Any) -> None:
 
 
 async def on_sign_in_required(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, core.SignInRequired)
+    assert isinstance(exc, core.SignInRequired)  # nosec B101  # registered for this type only
     return core.secure(core.sign_in_redirect(exc.next_path))
 
 

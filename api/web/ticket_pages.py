@@ -23,6 +23,7 @@ from api.web.core import Caller, page, redirect, signed_in
 from soporte import portal_paths
 from soporte.db.models import Contact, Staff, Ticket
 from soporte.policy import Kind, Status, Visibility
+from soporte.policy.evidence import sniff_content_type
 from soporte.policy.tickets import TicketView
 from soporte.schedules import next_committee_runs
 from soporte.services import attachments, commands, tickets
@@ -81,7 +82,7 @@ async def evidence_problem(files: list[UploadFile]) -> str | None:
         head = await upload.read(attachments.SNIFF_BYTES)
         await upload.seek(0)
         name = attachments.safe_filename(upload.filename)
-        if attachments.sniff(head) is None:
+        if sniff_content_type(head) is None:
             return f"«{name}» no es una imagen (PNG, JPEG, GIF o WebP) ni un PDF."
         if upload.size is not None and upload.size > attachments.MAX_BYTES:
             megas = attachments.MAX_BYTES // (1024 * 1024)

@@ -20,12 +20,14 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from soporte.settings import DEFAULT_MAIL_DOMAIN
+
 log = logging.getLogger(__name__)
 
 Deliver = Callable[[bytes, str], Coroutine[Any, Any, None]]
 
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
-DEFAULT_SERVER_HOSTNAME = "soporte.btw.com.co"
+DEFAULT_SERVER_HOSTNAME = DEFAULT_MAIL_DOMAIN
 DEFAULT_DELIVER_TIMEOUT = 120.0
 
 

@@ -15,24 +15,14 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from soporte.policy.calendar import BOGOTA, OPENING_HOURS, BusinessCalendar, require_aware
+from soporte.policy.refusals import Refusal, RefusalCode
 
-COMMITTEE_WORKFLOW_TYPE = "CommitteeSessionWorkflow"
 # Ids of the sessions started by the schedule (Temporal appends the scheduled instant).
 SCHEDULED_SESSION_ID_PREFIX = "committee-session"
 MANUAL_SESSION_ID_PREFIX = "committee-manual"
 COMMITTEE_SESSION_ID_PREFIXES = (SCHEDULED_SESSION_ID_PREFIX, MANUAL_SESSION_ID_PREFIX)
 COMMITTEE_RECIPIENT = "@committee"
 AGENDA_TEMPLATE = "committee_agenda"
-# The ticket workflow's signal that carries a CommitteeDecisionSignal.
-COMMITTEE_DECISION_SIGNAL = "committee_decision"
-
-
-class CommitteeActivity(StrEnum):
-    """Activities the committee workflow calls, by name."""
-
-    AGENDA = "committee_agenda"
-    HOLIDAYS = "committee_holidays"
-    PROJECT_SESSION = "project_committee_session"
 
 
 class SessionStatus(StrEnum):
@@ -149,20 +139,25 @@ def bogota_today(now: datetime) -> date:
 
 def decision_problem(
     decision: Decision, agenda: Iterable[AgendaItem], taken: Iterable[int], today: date
-) -> str | None:
+) -> Refusal | None:
     """Why a decision is refused (None when acceptable). `taken` holds the numbers already
     decided or being decided; `today` is the Bogota date of the decision."""
-    if decision.number not in {item.number for item in agenda}:
-        return f"requirement {decision.number} is not on this session's agenda"
-    if decision.number in set(taken):
-        return f"requirement {decision.number} has already been decided in this session"
+    number = decision.number
+    if number not in {item.number for item in agenda}:
+        message = f"requirement {number} is not on this session's agenda"
+        return Refusal(RefusalCode.NOT_ON_AGENDA, message)
+    if number in set(taken):
+        message = f"requirement {number} has already been decided in this session"
+        return Refusal(RefusalCode.ALREADY_DECIDED, message)
     if decision.decision is DecisionKind.ACCEPT:
         if decision.estimated_delivery is None:
-            return "estimated_delivery: required to accept a requirement"
+            message = "required to accept a requirement"
+            return Refusal(RefusalCode.REQUIRED, message, "estimated_delivery")
         if decision.estimated_delivery < today:
-            return f"estimated_delivery: {decision.estimated_delivery} is in the past"
+            message = f"{decision.estimated_delivery} is in the past (today is {today})"
+            return Refusal(RefusalCode.IN_THE_PAST, message, "estimated_delivery")
     if decision.decision is DecisionKind.REJECT and not (decision.reason or "").strip():
-        return "reason: required to reject a requirement"
+        return Refusal(RefusalCode.REQUIRED, "required to reject a requirement", "reason")
     return None
 
 

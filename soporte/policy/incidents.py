@@ -13,13 +13,9 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from soporte.policy import Priority, ResolutionKind
+from soporte.policy.refusals import Refusal, RefusalCode
 
-INCIDENT_WORKFLOW_TYPE = "IncidentWorkflow"
-# Signals the ticket workflow handles (payloads below).
-INCIDENT_PRIORITY_SIGNAL = "incident_priority"
-INCIDENT_RESOLVED_SIGNAL = "incident_resolved"
-INCIDENT_LINKED_SIGNAL = "incident_linked"
-PROJECT_INCIDENT_ACTIVITY = "project_incident"
+# The ticket workflow's signals for incidents: soporte.policy.names.TicketSignal.
 P1_THRESHOLD = 2
 INCIDENT_RESOLUTION_KINDS = (
     ResolutionKind.SOLUTION,
@@ -129,24 +125,28 @@ def is_multi_client(tickets: Iterable[LinkedTicket | LinkTicket]) -> bool:
     return len(distinct_clients(tickets)) >= P1_THRESHOLD
 
 
-def link_problem(view: IncidentView, link: LinkTicket) -> str | None:
+def link_problem(view: IncidentView, link: LinkTicket) -> Refusal | None:
     if view.status is IncidentStatus.RESOLVED:
-        return f"incident {view.incident_id} is resolved: no ticket can be linked"
+        message = f"incident {view.incident_id} is resolved: no ticket can be linked"
+        return Refusal(RefusalCode.ALREADY_RESOLVED, message)
     if any(ticket.number == link.number for ticket in view.tickets):
-        return f"ticket {link.number} is already linked to incident {view.incident_id}"
+        message = f"ticket {link.number} is already linked to incident {view.incident_id}"
+        return Refusal(RefusalCode.ALREADY_LINKED, message)
     if not link.nit.strip():
-        return "nit: required"
+        return Refusal(RefusalCode.REQUIRED, "required", "nit")
     return None
 
 
-def resolve_problem(view: IncidentView, command: ResolveIncident) -> str | None:
+def resolve_problem(view: IncidentView, command: ResolveIncident) -> Refusal | None:
     if view.status is IncidentStatus.RESOLVED:
-        return f"incident {view.incident_id} is already resolved"
+        return Refusal(
+            RefusalCode.ALREADY_RESOLVED, f"incident {view.incident_id} is already resolved"
+        )
     if command.kind not in INCIDENT_RESOLUTION_KINDS:
         kinds = ", ".join(kind.value for kind in INCIDENT_RESOLUTION_KINDS)
-        return f"kind: use one of {kinds}"
+        return Refusal(RefusalCode.NOT_ALLOWED, f"use one of {kinds}", "kind")
     if not command.body.strip():
-        return "body: required"
+        return Refusal(RefusalCode.REQUIRED, "required", "body")
     return None
 
 

@@ -9,8 +9,7 @@ from datetime import date, datetime, timedelta
 
 from soporte.policy import Priority
 from soporte.policy.calendar import BusinessCalendar, Clock, Pause, WallClock, due_with_pauses
-
-DEFAULT_WARNING_RATIO = 0.75
+from soporte.policy.config import DEFAULT_WARNING_RATIO, check_warning_ratio
 
 
 @dataclass(frozen=True)
@@ -68,8 +67,7 @@ def due_instants(
     Warnings fire when counted time reaches warning_ratio of each target, counted through
     the same calendar and pauses.
     """
-    if not 0 < warning_ratio <= 1:
-        raise ValueError(f"warning_ratio must be in (0, 1], got {warning_ratio}")
+    check_warning_ratio(warning_ratio)
     target = sla_target(priority)
     clock = clock_for(priority, holidays)
 

@@ -11,10 +11,12 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 from soporte.policy.calendar import BOGOTA, BusinessCalendar, require_aware
+from soporte.policy.config import DEFAULT_ADVISORY_HORIZON, DEFAULT_ADVISORY_SLOT_LENGTH
+from soporte.policy.refusals import Refusal, RefusalCode
 
 SLOT_ALIGNMENT = timedelta(minutes=30)
-DEFAULT_SLOT_LENGTH = timedelta(hours=1)
-DEFAULT_HORIZON = timedelta(days=14)
+DEFAULT_SLOT_LENGTH = DEFAULT_ADVISORY_SLOT_LENGTH
+DEFAULT_HORIZON = DEFAULT_ADVISORY_HORIZON
 
 
 def _aligned_at_or_after(instant: datetime) -> datetime:
@@ -71,22 +73,31 @@ def validate_booking(
     horizon: timedelta = DEFAULT_HORIZON,
     length: timedelta = DEFAULT_SLOT_LENGTH,
     booked: Iterable[datetime] = (),
-) -> str | None:
-    """Why start cannot be booked (a sentence naming the rule), or None when it can."""
+) -> Refusal | None:
+    """Why start cannot be booked (field `start`, a code, a sentence naming the rule), or
+    None when it can."""
     if start.tzinfo is None or start.utcoffset() is None:
-        return "start: a timezone is required (for example 2026-12-02T09:00:00-05:00)"
+        message = "a timezone is required (for example 2026-12-02T09:00:00-05:00)"
+        return _refused(RefusalCode.NO_TIMEZONE, message)
     require_aware(now)
     if start < now:
-        return f"start: {_bogota(start)} is in the past"
+        return _refused(RefusalCode.IN_THE_PAST, f"{_bogota(start)} is in the past")
     if start >= now + horizon:
-        return f"start: {_bogota(start)} is beyond the {horizon.days} days offered"
+        message = f"{_bogota(start)} is beyond the {horizon.days} days offered"
+        return _refused(RefusalCode.BEYOND_HORIZON, message)
     if not is_aligned(start):
-        return f"start: {_bogota(start)} is not on the hour or half-hour"
+        message = f"{_bogota(start)} is not on the hour or half-hour"
+        return _refused(RefusalCode.NOT_ALIGNED, message)
     if not fits_business_hours(calendar, start, length):
-        return f"start: {_bogota(start)} is not wholly inside business hours"
+        message = f"{_bogota(start)} is not wholly inside business hours"
+        return _refused(RefusalCode.OUTSIDE_BUSINESS_HOURS, message)
     if overlaps_booked(start, length, booked):
-        return f"start: {_bogota(start)} is already taken"
+        return _refused(RefusalCode.TAKEN, f"{_bogota(start)} is already taken")
     return None
+
+
+def _refused(code: RefusalCode, message: str) -> Refusal:
+    return Refusal(code, message, "start")
 
 
 def _is_business_day(calendar: BusinessCalendar, day: date) -> bool:

@@ -276,14 +276,7 @@ class TicketView(BaseModel):
     booked_slot: datetime | None = None
 
 
-# --- Activities the ticket workflow calls, by name (their code lives in activities/) ---
-
-
-class ActivityName(StrEnum):
-    PROJECT_TICKET = "project_ticket"
-    DELIVER_NOTIFICATION = "deliver_notification"
-    DELIVER_NOTIFICATIONS = "deliver_notifications"
-    PICK_ASSIGNEE = "pick_assignee"
+# --- Activity payloads (names: soporte.policy.names.Activity; code in activities/) ---
 
 
 class ProjectionBatch(BaseModel):

@@ -56,6 +56,33 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+# The words a client uses for a priority (the email line `Prioridad sugerida: alta`).
+CLIENT_PRIORITY_WORDS = {
+    "critica": Priority.P1,
+    "critico": Priority.P1,
+    "alta": Priority.P2,
+    "alto": Priority.P2,
+    "media": Priority.P3,
+    "medio": Priority.P3,
+    "baja": Priority.P3,
+    "bajo": Priority.P3,
+}
+
+
+def priority_from_text(value: str | None) -> Priority | None:
+    """P1/P2/P3 from a client's words: 'P2', 'alta', 'Crítica', '3'; None when unclear."""
+    if not value:
+        return None
+    for token in re.findall(r"p\s*-?\s*[123]\b|[a-z]+|\d+", fold(value)):
+        if token[0] == "p" and token[-1] in "123":
+            return Priority(f"P{token[-1]}")
+        if token in CLIENT_PRIORITY_WORDS:
+            return CLIENT_PRIORITY_WORDS[token]
+        if token in ("1", "2", "3"):
+            return Priority(f"P{token}")
+    return None
+
+
 def suggest_priority(kind: Kind, category: str, text: str) -> Priority:
     """The system's suggestion: P1, P2 or P3 for support; the kind's own word otherwise."""
     if kind is Kind.REQUIREMENT:
@@ -68,6 +95,18 @@ def suggest_priority(kind: Kind, category: str, text: str) -> Priority:
     if _P2.search(words):
         return Priority.P2
     return Priority.P3
+
+
+def starting_priority(kind: Kind, suggested: Priority | None, system: Priority) -> Priority:
+    """A new ticket's priority: the client's suggestion when it fits the kind, else the
+    system's (an engineer verifies it, POLICY §V.b)."""
+    if kind == Kind.REQUIREMENT:
+        return Priority.REQUIREMENT
+    if kind == Kind.ADVISORY:
+        return Priority.ADVISORY
+    if suggested is not None and suggested.has_sla_clock:
+        return suggested
+    return system if system.has_sla_clock else Priority.P3
 
 
 # What POLICY §IV asks of every request, in the order an acknowledgement lists it. Intake

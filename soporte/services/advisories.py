@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, StringConstraints
@@ -21,22 +21,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client as TemporalClient
 
 from soporte.db.models import Ticket, TicketIntake
-from soporte.policy import Kind, Role, Status
+from soporte.policy import Kind, Status
 from soporte.policy.calendar import BusinessCalendar
+from soporte.policy.config import PolicyConfig
+from soporte.policy.names import TicketUpdate
+from soporte.policy.refusals import Refusal, RefusalCode
 from soporte.policy.slots import free_slots, validate_booking
-from soporte.policy.tickets import AdvisoryDoneCommand, BookingCommand, DeliverCommand, TicketView
+from soporte.policy.tickets import (
+    AdvisoryDoneCommand,
+    BookingCommand,
+    DeliverCommand,
+    TicketInput,
+    TicketView,
+)
 from soporte.services import slot_claims, tickets
-from soporte.services.auth import WORKING_ROLES, Principal
-from soporte.services.errors import Conflict, InFlight, InvalidInput
+from soporte.services.access import Action, check
+from soporte.services.auth import Principal
+from soporte.services.errors import Conflict, InFlight, refused
 from soporte.services.intake import check_idempotency_key, holidays_for
 from soporte.services.schemas import Request
 from soporte.services.slot_claims import Claim
 from soporte.settings import Settings
-
-WORKERS = tuple(WORKING_ROLES)
-# Staff who may book on a client's behalf (e.g. on the phone).
-BOOKERS = (Role.ENGINEER, Role.SUPERVISOR, Role.ADMIN)
-TAKEN_SUFFIX = "is already taken"
 
 Note = Annotated[str, StringConstraints(max_length=20000)]
 
@@ -77,11 +82,11 @@ async def deliver(
 ) -> TicketView:
     key = check_idempotency_key(idempotency_key)
     intake = await tickets.find_ticket(session, principal, number)
-    tickets.require(principal, *WORKERS, action="mark requirements delivered")
+    check(principal, Action.DELIVER)
     await _require_kind(session, intake, Kind.REQUIREMENT, "delivered")
     command = DeliverCommand(actor_email=principal.email, body=data.body)
     return await tickets.run_keyed_update(
-        session, temporal, principal, number, "deliver", command, key
+        session, temporal, principal, number, TicketUpdate.DELIVER, command, key
     )
 
 
@@ -113,8 +118,17 @@ async def taken_slots(session: AsyncSession, number: int) -> list[datetime]:
 
 
 def _require_booker(principal: Principal) -> None:
-    if not principal.is_contact:
-        tickets.require(principal, *BOOKERS, action="book advisory slots")
+    check(principal, Action.BOOK)
+
+
+def _booking_rules(intake: TicketIntake, settings: Settings) -> tuple[PolicyConfig, list[date]]:
+    """The slot length, horizon and holidays the ticket's workflow books with: its own
+    input (what it was started with), never today's settings; the settings only for a row
+    stored before the input was kept."""
+    if intake.input:
+        ticket = TicketInput.model_validate({**intake.input, "number": intake.number})
+        return ticket.policy, ticket.holidays
+    return settings.policy(), holidays_for(datetime.now(UTC))
 
 
 async def list_slots(
@@ -124,10 +138,10 @@ async def list_slots(
     await _require_kind(session, intake, Kind.ADVISORY, "booked")
     taken = await taken_slots(session, number)
     await session.commit()
-    now = datetime.now(UTC)
-    length = settings.advisory_slot_length
+    policy, holidays = _booking_rules(intake, settings)
+    length = policy.advisory_slot_length
     starts = free_slots(
-        BusinessCalendar(holidays_for(now)), now, settings.advisory_horizon, length, taken
+        BusinessCalendar(holidays), datetime.now(UTC), policy.advisory_horizon, length, taken
     )
     return SlotsOut(
         number=number,
@@ -148,7 +162,7 @@ async def book(
     _require_booker(principal)
     await _require_kind(session, intake, Kind.ADVISORY, "booked")
     await session.commit()
-    return await _book_free_slot(session, temporal, settings, principal, number, data)
+    return await _book_free_slot(session, temporal, settings, principal, intake, data)
 
 
 async def _book_free_slot(
@@ -156,30 +170,32 @@ async def _book_free_slot(
     temporal: TemporalClient,
     settings: Settings,
     principal: Principal,
-    number: int,
+    intake: TicketIntake,
     data: BookingRequest,
 ) -> TicketView:
+    """The workflow's rule with the workflow's configuration, asked before the start is
+    claimed in SQL (the workflow's validator asks it again, with the same numbers)."""
+    number = intake.number
     taken = await taken_slots(session, number)
     await session.commit()
-    now = datetime.now(UTC)
+    policy, holidays = _booking_rules(intake, settings)
     problem = validate_booking(
-        BusinessCalendar(holidays_for(now)),
-        now,
+        BusinessCalendar(holidays),
+        datetime.now(UTC),
         data.start,
-        settings.advisory_horizon,
-        settings.advisory_slot_length,
+        policy.advisory_horizon,
+        policy.advisory_slot_length,
         taken,
     )
     if problem is not None:
-        if problem.endswith(TAKEN_SUFFIX):
-            raise Conflict(problem)
-        raise InvalidInput("start", problem.removeprefix("start:").strip())
+        raise refused(problem)
     claimed = await slot_claims.claim(session.bind, data.start, number)
     if claimed is Claim.TAKEN:
-        raise Conflict(f"start: {data.start.isoformat()} {TAKEN_SUFFIX}")
+        message = f"{data.start.isoformat()} is already taken"
+        raise refused(Refusal(RefusalCode.TAKEN, message, "start"))
     command = BookingCommand(actor_email=principal.email, start=data.start, taken=taken)
     try:
-        return await tickets.run_update(temporal, number, "book", command)
+        return await tickets.run_update(temporal, number, TicketUpdate.BOOK, command)
     except InFlight:
         raise  # the booking may still land: the slot stays claimed for it
     except BaseException:
@@ -198,9 +214,9 @@ async def done(
 ) -> TicketView:
     key = check_idempotency_key(idempotency_key)
     intake = await tickets.find_ticket(session, principal, number)
-    tickets.require(principal, *WORKERS, action="mark advisories done")
+    check(principal, Action.ADVISORY_DONE)
     await _require_kind(session, intake, Kind.ADVISORY, "held")
     command = AdvisoryDoneCommand(actor_email=principal.email, body=data.body)
     return await tickets.run_keyed_update(
-        session, temporal, principal, number, "advisory_done", command, key
+        session, temporal, principal, number, TicketUpdate.ADVISORY_DONE, command, key
     )

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import tempfile
-import unicodedata
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,40 +21,30 @@ from temporalio.client import Client as TemporalClient
 
 from soporte.db.models import Attachment
 from soporte.policy import Visibility
+from soporte.policy.evidence import (
+    ALLOWED_TYPES,
+    MAX_EVIDENCE_BYTES,
+    MAX_EVIDENCE_PER_TICKET,
+    SNIFF_BYTES,
+    sniff_content_type,
+)
+from soporte.policy.evidence import safe_filename as evidence_filename
+from soporte.policy.names import TicketUpdate
 from soporte.policy.tickets import AttachmentRef, ClientMessage, EngineerMessage
 from soporte.services import tickets
-from soporte.services.auth import WORKING_ROLES, Principal
+from soporte.services.access import Action, check
+from soporte.services.auth import Principal
 from soporte.services.errors import Conflict, InvalidInput, NotFound, TooLarge
 from soporte.services.schemas import AttachmentOut, clean_text
 from soporte.settings import Settings
 
-MAX_BYTES = 10 * 1024 * 1024
-MAX_PER_TICKET = 20
-SNIFF_BYTES = 16
-ALLOWED = "PNG, JPEG, GIF or WebP images and PDF documents"
-
-
-def sniff(head: bytes) -> str | None:
-    """The content type the bytes really are, among the allowed ones; else None."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head.startswith(b"%PDF-"):
-        return "application/pdf"
-    return None
+MAX_BYTES = MAX_EVIDENCE_BYTES
+MAX_PER_TICKET = MAX_EVIDENCE_PER_TICKET
+ALLOWED = ALLOWED_TYPES
 
 
 def safe_filename(raw: str | None) -> str:
-    name = unicodedata.normalize("NFC", raw or "")
-    name = re.split(r"[\\/]", name)[-1]
-    name = "".join(ch for ch in name if ch.isprintable() and ch not in '"<>:|?*')
-    name = name.strip(" .")[:200]
-    return name or "adjunto"
+    return evidence_filename(raw) or "adjunto"
 
 
 @dataclass(frozen=True)
@@ -103,7 +91,7 @@ def _check_type(head: bytes, *, final: bool) -> str | None:
         return None
     if not head:
         raise InvalidInput("file", "the file is empty")
-    content_type = sniff(head)
+    content_type = sniff_content_type(head)
     if content_type is None:
         raise InvalidInput("file", f"only {ALLOWED} are accepted (checked by content)")
     return content_type
@@ -147,9 +135,8 @@ async def upload(
     visibility: Visibility = Visibility.PUBLIC,
 ) -> AttachmentOut:
     await tickets.find_ticket(session, principal, number)
-    if not principal.is_contact:
-        tickets.require(principal, *WORKING_ROLES, action="attach files")
-    elif visibility != Visibility.PUBLIC:
+    check(principal, Action.ATTACH)
+    if principal.is_contact and visibility != Visibility.PUBLIC:
         raise InvalidInput("visibility", "contacts attach public files only")
     text = _check_body(body)
     count = await session.scalar(select(func.count()).where(Attachment.number == number))
@@ -189,7 +176,7 @@ async def _tell_ticket(
     reply = EngineerMessage(
         author_email=principal.email, body=body, visibility=visibility, attachments=[ref]
     )
-    await tickets.run_update(temporal, number, "reply", reply)
+    await tickets.run_update(temporal, number, TicketUpdate.REPLY, reply)
 
 
 async def _record(

@@ -16,10 +16,10 @@ from soporte.db.models import ApiToken, Client, Contact, Staff, TokenKind, utcno
 from soporte.db.session import read_at_once
 from soporte.policy import Role
 from soporte.services import audit
+from soporte.services.access import WORKING_ROLES
 from soporte.services.errors import Conflict, NotFound, Unauthorized
 
 ADMIN_EMAIL = "admin"
-WORKING_ROLES = frozenset({Role.ENGINEER, Role.SUPERVISOR})
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client as TemporalClient
 
 from soporte.db.models import Staff
-from soporte.policy import Role, Visibility
+from soporte.policy import Visibility
+from soporte.policy.names import TicketUpdate
 from soporte.policy.tickets import (
     AbandonCommand,
     AssignCommand,
@@ -22,7 +23,8 @@ from soporte.policy.tickets import (
     TicketView,
 )
 from soporte.services import tickets
-from soporte.services.auth import WORKING_ROLES, Principal
+from soporte.services.access import WORKING_ROLES, Action, check
+from soporte.services.auth import Principal
 from soporte.services.errors import InvalidInput
 from soporte.services.intake import check_idempotency_key
 from soporte.services.schemas import (
@@ -34,8 +36,6 @@ from soporte.services.schemas import (
     RequestInfoRequest,
     ResolveRequest,
 )
-
-WORKERS = tuple(WORKING_ROLES)
 
 
 async def post_message(
@@ -60,18 +60,20 @@ async def post_message(
         # The same key with another body is a 409 here too (the message id dedupes retries).
         await tickets.command_update_id(session, principal, number, "message", message, key)
         return await tickets.send_client_message(temporal, number, message)
-    tickets.require(principal, *WORKERS, action="write on a ticket")
+    check(principal, Action.WRITE_ON_TICKET)
     reply = EngineerMessage(
         author_email=principal.email, body=data.body, visibility=data.visibility
     )
-    return await tickets.run_keyed_update(session, temporal, principal, number, "reply", reply, key)
+    return await tickets.run_keyed_update(
+        session, temporal, principal, number, TicketUpdate.REPLY, reply, key
+    )
 
 
 async def _staff_command(
-    session: AsyncSession, principal: Principal, number: int, action: str
+    session: AsyncSession, principal: Principal, number: int, action: Action
 ) -> None:
     await tickets.find_ticket(session, principal, number)
-    tickets.require(principal, *WORKERS, action=action)
+    check(principal, action)
 
 
 async def assign(
@@ -83,16 +85,16 @@ async def assign(
     idempotency_key: str | None = None,
 ) -> TicketView:
     key = check_idempotency_key(idempotency_key)
-    await _staff_command(session, principal, number, "assign tickets")
+    await _staff_command(session, principal, number, Action.ASSIGN)
     staff = await session.scalar(select(Staff).where(Staff.email == data.engineer_email))
     await session.commit()
-    if staff is None or not staff.active or not set(staff.roles) & {r.value for r in WORKERS}:
+    if staff is None or not staff.active or not set(staff.roles) & {r.value for r in WORKING_ROLES}:
         raise InvalidInput(
             "engineer_email", f"{data.engineer_email} is not an active engineer or supervisor"
         )
     command = AssignCommand(actor_email=principal.email, engineer_email=data.engineer_email)
     return await tickets.run_keyed_update(
-        session, temporal, principal, number, "assign", command, key
+        session, temporal, principal, number, TicketUpdate.ASSIGN, command, key
     )
 
 
@@ -101,8 +103,8 @@ async def _staff_update(
     temporal: TemporalClient,
     principal: Principal,
     number: int,
-    action: str,
-    update: str,
+    action: Action,
+    update: TicketUpdate,
     command: BaseModel,
     idempotency_key: str | None,
 ) -> TicketView:
@@ -126,9 +128,16 @@ async def change_priority(
     command = PriorityCommand(
         actor_email=principal.email, priority=data.priority, reason=data.reason
     )
-    action = "change a ticket's priority"
+    action = Action.CHANGE_PRIORITY
     return await _staff_update(
-        session, temporal, principal, number, action, "change_priority", command, idempotency_key
+        session,
+        temporal,
+        principal,
+        number,
+        action,
+        TicketUpdate.CHANGE_PRIORITY,
+        command,
+        idempotency_key,
     )
 
 
@@ -141,9 +150,16 @@ async def request_info(
     idempotency_key: str | None = None,
 ) -> TicketView:
     command = RequestInfoCommand(actor_email=principal.email, body=data.body)
-    action = "request information"
+    action = Action.REQUEST_INFO
     return await _staff_update(
-        session, temporal, principal, number, action, "request_info", command, idempotency_key
+        session,
+        temporal,
+        principal,
+        number,
+        action,
+        TicketUpdate.REQUEST_INFO,
+        command,
+        idempotency_key,
     )
 
 
@@ -157,7 +173,14 @@ async def resolve(
 ) -> TicketView:
     command = ResolveCommand(actor_email=principal.email, kind=data.kind, body=data.body)
     return await _staff_update(
-        session, temporal, principal, number, "resolve tickets", "resolve", command, idempotency_key
+        session,
+        temporal,
+        principal,
+        number,
+        Action.RESOLVE,
+        TicketUpdate.RESOLVE,
+        command,
+        idempotency_key,
     )
 
 
@@ -170,9 +193,9 @@ async def abandon(
     idempotency_key: str | None = None,
 ) -> TicketView:
     command = AbandonCommand(actor_email=principal.email, reason=data.reason)
-    action = "close tickets as abandoned"
+    action = Action.ABANDON
     return await _staff_update(
-        session, temporal, principal, number, action, "abandon", command, idempotency_key
+        session, temporal, principal, number, action, TicketUpdate.ABANDON, command, idempotency_key
     )
 
 
@@ -187,11 +210,10 @@ async def reopen(
     key = check_idempotency_key(idempotency_key)
     await tickets.find_ticket(session, principal, number)
     await session.commit()
-    if not principal.is_contact:
-        tickets.require(principal, *WORKERS, action="reopen tickets")
+    check(principal, Action.REOPEN)
     command = ReopenCommand(actor_email=principal.email, reason=data.reason)
     return await tickets.run_keyed_update(
-        session, temporal, principal, number, "reopen", command, key
+        session, temporal, principal, number, TicketUpdate.REOPEN, command, key
     )
 
 
@@ -206,8 +228,8 @@ async def rate(
     key = check_idempotency_key(idempotency_key)
     await tickets.find_ticket(session, principal, number)
     await session.commit()
-    tickets.require(principal, Role.CONTACT, action="rate the service")
+    check(principal, Action.RATE)
     command = RatingCommand(actor_email=principal.email, score=data.score, comment=data.comment)
     return await tickets.run_keyed_update(
-        session, temporal, principal, number, "rate", command, key
+        session, temporal, principal, number, TicketUpdate.RATE, command, key
     )

@@ -25,7 +25,6 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from soporte.db.committee_models import CommitteeSessionRow
-from soporte.policy import Role
 from soporte.policy.committee import (
     COMMITTEE_SESSION_ID_PREFIXES,
     Decision,
@@ -33,28 +32,25 @@ from soporte.policy.committee import (
     RecordedDecision,
     SessionStatus,
     SessionView,
-    bogota_today,
     manual_session_id,
 )
+from soporte.policy.names import CommitteeUpdate, Query
 from soporte.schedules import start_session_now
+from soporte.services.access import Action, check
 from soporte.services.auth import Principal
 from soporte.services.errors import (
     Conflict,
-    Forbidden,
     InFlight,
-    InvalidInput,
     NotFound,
     Unavailable,
+    refusal_error,
 )
 from soporte.services.schemas import Request
-from soporte.services.tickets import QUERY_TIMEOUT, UPDATE_TIMEOUT, refusal_message
+from soporte.services.tickets import QUERY_TIMEOUT, UPDATE_TIMEOUT
 from soporte.settings import Settings
 
-READERS = (Role.ADMIN, Role.SUPERVISOR, Role.ENGINEER, Role.COMMITTEE)
-DECIDERS = (Role.COMMITTEE, Role.ADMIN)
 # How long POST /committee/sessions waits for the new session to have its agenda.
 START_WAIT = timedelta(seconds=20)
-FIELD_PREFIXES = ("estimated_delivery:", "reason:")
 
 SessionId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
@@ -67,8 +63,7 @@ class DecisionRequest(Request):
 
 
 def require_reader(principal: Principal) -> None:
-    if not principal.has(*READERS):
-        raise Forbidden("only staff (admin, supervisor, engineer, committee) see the committee")
+    check(principal, Action.READ_COMMITTEE)
 
 
 def update_id(number: int) -> str:
@@ -86,7 +81,7 @@ def _row_view(row: CommitteeSessionRow) -> SessionView:
 async def live_session(temporal: TemporalClient, session_id: str) -> SessionView | None:
     handle = temporal.get_workflow_handle(session_id)
     try:
-        return await handle.query("view", result_type=SessionView, rpc_timeout=QUERY_TIMEOUT)
+        return await handle.query(Query.VIEW, result_type=SessionView, rpc_timeout=QUERY_TIMEOUT)
     except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
         return None
 
@@ -159,8 +154,7 @@ async def start_session(
     session: AsyncSession, temporal: TemporalClient, settings: Settings, principal: Principal
 ) -> SessionView:
     """Admin starts a session now; refused while another one is open."""
-    if not principal.has(Role.ADMIN):
-        raise Forbidden("only admin starts a committee session by hand")
+    check(principal, Action.START_SESSION)
     open_row = await _open_row(session)
     await session.commit()
     now = datetime.now(UTC)
@@ -216,27 +210,6 @@ async def _wait_for_row(session: AsyncSession, session_id: str, give_up: float) 
         await asyncio.sleep(0.05)
 
 
-def _precheck(data: DecisionRequest, today: date) -> None:
-    """The field rules, answered as 422 before the workflow is asked."""
-    if data.decision is DecisionKind.ACCEPT:
-        if data.estimated_delivery is None:
-            raise InvalidInput("estimated_delivery", "required to accept a requirement")
-        if data.estimated_delivery < today:
-            raise InvalidInput(
-                "estimated_delivery", f"{data.estimated_delivery} is in the past (today is {today})"
-            )
-    if data.decision is DecisionKind.REJECT and not (data.reason or "").strip():
-        raise InvalidInput("reason", "required to reject a requirement")
-
-
-def _refusal(error: WorkflowUpdateFailedError) -> Exception:
-    message = refusal_message(error)
-    for prefix in FIELD_PREFIXES:
-        if message.startswith(prefix):
-            return InvalidInput(prefix[:-1], message[len(prefix) :].strip())
-    return Conflict(message)
-
-
 async def decide(
     session: AsyncSession,
     temporal: TemporalClient,
@@ -244,27 +217,25 @@ async def decide(
     session_id: str,
     data: DecisionRequest,
 ) -> RecordedDecision:
-    if not principal.has(*DECIDERS):
-        raise Forbidden("only committee members and admin decide requirements")
+    check(principal, Action.DECIDE)
     row = await session.get(CommitteeSessionRow, session_id)
     await session.commit()
     if row is None:
         await _not_projected_yet(temporal, session_id)
     elif row.status == SessionStatus.CLOSED.value:
         raise Conflict(f"committee session {session_id} is closed")
-    _precheck(data, bogota_today(datetime.now(UTC)))
     decision = Decision(**data.model_dump(), decided_by=principal.email)
     handle = temporal.get_workflow_handle(session_id)
     try:
         recorded = await handle.execute_update(
-            "decide",
+            CommitteeUpdate.DECIDE,
             decision,
             id=update_id(data.number),
             result_type=RecordedDecision,
             rpc_timeout=UPDATE_TIMEOUT,
         )
     except WorkflowUpdateFailedError as error:
-        raise _refusal(error) from None
+        raise refusal_error(error) from None
     except WorkflowUpdateRPCTimeoutOrCancelledError:
         location = f"/api/v1/committee/sessions/{session_id}"
         raise InFlight(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from soporte.policy.refusals import Refusal
+
 
 class ServiceError(Exception):
     status = 400
@@ -60,3 +62,21 @@ class TooManyRequests(ServiceError):
     """429: a rate limit (the portal's sign-in requests)."""
 
     status = 429
+
+
+def refused(refusal: Refusal) -> ServiceError:
+    """A structured refusal at a door: about a field, a 422 naming it; about the state of
+    things (a taken slot, a repeat), a 409."""
+    if refusal.is_conflict or refusal.field is None:
+        return Conflict(str(refusal))
+    return InvalidInput(refusal.field, refusal.message)
+
+
+def refusal_error(error: BaseException) -> ServiceError:
+    """Every door's answer to a workflow's refusal (a WorkflowUpdateFailedError): the
+    structured refusal its details carry, else a 409 with the workflow's message."""
+    cause = getattr(error, "cause", None)
+    message = str(getattr(cause, "message", None) or cause or error)
+    details = getattr(cause, "details", None) or ()
+    refusal = Refusal.from_details(details[0]) if details else None
+    return Conflict(message) if refusal is None else refused(refusal)

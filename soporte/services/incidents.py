@@ -24,9 +24,8 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from soporte.db.incident_models import IncidentRow
-from soporte.policy import ResolutionKind, Role
+from soporte.policy import ResolutionKind
 from soporte.policy.incidents import (
-    INCIDENT_WORKFLOW_TYPE,
     IncidentInput,
     IncidentStatus,
     IncidentView,
@@ -34,23 +33,21 @@ from soporte.policy.incidents import (
     ResolveIncident,
     incident_workflow_id,
 )
+from soporte.policy.names import IncidentUpdate, Query, WorkflowType
 from soporte.services import tickets
+from soporte.services.access import Action, check
 from soporte.services.auth import Principal
 from soporte.services.errors import (
     Conflict,
-    Forbidden,
     InFlight,
-    InvalidInput,
     NotFound,
     Unavailable,
+    refusal_error,
 )
 from soporte.services.schemas import Request, RequiredText
-from soporte.services.tickets import QUERY_TIMEOUT, UPDATE_TIMEOUT, refusal_message
+from soporte.services.tickets import QUERY_TIMEOUT, UPDATE_TIMEOUT
 from soporte.settings import Settings
 
-READERS = (Role.ADMIN, Role.SUPERVISOR, Role.ENGINEER, Role.COMMITTEE)
-ACTORS = (Role.ENGINEER, Role.SUPERVISOR, Role.ADMIN)
-FIELD_PREFIXES = ("kind:", "body:", "nit:")
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -70,13 +67,11 @@ class IncidentResolveRequest(Request):
 
 
 def require_reader(principal: Principal) -> None:
-    if not principal.has(*READERS):
-        raise Forbidden("only staff (admin, supervisor, engineer, committee) see incidents")
+    check(principal, Action.READ_INCIDENTS)
 
 
-def require_actor(principal: Principal, action: str) -> None:
-    if not principal.has(*ACTORS):
-        raise Forbidden(f"only engineer, supervisor or admin may {action}")
+def require_actor(principal: Principal) -> None:
+    check(principal, Action.ACT_ON_INCIDENTS)
 
 
 def new_incident_id(now: datetime) -> str:
@@ -86,13 +81,13 @@ def new_incident_id(now: datetime) -> str:
 async def open_incident(
     temporal: TemporalClient, settings: Settings, principal: Principal, data: IncidentCreate
 ) -> IncidentView:
-    require_actor(principal, "open incidents")
+    require_actor(principal)
     now = datetime.now(UTC)
     start = IncidentInput(
         incident_id=new_incident_id(now), title=data.title, opened_by=principal.email, opened_at=now
     )
     await temporal.start_workflow(
-        INCIDENT_WORKFLOW_TYPE,
+        WorkflowType.INCIDENT.value,
         start,
         id=incident_workflow_id(start.incident_id),
         task_queue=settings.task_queue,
@@ -141,7 +136,7 @@ async def list_incidents(
 async def live_incident(temporal: TemporalClient, incident_id: str) -> IncidentView | None:
     handle = temporal.get_workflow_handle(incident_workflow_id(incident_id))
     try:
-        return await handle.query("view", result_type=IncidentView, rpc_timeout=QUERY_TIMEOUT)
+        return await handle.query(Query.VIEW, result_type=IncidentView, rpc_timeout=QUERY_TIMEOUT)
     except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
         return None
 
@@ -167,7 +162,7 @@ async def _update(
     session: AsyncSession,
     temporal: TemporalClient,
     incident_id: str,
-    name: str,
+    name: IncidentUpdate,
     command: BaseModel,
 ) -> IncidentView:
     """No fixed update id: a repeated link or resolve is refused by the validator (409,
@@ -178,11 +173,7 @@ async def _update(
             name, command, result_type=IncidentView, rpc_timeout=UPDATE_TIMEOUT
         )
     except WorkflowUpdateFailedError as error:
-        message = refusal_message(error)
-        for prefix in FIELD_PREFIXES:
-            if message.startswith(prefix):
-                raise InvalidInput(prefix[:-1], message[len(prefix) :].strip()) from None
-        raise Conflict(message) from None
+        raise refusal_error(error) from None
     except WorkflowUpdateRPCTimeoutOrCancelledError:
         location = f"/api/v1/incidents/{incident_id}"
         raise InFlight(
@@ -206,12 +197,12 @@ async def link_ticket(
     incident_id: str,
     data: LinkRequest,
 ) -> IncidentView:
-    require_actor(principal, "link tickets to incidents")
+    require_actor(principal)
     intake = await tickets.find_ticket(session, principal, data.number)
     nit = intake.nit
     await session.commit()
     command = LinkTicket(number=data.number, nit=nit, actor=principal.email)
-    return await _update(session, temporal, incident_id, "link", command)
+    return await _update(session, temporal, incident_id, IncidentUpdate.LINK, command)
 
 
 async def resolve_incident(
@@ -221,6 +212,6 @@ async def resolve_incident(
     incident_id: str,
     data: IncidentResolveRequest,
 ) -> IncidentView:
-    require_actor(principal, "resolve incidents")
+    require_actor(principal)
     command = ResolveIncident(kind=data.kind, body=data.body, actor=principal.email)
-    return await _update(session, temporal, incident_id, "resolve", command)
+    return await _update(session, temporal, incident_id, IncidentUpdate.RESOLVE, command)

@@ -26,9 +26,11 @@ from temporalio.service import RPCError
 from soporte.db.models import Client, Contact, TicketIntake
 from soporte.db.session import engine_of, write_in_one_go
 from soporte.holiday_dates import holidays_around
-from soporte.policy import Channel, Kind, Priority
+from soporte.policy import Channel
+from soporte.policy.names import WorkflowType
 from soporte.policy.tickets import TicketInput, TicketView, workflow_id
-from soporte.policy.triage import missing_info, suggest_priority
+from soporte.policy.triage import missing_info, starting_priority, suggest_priority
+from soporte.services.access import Action, check
 from soporte.services.auth import Principal
 from soporte.services.errors import Conflict, Forbidden, InvalidInput, Unavailable
 from soporte.services.intake_writer import intake_writer
@@ -39,7 +41,7 @@ from soporte.settings import Settings
 
 log = logging.getLogger("soporte.intake")
 
-TICKET_WORKFLOW = "TicketWorkflow"
+TICKET_WORKFLOW = WorkflowType.TICKET.value
 IMPLEMENTATION_CATEGORIES = frozenset({"implementation", "implementacion", "implementación"})
 MAX_IDEMPOTENCY_KEY = 200
 MAX_TAKEN_NUMBERS = 1000
@@ -69,11 +71,10 @@ async def resolve_reporter(
     session: AsyncSession, principal: Principal, data: TicketCreate
 ) -> tuple[Reporter, Channel]:
     """The reporting contact and the channel, after the rules of who may open what."""
+    check(principal, Action.OPEN_TICKET)
     if principal.is_contact:
         return _contact_reporter(principal, data), Channel.WEB
-    if principal.works_tickets:
-        return await _staff_reporter(session, data), data.channel or Channel.PHONE
-    raise Forbidden("only contacts, engineers and supervisors open tickets")
+    return await _staff_reporter(session, data), data.channel or Channel.PHONE
 
 
 async def _load_reporter(session: AsyncSession, email: str) -> Reporter | None:
@@ -212,17 +213,6 @@ def build_input(
 def holidays_for(registered_at: datetime) -> list[date]:
     """The holidays a ticket registered then carries (soporte.holiday_dates caches them)."""
     return holidays_around(registered_at)
-
-
-def starting_priority(kind: Kind, suggested: Priority | None, system: Priority) -> Priority:
-    """The client's suggestion when it fits the kind, else the system's."""
-    if kind == Kind.REQUIREMENT:
-        return Priority.REQUIREMENT
-    if kind == Kind.ADVISORY:
-        return Priority.ADVISORY
-    if suggested is not None and suggested.has_sla_clock:
-        return suggested
-    return system if system.has_sla_clock else Priority.P3
 
 
 async def allocate(
@@ -370,7 +360,7 @@ async def _move_on(
 
     def renumber(db: Session) -> int:
         taken = db.get(TicketIntake, ticket.number)
-        assert taken is not None, "the request's own row was just written"
+        assert taken is not None, "the request's own row was just written"  # nosec B101  # invariant
         moved = TicketIntake(
             idempotency_key=taken.idempotency_key,
             request_hash=taken.request_hash,

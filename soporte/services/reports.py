@@ -33,12 +33,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from soporte.db.models import Ticket
 from soporte.db.session import read_on_a_thread
-from soporte.policy import SUPPORT_PRIORITIES, Priority, Role
+from soporte.policy import SUPPORT_PRIORITIES, Priority
 from soporte.policy.sla_report import GroupBy, Outcome, ReportRow, TargetCounts, median, sort_key
+from soporte.services import access
+from soporte.services.access import Action
 from soporte.services.auth import Principal
-from soporte.services.errors import Forbidden, InvalidInput
+from soporte.services.errors import InvalidInput
 
-READERS = (Role.SUPERVISOR, Role.ADMIN)
 MAX_DAYS = 3660
 
 
@@ -228,8 +229,7 @@ def _medians_reader(query: ReportQuery) -> Callable[[Connection], dict[Any, Medi
 async def sla_report(
     session: AsyncSession, principal: Principal, query: ReportQuery, now: datetime | None = None
 ) -> SlaReport:
-    if not principal.has(*READERS):
-        raise Forbidden("only supervisor or admin may read the SLA report")
+    access.check(principal, Action.READ_SLA_REPORT)
     check_query(query)
     now = now or datetime.now(UTC)
     # Two connections at once: SQLite sums in C while Python takes the medians.

@@ -33,11 +33,21 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from soporte.db.models import CommandKey, OutboundMail, Ticket, TicketEvent, TicketIntake
-from soporte.policy import Kind, Priority, Role, Status, Visibility
+from soporte.policy import Kind, Priority, Status, Visibility
+from soporte.policy import ticket as ts
+from soporte.policy.names import Query, TicketSignal, TicketUpdate
 from soporte.policy.sla_report import fold
 from soporte.policy.tickets import ClientMessage, TicketInput, TicketView, workflow_id
+from soporte.services import access
+from soporte.services.access import Action
 from soporte.services.auth import Principal
-from soporte.services.errors import Conflict, Forbidden, InFlight, NotFound, Unavailable
+from soporte.services.errors import (
+    Conflict,
+    InFlight,
+    NotFound,
+    Unavailable,
+    refusal_error,
+)
 from soporte.services.schemas import LogEntry, TicketPage, TicketSummary
 from soporte.services.views import initial_view
 
@@ -48,7 +58,6 @@ QUERY_TIMEOUT = timedelta(seconds=5)
 COMMAND_BOUND = timedelta(seconds=10)
 UPDATE_TIMEOUT = timedelta(seconds=30)  # committee and incident workflows
 FINAL_STATUSES = (Status.CLOSED,)
-STAFF_READERS = (Role.ADMIN, Role.SUPERVISOR, Role.ENGINEER, Role.COMMITTEE)
 
 
 def not_found(number: int) -> NotFound:
@@ -60,18 +69,9 @@ async def find_ticket(session: AsyncSession, principal: Principal, number: int) 
     row = await session.get(TicketIntake, number) if 0 < number < 2**31 else None
     if row is None:
         raise not_found(number)
-    if principal.is_contact:
-        if row.nit != principal.nit:
-            raise not_found(number)
-    elif not principal.has(*STAFF_READERS):
+    if not access.owns(principal, row.nit):
         raise not_found(number)
     return row
-
-
-def require(principal: Principal, *roles: Role, action: str) -> None:
-    if not principal.has(*roles):
-        names = ", ".join(role.value for role in roles)
-        raise Forbidden(f"only {names} may {action}")
 
 
 # --- Reads ------------------------------------------------------------------------------
@@ -83,7 +83,7 @@ TemporalGetter = Callable[[], Awaitable[TemporalClient]]
 async def live_view(temporal: TemporalClient, number: int) -> TicketView | None:
     handle = temporal.get_workflow_handle(workflow_id(number))
     try:
-        return await handle.query("view", result_type=TicketView, rpc_timeout=QUERY_TIMEOUT)
+        return await handle.query(Query.VIEW, result_type=TicketView, rpc_timeout=QUERY_TIMEOUT)
     except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
         return None
 
@@ -202,8 +202,7 @@ async def list_tickets(
 ) -> TicketPage:
     """One page of the read model (indexed offset pagination: every order and the common
     filters follow an index, so a page costs the offset's index steps, not a sort)."""
-    if not principal.is_contact and not principal.has(*STAFF_READERS):
-        raise Forbidden("only staff and contacts list tickets")
+    access.check(principal, Action.READ_TICKETS)
     total = await session.scalar(
         _filtered(select(func.count()).select_from(Ticket), principal, filters)
     )
@@ -296,7 +295,7 @@ def in_flight(number: int, what: str) -> InFlight:
 async def run_update(
     temporal: TemporalClient,
     number: int,
-    update: str,
+    update: TicketUpdate,
     command: BaseModel,
     update_id: str | None = None,
 ) -> TicketView:
@@ -311,7 +310,7 @@ async def run_update(
                 update, command, id=update_id, result_type=TicketView, rpc_timeout=COMMAND_BOUND
             )
     except WorkflowUpdateFailedError as error:
-        raise Conflict(refusal_message(error)) from None
+        raise refusal_error(error) from None
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         log.warning("ticket %s: %s not answered within %s", number, update, COMMAND_BOUND)
         raise in_flight(number, f"was sent {update!r}") from None
@@ -324,7 +323,7 @@ async def run_keyed_update(
     temporal: TemporalClient,
     principal: Principal,
     number: int,
-    update: str,
+    update: TicketUpdate,
     command: BaseModel,
     key: str | None,
 ) -> TicketView:
@@ -336,12 +335,65 @@ async def run_keyed_update(
 async def send_client_message(
     temporal: TemporalClient, number: int, message: ClientMessage
 ) -> TicketView:
+    """The client's message (portal, API): logged, and on a resolved ticket a reopen request.
+
+    A reopening the window no longer allows is a 409 with the policy's message (the message
+    itself stays in the log: nothing typed is lost)."""
     handle = temporal.get_workflow_handle(workflow_id(number))
     try:
-        await handle.signal("client_message", message, rpc_timeout=QUERY_TIMEOUT)
+        await handle.signal(TicketSignal.CLIENT_MESSAGE, message, rpc_timeout=QUERY_TIMEOUT)
     except RPCError as error:
         raise _rpc_failure(number, error) from None
-    return await _view_after(temporal, number)
+    try:
+        # The message is taken (a signal is durable): a reopen check the workflow does not
+        # answer in time is a 202 and where to look, never an error.
+        async with asyncio.timeout(COMMAND_BOUND.total_seconds()):
+            answer = await reopen_on_client_message(temporal, number, message)
+    except (TimeoutError, RPCError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        log.warning("ticket %s: the reopen check of a client message was not answered", number)
+        raise in_flight(number, "took the message") from None
+    if answer.outcome is ReopenOutcome.REFUSED and answer.window_ended:
+        raise Conflict(answer.refusal)
+    return answer.view or await _view_after(temporal, number)
+
+
+class ReopenOutcome(StrEnum):
+    NOT_ASKED = "not_asked"
+    REOPENED = "reopened"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class ReopenAnswer:
+    outcome: ReopenOutcome
+    view: TicketView | None = None
+    refusal: str = ""
+    window_ended: bool = False
+
+
+async def reopen_on_client_message(
+    temporal: TemporalClient, number: int, message: ClientMessage
+) -> ReopenAnswer:
+    """Every door's reopen: `ts.reopen_request` decides whether the message asks to reopen,
+    the workflow's validator (`ts.check_reopen`) whether the window allows it. Idempotent:
+    one reopen update per message id."""
+    handle = temporal.get_workflow_handle(workflow_id(number))
+    view = await handle.query(Query.VIEW, result_type=TicketView, rpc_timeout=QUERY_TIMEOUT)
+    command = ts.reopen_request(view.status, message)
+    if command is None:
+        return ReopenAnswer(ReopenOutcome.NOT_ASKED, view)
+    try:
+        reopened = await handle.execute_update(
+            TicketUpdate.REOPEN,
+            command,
+            id=f"reopen-{message.message_id}",
+            result_type=TicketView,
+            rpc_timeout=UPDATE_TIMEOUT,
+        )
+    except WorkflowUpdateFailedError as error:
+        ended = getattr(error.cause, "type", None) == ts.REOPEN_WINDOW_ENDED
+        return ReopenAnswer(ReopenOutcome.REFUSED, None, refusal_message(error), ended)
+    return ReopenAnswer(ReopenOutcome.REOPENED, reopened)
 
 
 async def _view_after(temporal: TemporalClient, number: int) -> TicketView:

@@ -20,7 +20,7 @@ from soporte.email.parse.attachments import (
     screen_attachments,
     sniff_content_type,
 )
-from soporte.email.parse.fields import fold, labelled_value, priority_from_text, ticket_number_in
+from soporte.email.parse.fields import fold, labelled_value, ticket_number_in
 from soporte.email.parse.headers import (
     SYNTHETIC_ID_DOMAIN,
     decode_bytes,
@@ -33,6 +33,7 @@ from soporte.email.parse.html_text import html_to_text
 from soporte.email.parse.limits import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MAX_TEXT_CHARS
 from soporte.email.parse.message import ParsedMail, parse_message
 from soporte.email.parse.quoting import is_forward, trim_reply
+from soporte.policy.triage import priority_from_text
 
 __all__ = [
     "Attachment",

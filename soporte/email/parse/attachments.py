@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
 from soporte.email.parse.headers import decode_header_text
 from soporte.email.parse.limits import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
+from soporte.policy.evidence import EVIDENCE_EXTENSIONS, sniff_content_type
+from soporte.policy.evidence import safe_filename as evidence_filename
 
 
 class Attachment(NamedTuple):
@@ -39,37 +40,10 @@ class RefusedAttachment(NamedTuple):
 
 # --- Attachments ---------------------------------------------------------------------------
 
-_EXTENSIONS = {
-    "image/png": ".png",
-    "image/jpeg": ".jpg",
-    "image/gif": ".gif",
-    "image/webp": ".webp",
-    "application/pdf": ".pdf",
-}
-
-
-def sniff_content_type(data: bytes) -> str | None:
-    """The evidence type by magic bytes (never by name or declared type); None if not allowed."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if b"%PDF-" in data[:1024]:
-        return "application/pdf"
-    return None
-
 
 def safe_filename(name: str | None) -> str:
-    text = decode_header_text(name).replace("\\", "/").rsplit("/", 1)[-1]
-    text = re.sub(r'[<>:"|?*\x00-\x1f]', "_", text).strip(" .")
-    if len(text) > 150:
-        stem, dot, ext = text.rpartition(".")
-        text = (stem[: 140 - len(ext)] + dot + ext) if dot and len(ext) <= 10 else text[:150]
-    return text
+    """A MIME filename (maybe RFC 2047-encoded) under the evidence rule's name."""
+    return evidence_filename(decode_header_text(name))
 
 
 class _Candidate(NamedTuple):
@@ -106,6 +80,6 @@ def _screen(candidate: _Candidate, already_accepted: int) -> Attachment | Refuse
     elif already_accepted >= MAX_ATTACHMENTS:
         code, reason = "count", f"supera el máximo de {MAX_ATTACHMENTS} adjuntos por mensaje"
     else:
-        name = name or f"adjunto-{already_accepted + 1}{_EXTENSIONS[sniffed]}"
+        name = name or f"adjunto-{already_accepted + 1}{EVIDENCE_EXTENSIONS[sniffed]}"
         return Attachment(name, sniffed, data)
     return RefusedAttachment(name, candidate.declared_type, len(data), code, reason)

@@ -1,5 +1,5 @@
-"""Fields read from the text: labelled values, the impact, the priority asked for, and the
-ticket number in a subject."""
+"""Fields read from the text: labelled values, the impact, the priority line, and the
+ticket number in a subject. The words of a priority are read by soporte.policy.triage."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 import unicodedata
 
 from soporte.email.parse.limits import _MAX_FIELD_CHARS
-from soporte.policy import Priority
+from soporte.email.subject_tag import SUBJECT_TAG
 
 # --- Impact, priority and ticket numbers ---------------------------------------------------
 
@@ -15,18 +15,8 @@ _IMPACT_LABEL = re.compile(
     r"^impacto(?: (?:en|de|al|para) (?:el |la |los )?(?:negocio|operacion|empresa|cliente))?$"
 )
 _PRIORITY_LABEL = re.compile(r"^prioridad(?: sugerida)?$")
-_PRIORITY_WORDS = {
-    "critica": Priority.P1,
-    "critico": Priority.P1,
-    "alta": Priority.P2,
-    "alto": Priority.P2,
-    "media": Priority.P3,
-    "medio": Priority.P3,
-    "baja": Priority.P3,
-    "bajo": Priority.P3,
-}
 _SUBJECT_NUMBER = (
-    re.compile(r"\[\s*#\s*(\d{1,9})\s*\]"),
+    SUBJECT_TAG,
     re.compile(r"\b(?:ticket|caso)\s*(?:n[o°º.]*\s*)?[:#]?\s*#?\s*(\d{1,9})\b", re.I),
     re.compile(r"(?<![\w&#])#\s?(\d{1,9})\b"),
 )
@@ -57,20 +47,6 @@ def _next_unlabelled_line(lines: list[str]) -> str:
         if line.strip():
             return "" if ":" in line[:30] else line.strip()
     return ""
-
-
-def priority_from_text(value: str | None) -> Priority | None:
-    """P1/P2/P3 from a client's words: 'P2', 'alta', 'Crítica', '3'; None when unclear."""
-    if not value:
-        return None
-    for token in re.findall(r"p\s*-?\s*[123]\b|[a-z]+|\d+", fold(value)):
-        if token[0] == "p" and token[-1] in "123":
-            return Priority(f"P{token[-1]}")
-        if token in _PRIORITY_WORDS:
-            return _PRIORITY_WORDS[token]
-        if token in ("1", "2", "3"):
-            return Priority(f"P{token}")
-    return None
 
 
 def ticket_number_in(subject: str) -> int | None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-MAX_ATTACHMENTS = 20
+from soporte.policy.evidence import MAX_EVIDENCE_BYTES, MAX_EVIDENCE_PER_MESSAGE
+
+MAX_ATTACHMENT_BYTES = MAX_EVIDENCE_BYTES
+MAX_ATTACHMENTS = MAX_EVIDENCE_PER_MESSAGE
 # Bodies become ticket descriptions carried in workflow payloads, which must stay small.
 MAX_TEXT_CHARS = 100_000
 _MAX_PARTS = 500

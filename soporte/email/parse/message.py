@@ -13,7 +13,6 @@ from soporte.email.parse.fields import (
     _IMPACT_LABEL,
     _PRIORITY_LABEL,
     labelled_value,
-    priority_from_text,
     ticket_number_in,
 )
 from soporte.email.parse.headers import (
@@ -33,6 +32,7 @@ from soporte.email.parse.mime import _Walk, _walk_part
 from soporte.email.parse.quoting import is_forward, trim_reply
 from soporte.email.templates.message_ids import ticket_number_from_message_id
 from soporte.policy import Priority
+from soporte.policy.triage import priority_from_text
 
 
 @dataclass(frozen=True)

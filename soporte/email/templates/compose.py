@@ -9,8 +9,13 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from soporte.email.subject_tag import with_tag
 from soporte.email.templates.document import RenderedMail
-from soporte.email.templates.message_ids import ticket_thread_id
+from soporte.email.templates.message_ids import MESSAGE_ID_DOMAIN, ticket_thread_id
+
+# On every message we send (RFC 3834): automatic, and asking Exchange for no out-of-office
+# answer; inbound, soporte.email.loops refuses to answer such mail.
+OUTBOUND_LOOP_HEADERS = (("Auto-Submitted", "auto-generated"), ("X-Auto-Response-Suppress", "All"))
 
 # --- The message on the wire ------------------------------------------------------------
 
@@ -29,26 +34,24 @@ def build_email(
     references: Iterable[str] = (),
     number: int | None = None,
     now: datetime | None = None,
+    domain: str = MESSAGE_ID_DOMAIN,
 ) -> EmailMessage:
     """multipart/alternative (text + HTML, UTF-8) with the headers that keep threads and
     prevent loops: Auto-Submitted, our Message-ID, In-Reply-To and References."""
-    subject = _one_line(rendered.subject)
-    if number and f"[#{number}]" not in subject:
-        subject = f"[#{number}] {subject}"
+    subject = with_tag(number, _one_line(rendered.subject))
     message = EmailMessage()
     message["From"] = _one_line(from_addr)
     message["To"] = ", ".join(_one_line(address) for address in to)
     message["Subject"] = subject
     message["Date"] = format_datetime(now or datetime.now(UTC))
     message["Message-ID"] = _one_line(message_id)
-    thread = _references(number, in_reply_to, references)
+    thread = _references(number, in_reply_to, references, domain)
     if in_reply_to:
         message["In-Reply-To"] = _one_line(in_reply_to)
     if thread:
         message["References"] = " ".join(thread)
-    message["Auto-Submitted"] = "auto-generated"
-    # Asks Exchange not to answer with out-of-office notices (they would loop back to us).
-    message["X-Auto-Response-Suppress"] = "All"
+    for name, value in OUTBOUND_LOOP_HEADERS:
+        message[name] = value
     if number:
         message["X-Soporte-Ticket"] = str(number)
     message.set_content(rendered.text, charset="utf-8")
@@ -58,9 +61,9 @@ def build_email(
 
 
 def _references(
-    number: int | None, in_reply_to: str | None, references: Iterable[str]
+    number: int | None, in_reply_to: str | None, references: Iterable[str], domain: str
 ) -> list[str]:
-    ids = [ticket_thread_id(number)] if number else []
+    ids = [ticket_thread_id(number, domain)] if number else []
     ids += [_one_line(ref) for ref in references if ref and ref.strip()]
     if in_reply_to:
         ids.append(_one_line(in_reply_to))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from soporte.email.subject_tag import subject_tag
 from soporte.email.templates.document import Action, Block, Facts, Para
 from soporte.email.templates.formatting import MISSING_INFO_LABELS, PRIORITY_LABELS, format_bogota
 from soporte.policy import NO_CLIENT_REPLY_TEXT
@@ -47,7 +48,7 @@ class _Data:
 
     def subject(self, tail: str) -> str:
         subject = re.sub(r"\s+", " ", tail).strip()[:200]
-        return f"[#{self.number}] {subject}" if self.number else subject
+        return f"{subject_tag(self.number)} {subject}" if self.number else subject
 
     def with_subject(self, prefix: str) -> str:
         """'prefix: <ticket subject>' or just the prefix when the ticket has no subject."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-MESSAGE_ID_DOMAIN = "soporte.btw.com.co"
+from soporte.settings import DEFAULT_MAIL_DOMAIN
+
+MESSAGE_ID_DOMAIN = DEFAULT_MAIL_DOMAIN
 
 
 # --- Message-IDs we can thread on -------------------------------------------------------

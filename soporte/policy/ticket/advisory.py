@@ -99,7 +99,7 @@ def check_book(state: TicketState, command: BookingCommand, now: datetime) -> No
         taken,
     )
     if problem is not None:
-        raise CommandRefused(problem, "InvalidInput")
+        raise CommandRefused(str(problem), "InvalidInput", problem)
 
 
 def book(state: TicketState, command: BookingCommand, now: datetime) -> int:

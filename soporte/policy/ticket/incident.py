@@ -6,13 +6,11 @@ from datetime import datetime
 
 from soporte.policy import SUPPORT_PRIORITIES, Kind, Visibility
 from soporte.policy.incidents import (
-    INCIDENT_LINKED_SIGNAL,
-    INCIDENT_PRIORITY_SIGNAL,
-    INCIDENT_RESOLVED_SIGNAL,
     IncidentLinkedSignal,
     IncidentPrioritySignal,
     IncidentResolvedSignal,
 )
+from soporte.policy.names import TicketSignal
 from soporte.policy.ticket.journal import _log, _notify
 from soporte.policy.ticket.requirement import _ignore_signal
 from soporte.policy.ticket.sla_clock import _record_first_response
@@ -30,7 +28,7 @@ from soporte.policy.ticket.support import _resolve, _set_priority
 def incident_linked(state: TicketState, signal: IncidentLinkedSignal, now: datetime) -> int | None:
     """The ticket was linked to an incident: its view carries the id from now on, and an
     internal log line says so. Applied once per incident (None for a repeat)."""
-    key = f"{INCIDENT_LINKED_SIGNAL}:{signal.incident_id}"
+    key = f"{TicketSignal.INCIDENT_LINKED}:{signal.incident_id}"
     if key in state.incident_signals_seen:
         return None
     state.incident_signals_seen.append(key)
@@ -53,7 +51,7 @@ def incident_priority(
     """The incident spans several clients: this support ticket becomes P1, its due instants
     recomputed from the SLA start as for change_priority. Applied once per incident (None
     for a repeat); a ticket that is not an open support ticket only logs it."""
-    key = f"{INCIDENT_PRIORITY_SIGNAL}:{signal.incident_id}"
+    key = f"{TicketSignal.INCIDENT_PRIORITY}:{signal.incident_id}"
     if key in state.incident_signals_seen:
         return None
     state.incident_signals_seen.append(key)
@@ -61,16 +59,16 @@ def incident_priority(
     data: dict[str, object] = {"incident_id": signal.incident_id}
     if state.input.kind is not Kind.SUPPORT or not is_open(state):
         why = f"la solicitud es {state.input.kind.value} en estado {state.status.value}"
-        return _ignore_signal(state, now, INCIDENT_PRIORITY_SIGNAL, why, data)
+        return _ignore_signal(state, now, TicketSignal.INCIDENT_PRIORITY.value, why, data)
     if signal.priority not in SUPPORT_PRIORITIES:
         why = f"la prioridad {signal.priority.value} no es de soporte"
-        return _ignore_signal(state, now, INCIDENT_PRIORITY_SIGNAL, why, data)
+        return _ignore_signal(state, now, TicketSignal.INCIDENT_PRIORITY.value, why, data)
     if signal.priority is state.priority:
         why = f"la solicitud ya es {state.priority.value}"
-        return _ignore_signal(state, now, INCIDENT_PRIORITY_SIGNAL, why, data)
+        return _ignore_signal(state, now, TicketSignal.INCIDENT_PRIORITY.value, why, data)
     changed = _set_priority(state, now, signal.priority, signal.reason, SYSTEM, data)
-    _notify(state, now, INCIDENT_PRIORITY_SIGNAL, client_recipients(state), changed, to_client=True)
-    _notify(state, now, INCIDENT_PRIORITY_SIGNAL, ["@assignee"], changed, to_client=False)
+    _notify(state, now, "incident_priority", client_recipients(state), changed, to_client=True)
+    _notify(state, now, "incident_priority", ["@assignee"], changed, to_client=False)
     return state.last_seq
 
 
@@ -80,7 +78,7 @@ def incident_resolved(
     """The incident was resolved: so is this ticket, with the incident's kind and body (the
     client is told as for any resolution). Applied once (None for a repeat); a ticket already
     resolved or closed only logs it."""
-    key = f"{INCIDENT_RESOLVED_SIGNAL}:{signal.incident_id}"
+    key = f"{TicketSignal.INCIDENT_RESOLVED}:{signal.incident_id}"
     if key in state.incident_signals_seen:
         return None
     state.incident_signals_seen.append(key)
@@ -88,14 +86,14 @@ def incident_resolved(
     data: dict[str, object] = {"incident_id": signal.incident_id}
     if not is_open(state):
         why = f"la solicitud ya está {state.status.value}"
-        return _ignore_signal(state, now, INCIDENT_RESOLVED_SIGNAL, why, data)
+        return _ignore_signal(state, now, TicketSignal.INCIDENT_RESOLVED.value, why, data)
     actor = signal.actor or SYSTEM
     _record_first_response(state, now)
     _resolve(state, now, signal.kind, signal.body, actor, data)
     _notify(
         state,
         now,
-        INCIDENT_RESOLVED_SIGNAL,
+        "incident_resolved",
         client_recipients(state),
         {
             "resolution_kind": signal.kind.value,

@@ -9,6 +9,8 @@ from typing import NamedTuple
 from pydantic import BaseModel, Field
 
 from soporte.policy import Kind, Priority, ResolutionKind, Status
+from soporte.policy.config import ABANDON_AFTER_ATTEMPTS
+from soporte.policy.refusals import Refusal
 from soporte.policy.tickets import (
     EventType,
     LogEvent,
@@ -25,9 +27,6 @@ ENGINEER_RESOLUTION_KINDS = (
     ResolutionKind.INSTRUCTIONS,
     ResolutionKind.ADVICE,
 )
-# POLICY §VIII.b: an engineer may abandon at once after this many unanswered attempts
-# (the request plus every reminder), capped by how many attempts the policy makes.
-ABANDON_AFTER_ATTEMPTS = 4
 OPEN_STATUSES = frozenset(
     {
         Status.OPEN,
@@ -45,13 +44,17 @@ class CommandRefused(Exception):
     """A command that is impossible in the ticket's current state; nothing changed.
 
     `reason` is a short machine word (the workflow's ApplicationError type):
-    InvalidState, InvalidInput or ReopenWindowEnded.
+    InvalidState, InvalidInput or ReopenWindowEnded. `refusal`, when the rule gives one,
+    is the structured why (field, code) the workflow passes on as the error's details.
     """
 
-    def __init__(self, message: str, reason: str = "InvalidState") -> None:
+    def __init__(
+        self, message: str, reason: str = "InvalidState", refusal: Refusal | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.reason = reason
+        self.refusal = refusal
 
 
 class Target(StrEnum):

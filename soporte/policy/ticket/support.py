@@ -35,6 +35,7 @@ from soporte.policy.tickets import (
     AbandonCommand,
     AssignCommand,
     AttachmentRef,
+    ClientMessage,
     EngineerMessage,
     EventType,
     PriorityCommand,
@@ -303,6 +304,9 @@ def abandon(state: TicketState, command: AbandonCommand, now: datetime) -> int:
     return state.last_seq
 
 
+REOPEN_WINDOW_ENDED = "ReopenWindowEnded"
+
+
 def reopen_window_ended_message(number: int, reopen_until: datetime, window: timedelta) -> str:
     """The refusal for a late reopen; the API says the same once the workflow is gone."""
     days = window.days if window.days and not window.seconds else None
@@ -313,6 +317,19 @@ def reopen_window_ended_message(number: int, reopen_until: datetime, window: tim
     )
 
 
+def reopen_request(status: Status, message: ClientMessage) -> ReopenCommand | None:
+    """The reopen rule of every channel (POLICY.md, "Resolution, reopening, closing").
+
+    A message of the client on a resolved ticket (portal, API or email) asks to reopen it,
+    with the message as the reason; `check_reopen` then decides on the window. On a closed
+    ticket (the window ended) it is the same request, which `check_reopen` refuses with the
+    policy's message. Any other status: the message is only a message (None).
+    """
+    if status not in (Status.RESOLVED, Status.CLOSED):
+        return None
+    return ReopenCommand(actor_email=message.author_email, reason=message.body)
+
+
 def check_reopen(state: TicketState, command: ReopenCommand, now: datetime) -> None:
     number = state.input.number
     if state.status is Status.CLOSED or (
@@ -321,7 +338,7 @@ def check_reopen(state: TicketState, command: ReopenCommand, now: datetime) -> N
         until = state.reopen_until or state.updated_at
         raise CommandRefused(
             reopen_window_ended_message(number, until, state.input.policy.reopen_window),
-            "ReopenWindowEnded",
+            REOPEN_WINDOW_ENDED,
         )
     if state.status is not Status.RESOLVED:
         raise CommandRefused(

@@ -6,28 +6,25 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client as TemporalClient
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from soporte.db.mail_models import InboundMail, MailOutcome
 from soporte.db.models import Attachment, Client, Contact, Ticket
 from soporte.db.models import utcnow as _utcnow
 from soporte.db.session import bind_of, engine_of, write_turn
-from soporte.email.loops import DEFAULT_CAP_PER_HOUR
+from soporte.email.loops import DEFAULT_CAP_PER_HOUR, loop_reason
 from soporte.email.parse import ParsedMail, parse_message
-from soporte.email.templates import is_our_message_id
 from soporte.policy import Channel, Role, Status
+from soporte.policy.names import TicketSignal
 from soporte.policy.tickets import (
     AttachmentRef,
     ClientMessage,
-    ReopenCommand,
-    TicketView,
     workflow_id,
 )
 from soporte.services import attachments as evidence
@@ -53,6 +50,7 @@ from soporte.services.email_intake.results import (
 from soporte.services.email_intake.threads import find_thread
 from soporte.services.errors import Conflict, ServiceError, Unavailable
 from soporte.services.intake import Reporter, allocate, start_workflow
+from soporte.services.tickets import ReopenOutcome, reopen_on_client_message
 from soporte.settings import Settings
 
 
@@ -94,11 +92,8 @@ class EmailIntake:
         self.auto_reply_cap = cap
         self.clock = clock
         self._locks = _KeyLocks()
-        ours = {address.strip().lower() for address in settings.support_addresses}
-        ours.add(settings.mail_from.strip().lower())
-        self.our_addresses = frozenset(ours)
-        domains = {"soporte.btw.com.co", settings.mail_from.rpartition("@")[2].lower()}
-        self._our_domains = tuple(sorted(domain for domain in domains if domain))
+        self.our_addresses = settings.our_addresses
+        self._our_domains = settings.our_mail_domains
         self._refusals = Refusals(settings, sessions, clock, self.our_addresses, cap)
 
     # --- The entry point ----------------------------------------------------------------------
@@ -162,15 +157,7 @@ class EmailIntake:
 
     def loop_reason(self, parsed: ParsedMail) -> str | None:
         """Why this message must never be answered nor act as a client (None: it may)."""
-        if parsed.loop_risk:
-            return parsed.loop_risk
-        if parsed.from_address.strip().lower() in self.our_addresses:
-            return "sent from one of our own addresses"
-        if not parsed.message_id_synthesized and any(
-            is_our_message_id(parsed.message_id, domain) for domain in self._our_domains
-        ):
-            return "one of our own messages came back"
-        return None
+        return loop_reason(parsed, self.our_addresses, self._our_domains)
 
     async def _handle(self, parsed: ParsedMail, raw: bytes, key: str) -> IntakeResult:
         sender = parsed.from_address.strip().lower()
@@ -231,7 +218,7 @@ class EmailIntake:
         temporal = await self._temporal()
         handle = temporal.get_workflow_handle(workflow_id(number))
         try:
-            await handle.signal("client_message", message, rpc_timeout=SIGNAL_TIMEOUT)
+            await handle.signal(TicketSignal.CLIENT_MESSAGE, message, rpc_timeout=SIGNAL_TIMEOUT)
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
@@ -242,8 +229,11 @@ class EmailIntake:
                 parsed, raw, key, why, number, template="reopen_refused"
             )
         await self._record_attachments(number, refs, sender)
-        if await _reopen_if_resolved(handle, parsed.message_id, sender, message.body):
+        answer = await reopen_on_client_message(temporal, number, message)
+        if answer.outcome is ReopenOutcome.REOPENED:
             return IntakeResult(MailOutcome.MESSAGE_ADDED, key, number, "reopened the ticket")
+        if answer.outcome is ReopenOutcome.REFUSED:
+            log.info("reply to resolved ticket #%s not reopened: %s", number, answer.refusal)
         return IntakeResult(MailOutcome.MESSAGE_ADDED, key, number, "added to the ticket's log")
 
     async def _is_closed(self, temporal: TemporalClient, number: int) -> bool:
@@ -362,22 +352,3 @@ class EmailIntake:
 
 async def _chunks(data: bytes) -> AsyncIterator[bytes]:
     yield data
-
-
-async def _reopen_if_resolved(
-    handle: WorkflowHandle[Any, Any], message_id: str, sender: str, body: str
-) -> bool:
-    """A client's reply to a resolved ticket asks to reopen it, the reply being the reason
-    (POLICY.md §VIII.c). A refusal (e.g. already rated and closed) leaves the message logged."""
-    view = await handle.query("view", result_type=TicketView, rpc_timeout=SIGNAL_TIMEOUT)
-    if view.status is not Status.RESOLVED:
-        return False
-    command = ReopenCommand(actor_email=sender, reason=body)
-    try:
-        await handle.execute_update(
-            "reopen", command, id=f"reopen-{message_id}", rpc_timeout=SIGNAL_TIMEOUT
-        )
-    except WorkflowUpdateFailedError as refused:
-        log.info("reply to resolved ticket %s not reopened: %s", handle.id, refused.cause)
-        return False
-    return True

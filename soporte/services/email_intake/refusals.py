@@ -115,7 +115,11 @@ class Refusals:
                     .where(AutoReply.to_address == to, AutoReply.sent_at > now - AUTO_REPLY_WINDOW)
                 )
                 allowed, why = should_auto_reply(
-                    parsed, self.our_addresses, recent or 0, self.auto_reply_cap
+                    parsed,
+                    self.our_addresses,
+                    recent or 0,
+                    self.auto_reply_cap,
+                    self.settings.our_mail_domains,
                 )
                 if not allowed:
                     return f"no automatic reply: {why}"
@@ -125,7 +129,9 @@ class Refusals:
                     sent_at=now,
                     inbound_message_id=key,
                     template=template,
-                    message_id=message_id_for(number or 0, f"auto.{digest}"),
+                    message_id=message_id_for(
+                        number or 0, f"auto.{digest}", self.settings.mail_domain
+                    ),
                 )
                 session.add(claim)
                 try:
@@ -184,4 +190,5 @@ class Refusals:
             references=parsed.references,
             number=thread_number,
             now=now,
+            domain=self.settings.mail_domain,
         )

@@ -55,14 +55,11 @@ def ticket_request(parsed: ParsedMail, reporter: str, notify: Iterable[str]) -> 
     text = parsed.body_text if parsed.body_text.strip() else parsed.full_text
     subject = re.sub(r"\s+", " ", clean(parsed.subject)).strip()[:MAX_SUBJECT_CHARS]
     description = clean(text, MAX_BODY_CHARS).strip()
-    suggested = parsed.suggested_priority
-    if suggested is not None and not suggested.has_sla_clock:
-        suggested = None
     category = _labelled(text, _CATEGORY_LABEL, 100) or DEFAULT_CATEGORY
     return TicketCreate(
         kind=Kind.SUPPORT,
         category=fold(category)[:100] or DEFAULT_CATEGORY,
-        suggested_priority=suggested,
+        suggested_priority=parsed.suggested_priority,
         subject=subject or "(sin asunto)",
         description=description or subject or "(correo sin texto)",
         expected_result=_labelled(text, _EXPECTED_LABEL, MAX_BODY_CHARS) or "",

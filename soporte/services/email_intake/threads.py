@@ -3,7 +3,6 @@ Message-IDs, the mail we sent and the mail we received for a ticket), and whose 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -12,10 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from soporte.db.mail_models import InboundMail
 from soporte.db.models import OutboundMail, TicketIntake
 from soporte.email.parse import ParsedMail
+from soporte.email.subject_tag import tagged_number
 from soporte.email.templates import ticket_number_from_message_id
 from soporte.services.email_intake.results import mail_key
-
-_STRICT_SUBJECT_TAG = re.compile(r"\[\s*#\s*(\d{1,9})\s*\]")
 
 
 @dataclass(frozen=True)
@@ -41,11 +39,11 @@ async def find_thread(
     for number, _ in existing:
         if nit is not None and owners[number] == nit:
             return _Thread(number, owners[number], own=True)
-    strict = _STRICT_SUBJECT_TAG.search(parsed.subject)
+    strict = tagged_number(parsed.subject)
     for number, how in existing:
         # A loose '#123' in a subject may be an invoice number: only a '[#123]' tag or
         # the headers make a message a reply to someone else's ticket.
-        if how != "subject" or (strict and int(strict.group(1)) == number):
+        if how != "subject" or strict == number:
             return _Thread(number, owners[number], own=False)
     return None
 
