@@ -66,10 +66,10 @@ FOLDERS: dict[str, tuple[str, ...]] = {
     # ticket is told its incident).
     "before-incident-linked-signal": ("incident_three_tickets",),
     "incident-linked-signal": ("incident_three_tickets",),
-    # The patch search-attributes (tests/test_ticket_visibility.py, on the dev server): the
-    # ticket upserts its search attributes and memo as its state and priority move; every
-    # history above was recorded before it and replays without them.
-    "search-attributes": ("search_attributes_reply_priority_resolved",),
+    # The ticket upserts its search attributes and memo as its state and priority move
+    # (tests/test_ticket_visibility.py, on the dev server); every history above was
+    # recorded before the patch and replays without them.
+    "search-attributes": ("reply_priority_resolved",),
 }
 
 

@@ -50,7 +50,7 @@ async def test_search_attributes_and_memo_follow_the_ticket(
         done = ResolveCommand(actor_email=ENGINEER, kind=ResolutionKind.SOLUTION, body="Listo")
         await handle.execute_update(TicketWorkflow.resolve, done)
         resolved = await handle.describe()
-        await keep_history(handle, "search_attributes_reply_priority_resolved")
+        await keep_history(handle, "reply_priority_resolved")
 
     attributes = first.typed_search_attributes
     assert attributes.get(KEYS["TicketNumber"]) == ticket.number

@@ -153,7 +153,7 @@ def totals_of(rows: list[ReportRow]) -> dict[str, Any]:
 
 @router.get(portal_paths.DASHBOARD)
 async def dashboard_page(request: Request) -> Response:
-    caller = await staff_caller(request, Action.READ_REPORTS)
+    caller = await staff_caller(request, Action.READ_SLA_REPORT)
     principal = caller.principal
     period = read_period(request)
     now = datetime.now(UTC)
@@ -210,7 +210,7 @@ async def dashboard_page(request: Request) -> Response:
 
 @router.get(portal_paths.DASHBOARD + "/csv/{table}")
 async def dashboard_csv(request: Request, table: Table) -> Response:
-    caller = await staff_caller(request, Action.READ_REPORTS)
+    caller = await staff_caller(request, Action.READ_SLA_REPORT)
     principal = caller.principal
     period = read_period(request)
     if period.errors:

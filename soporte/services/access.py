@@ -49,7 +49,7 @@ class Action(StrEnum):
     POST_INBOUND_EMAIL = "post raw inbound email"
     USE_SAVED_REPLIES = "use and edit saved replies"
     READ_REFUSED_MAIL = "read refused mail"
-    READ_REPORTS = "read the SLA report and dashboard"
+    READ_SLA_REPORT = "read the SLA report"
 
 
 ALLOWED: Mapping[Action, frozenset[Role]] = {
@@ -78,8 +78,8 @@ ALLOWED: Mapping[Action, frozenset[Role]] = {
     Action.POST_INBOUND_EMAIL: ADMIN,
     Action.USE_SAVED_REPLIES: WORKING_ROLES | ADMIN,
     Action.READ_REFUSED_MAIL: WORKING_ROLES | ADMIN,
-    # The SLA report (GET /api/v1/reports/sla) and the console's dashboard that draws it.
-    Action.READ_REPORTS: frozenset({Role.SUPERVISOR}) | ADMIN,
+    # The SLA report (GET /api/v1/reports/sla), and the console's dashboard that draws it.
+    Action.READ_SLA_REPORT: frozenset({Role.SUPERVISOR}) | ADMIN,
 }
 _ROLE_ORDER = (Role.CONTACT, Role.ENGINEER, Role.SUPERVISOR, Role.COMMITTEE, Role.ADMIN)
 

@@ -33,7 +33,7 @@ MAX_BREACHES = 200
 
 
 def require_reader(principal: Principal) -> None:
-    access.check(principal, Action.READ_REPORTS)
+    access.check(principal, Action.READ_SLA_REPORT)
 
 
 @dataclass(frozen=True)

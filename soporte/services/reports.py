@@ -229,7 +229,7 @@ def _medians_reader(query: ReportQuery) -> Callable[[Connection], dict[Any, Medi
 async def sla_report(
     session: AsyncSession, principal: Principal, query: ReportQuery, now: datetime | None = None
 ) -> SlaReport:
-    access.check(principal, Action.READ_REPORTS)
+    access.check(principal, Action.READ_SLA_REPORT)
     check_query(query)
     now = now or datetime.now(UTC)
     # Two connections at once: SQLite sums in C while Python takes the medians.
