@@ -386,6 +386,9 @@ async def reopen_on_client_message(
     command = ts.reopen_request(view.status, message)
     if command is None:
         return ReopenAnswer(ReopenOutcome.NOT_ASKED, view)
+    if view.status is Status.CLOSED:
+        # Closed for good: its workflow is completing or done, so there is nothing to ask.
+        return ReopenAnswer(ReopenOutcome.REFUSED, None, str(_closed(number)), True)
     try:
         reopened = await handle.execute_update(
             TicketUpdate.REOPEN,
@@ -397,6 +400,11 @@ async def reopen_on_client_message(
     except WorkflowUpdateFailedError as error:
         ended = getattr(error.cause, "type", None) == ts.REOPEN_WINDOW_ENDED
         return ReopenAnswer(ReopenOutcome.REFUSED, None, refusal_message(error), ended)
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+        # The window ended and the workflow completed between the query and the update.
+        return ReopenAnswer(ReopenOutcome.REFUSED, None, str(_closed(number)), True)
     return ReopenAnswer(ReopenOutcome.REOPENED, reopened)
 
 
