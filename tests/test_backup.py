@@ -169,13 +169,19 @@ def test_backup_under_load_restores_to_a_stack_that_finds_every_ticket(tmp_path:
 
 def test_restore_refuses_what_is_not_a_backup(tmp_path: Path):
     (tmp_path / "empty").mkdir()
-    refused(soporte("restore", str(tmp_path / "empty"), "--data-dir", str(tmp_path / "v")),
-            "manifest.json")
+    refused(
+        soporte("restore", str(tmp_path / "empty"), "--data-dir", str(tmp_path / "v")),
+        "manifest.json",
+    )
     damaged = tmp_path / "damaged"
     damaged.mkdir()
     manifest: dict[str, Any] = {
-        "format": 1, "files": {"temporal.db": {"size": 1, "sha256": "0"}, "soporte.db": {}},
-        "attachments": [], "restart_numbers": [], "created_at": "x", "tickets": 0,
+        "format": 1,
+        "files": {"temporal.db": {"size": 1, "sha256": "0"}, "soporte.db": {}},
+        "attachments": [],
+        "restart_numbers": [],
+        "created_at": "x",
+        "tickets": 0,
     }
     (damaged / "manifest.json").write_text(json.dumps(manifest))
     refused(soporte("restore", str(damaged), "--data-dir", str(tmp_path / "v")), "damaged")
@@ -183,8 +189,10 @@ def test_restore_refuses_what_is_not_a_backup(tmp_path: Path):
 
 
 def test_backup_of_a_data_dir_without_state_says_so(tmp_path: Path):
-    refused(soporte("backup", str(tmp_path / "b"), "--data-dir", str(tmp_path / "none")),
-            "nothing to back up")
+    refused(
+        soporte("backup", str(tmp_path / "b"), "--data-dir", str(tmp_path / "none")),
+        "nothing to back up",
+    )
 
 
 def test_a_second_stack_on_a_locked_data_dir_is_refused(tmp_path: Path):

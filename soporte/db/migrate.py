@@ -40,8 +40,11 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def run_migrations(url: str, revision: str = "head") -> None:
-    """Create or upgrade the schema of the database at `url` (async or sync URL)."""
+def run_migrations(url: str, revision: str = "heads") -> None:
+    """Create or upgrade the schema of the database at `url` (async or sync URL).
+
+    "heads": branches developed in parallel each add a revision after the same parent
+    until they are chained at merge; every head is applied."""
     if url.startswith("sqlite") and ":///" in url:
         path = url.split(":///", 1)[1].split("?", 1)[0]
         if path and path != ":memory:":

@@ -47,6 +47,8 @@ class Action(StrEnum):
     ACT_ON_INCIDENTS = "open, link and resolve incidents"
     MANAGE_REGISTRY = "manage the registry"
     POST_INBOUND_EMAIL = "post raw inbound email"
+    USE_SAVED_REPLIES = "use and edit saved replies"
+    READ_REFUSED_MAIL = "read refused mail"
     READ_SLA_REPORT = "read the SLA report"
 
 
@@ -67,12 +69,16 @@ ALLOWED: Mapping[Action, frozenset[Role]] = {
     Action.BOOK: CONTACT | WORKING_ROLES | ADMIN,
     Action.ADVISORY_DONE: WORKING_ROLES,
     Action.READ_COMMITTEE: STAFF_ROLES,
-    Action.START_SESSION: ADMIN,
+    # Committee members and admin start an extraordinary session (issue 13).
+    Action.START_SESSION: frozenset({Role.COMMITTEE}) | ADMIN,
     Action.DECIDE: frozenset({Role.COMMITTEE}) | ADMIN,
     Action.READ_INCIDENTS: STAFF_ROLES,
     Action.ACT_ON_INCIDENTS: WORKING_ROLES | ADMIN,
     Action.MANAGE_REGISTRY: ADMIN,
     Action.POST_INBOUND_EMAIL: ADMIN,
+    Action.USE_SAVED_REPLIES: WORKING_ROLES | ADMIN,
+    Action.READ_REFUSED_MAIL: WORKING_ROLES | ADMIN,
+    # The SLA report (GET /api/v1/reports/sla), and the console's dashboard that draws it.
     Action.READ_SLA_REPORT: frozenset({Role.SUPERVISOR}) | ADMIN,
 }
 _ROLE_ORDER = (Role.CONTACT, Role.ENGINEER, Role.SUPERVISOR, Role.COMMITTEE, Role.ADMIN)

@@ -140,6 +140,8 @@ class TicketFilters:
     due_before: datetime | None = None
     # One state: the filter as it was before `statuses` (kept for its callers).
     status: Status | None = None
+    # Only tickets nobody is assigned to (the console's "Sin asignar").
+    unassigned: bool = False
 
     def all_statuses(self) -> tuple[Status, ...]:
         return (*self.statuses, self.status) if self.status is not None else self.statuses
@@ -165,6 +167,8 @@ def _filtered(query: Select[Any], principal: Principal, filters: TicketFilters) 
         query = query.where(Ticket.nit == filters.nit.strip())
     if filters.assignee is not None:
         query = query.where(Ticket.assignee == filters.assignee.strip().lower())
+    if filters.unassigned:
+        query = query.where(Ticket.assignee.is_(None))
     if filters.breached is not None:
         query = query.where(Ticket.breached == filters.breached)
     if filters.kind is not None:
