@@ -1,8 +1,11 @@
 """console: saved replies (plantillas de respuesta); refused mail handled from the console
 
 Revision ID: 0012
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-01
+
+Chained after 0008 when reports merged main (0005, 0009, 0007, 0006, 0008): it touches
+other tables, so the order does not matter. One head.
 """
 
 from collections.abc import Sequence
@@ -11,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0005"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
