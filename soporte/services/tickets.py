@@ -353,7 +353,13 @@ async def send_client_message(
         # answer in time is a 202 and where to look, never an error.
         async with asyncio.timeout(COMMAND_BOUND.total_seconds()):
             answer = await reopen_on_client_message(temporal, number, message)
-    except (TimeoutError, RPCError, WorkflowUpdateRPCTimeoutOrCancelledError):
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            # The ticket closed for good and its workflow completed after taking the message.
+            raise _closed(number) from None
+        log.warning("ticket %s: the reopen check of a client message was not answered", number)
+        raise in_flight(number, "took the message") from None
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         log.warning("ticket %s: the reopen check of a client message was not answered", number)
         raise in_flight(number, "took the message") from None
     if answer.outcome is ReopenOutcome.REFUSED and answer.window_ended:

@@ -1,8 +1,11 @@
 """console: saved replies (plantillas de respuesta); refused mail handled from the console
 
 Revision ID: 0012
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-01
+
+Chained after 0008 when reports merged main (0005, 0009, 0007, 0006, 0008): it touches
+other tables, so the order does not matter. One head.
 """
 
 from collections.abc import Sequence
