@@ -251,8 +251,9 @@ async def main() -> None:
         fill(url, args.rows)
         fill_registry(url)
         backend = "PostgreSQL" if args.postgres else "SQLite"
+        filled = time.perf_counter() - started
         print(
-            f"== {args.rows} tickets in {backend} (filled in {time.perf_counter() - started:.1f} s),"
+            f"== {args.rows} tickets in {backend} (filled in {filled:.1f} s),"
             f" {args.rounds} rounds of {args.requests} requests per case =="
         )
         await measure(url, data_dir, cases, args.requests, args.rounds)
