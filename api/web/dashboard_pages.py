@@ -163,9 +163,9 @@ async def dashboard_page(request: Request) -> Response:
         )
         priority_rows = by_priority(found.priority)
         month_rows, engineer_rows = found.months.rows, found.engineer.rows
-        ages = await dashboard.open_by_priority_and_age(session, principal, now)
+        opened = await dashboard.open_now(session, principal, now)
+        ages, loads = opened.ages, opened.loads
         breaches = await dashboard.breaches(session, principal, period.query(GroupBy.PRIORITY), now)
-        loads = await dashboard.load_per_engineer(session, principal)
     names = await engineer_names(request)
     age_series = [
         charts.Series(label, [float(ages[p.value][i]) for p in SUPPORT_PRIORITIES])
