@@ -204,7 +204,7 @@ SUMS = (
 
 
 def _totals(
-    conditions: list[ColumnElement[bool]], keys: Sequence[ColumnElement[Any]], now: datetime
+    conditions: list[ColumnElement[bool]], keys: Sequence[Any], now: datetime
 ) -> Select[Any]:
     labeled = [key.label(f"key{index}") for index, key in enumerate(keys)]
     return (
@@ -365,18 +365,21 @@ async def dashboard_reports(
         raise InvalidInput("to", "the months end with the period, with the same filters")
     now = now or datetime.now(UTC)
     priority, engineer = _key(GroupBy.PRIORITY), _key(GroupBy.ENGINEER)
+    day_keys, priority_of = _grouping(GroupBy.PRIORITY)  # by opening day, then priority
     wider = _where(period, min(period.first_day, months.first_day))
     by_day, by_engineer, medians = await asyncio.gather(
-        read_on_a_thread(
-            session.bind, _rows_reader(_totals(wider, [Ticket.opened_on, priority], now))
-        ),
+        read_on_a_thread(session.bind, _rows_reader(_totals(wider, day_keys, now))),
         read_on_a_thread(session.bind, _rows_reader(_totals(_where(period), [engineer], now))),
         read_on_a_thread(session.bind, _medians_reader(_seconds(_where(period), priority))),
     )
     # The day as the DBAPI gives it (see month_of).
     period_from, months_from = period.first_day.isoformat(), months.first_day.isoformat()
-    by_priority = _fold(by_day, lambda row: row[1] if str(row[0]) >= period_from else SKIP, 2)
-    by_month = _fold(by_day, lambda row: month_of(row) if str(row[0]) >= months_from else SKIP, 2)
+    by_priority = _fold(
+        by_day, lambda row: priority_of(row) if str(row[0]) >= period_from else SKIP, len(day_keys)
+    )
+    by_month = _fold(
+        by_day, lambda row: month_of(row) if str(row[0]) >= months_from else SKIP, len(day_keys)
+    )
     return DashboardReports(
         priority=SlaReport(period, _report_rows(by_priority, medians)),
         months=SlaReport(months, _report_rows(by_month, {})),
