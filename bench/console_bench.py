@@ -143,7 +143,7 @@ def fill_registry(url: str) -> None:
         paused = connection.execute(
             select(Ticket.number, Ticket.created_at).where(Ticket.paused.is_(True))
         ).all()
-        events = [
+        events: list[dict[str, Any]] = [
             {
                 "number": number,
                 "seq": 1,
