@@ -57,6 +57,13 @@ class Settings(BaseSettings):
         "servicioalcliente@btw.com.co",
     )
     mail_from: str = "soporte@btw.com.co"
+    # The key of our Message-IDs' hashes (soporte.email.secret): else <data dir>/mail-secret.
+    mail_secret: str | None = None
+    # The authserv-id of the receiving server whose Authentication-Results we believe
+    # (RFC 8601); unset: we believe none, and only a reply to one of our mails is trusted.
+    trusted_authserv_id: str | None = None
+    # Automatic replies to senders, all senders together, per hour (besides the per-sender cap).
+    auto_reply_global_cap_per_hour: int = Field(default=30, ge=0, le=100_000)
     public_url: str = "http://127.0.0.1:8000"
     auto_assign: bool = True
     warning_ratio: float = Field(default=0.75, gt=0, lt=1)

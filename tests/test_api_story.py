@@ -23,6 +23,7 @@ async def api(
 async def test_the_whole_story(api: Api) -> None:
     nit = await api.client("900123456", "Ferretería Andina")
     contact = await api.contact(nit, "ana@andina.com.co", "Ana")
+    await api.contact(nit, "jefe@andina.com.co", "Jefe")
     engineer = await api.staff("ingrid@btw.com.co", ["engineer"], "Ingrid")
 
     ticket = await api.open_ticket(contact, notify=["jefe@andina.com.co"])

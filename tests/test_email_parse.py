@@ -20,8 +20,10 @@ from soporte.email.parse import (
     priority_from_text,
     trim_reply,
 )
-from soporte.email.templates import message_id_for
+from soporte.email.templates import MessageIds
 from soporte.policy import Priority
+
+message_id_for = MessageIds(b"parse-tests").for_mail
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64

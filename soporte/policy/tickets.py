@@ -87,6 +87,9 @@ class ClientMessage(BaseModel):
     # Attachments of an email the evidence rules did not keep ("name: reason"): the
     # sender is told which (template attachments_refused).
     refused_attachments: list[str] = Field(default_factory=list)
+    # False: nothing proves the author wrote it (an email whose From matches a contact, with
+    # no reference to our mail and no verified sender). Kept for staff, changes nothing.
+    verified: bool = True
 
 
 class EngineerMessage(BaseModel):
@@ -169,6 +172,7 @@ class EventType(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     ASSIGNED = "assigned"
     CLIENT_MESSAGE = "client_message"
+    UNVERIFIED_MESSAGE = "unverified_message"
     ENGINEER_REPLY = "engineer_reply"
     INTERNAL_NOTE = "internal_note"
     PRIORITY_CHANGED = "priority_changed"

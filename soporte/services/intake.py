@@ -196,6 +196,29 @@ def starting_priority(kind: Kind, suggested: Priority | None, system: Priority) 
     return system if system.has_sla_clock else Priority.P3
 
 
+async def check_notify(session: AsyncSession, reporter: Reporter, notify: list[str]) -> None:
+    """People to inform are active contacts of the reporter's client (POLICY.md "Who sees
+    what"): any other address is refused, naming it, so no mail goes to a stranger."""
+    wanted = sorted({address.strip().lower() for address in notify} - {reporter.contact.email})
+    if not wanted:
+        return
+    rows = await session.execute(
+        select(Contact.email, Contact.client_nit, Contact.active).where(Contact.email.in_(wanted))
+    )
+    known = {email: (nit, active) for email, nit, active in rows.all()}
+    await session.commit()  # end the read: the intake writer takes its own turn
+    for address in wanted:
+        nit, active = known.get(address, (None, False))
+        if nit != reporter.client.nit:
+            raise InvalidInput(
+                "notify",
+                f"{address} is not a contact of the client {reporter.client.nit}: only its "
+                "own contacts may be informed about a ticket",
+            )
+        if not active:
+            raise InvalidInput("notify", f"{address} is an inactive contact: it is not informed")
+
+
 async def allocate(
     session: AsyncSession,
     principal: Principal,
@@ -214,6 +237,7 @@ async def allocate(
         earlier = await _earlier(session, principal, key, fingerprint)
         if earlier is not None:
             return earlier, True
+    await check_notify(session, reporter, data.notify)
     draft = build_input(0, data, reporter, channel, settings).model_copy(update=amend or {})
     number = await intake_writer(engine_of(session.bind)).insert(
         {

@@ -10,7 +10,6 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from soporte.email.templates.document import RenderedMail
-from soporte.email.templates.message_ids import ticket_thread_id
 
 # --- The message on the wire ------------------------------------------------------------
 
@@ -28,10 +27,12 @@ def build_email(
     in_reply_to: str | None = None,
     references: Iterable[str] = (),
     number: int | None = None,
+    thread_root: str | None = None,
     now: datetime | None = None,
 ) -> EmailMessage:
     """multipart/alternative (text + HTML, UTF-8) with the headers that keep threads and
-    prevent loops: Auto-Submitted, our Message-ID, In-Reply-To and References."""
+    prevent loops: Auto-Submitted, our Message-ID, In-Reply-To and References (the ticket's
+    `thread_root` first, when given: MessageIds.thread_root)."""
     subject = _one_line(rendered.subject)
     if number and f"[#{number}]" not in subject:
         subject = f"[#{number}] {subject}"
@@ -41,7 +42,7 @@ def build_email(
     message["Subject"] = subject
     message["Date"] = format_datetime(now or datetime.now(UTC))
     message["Message-ID"] = _one_line(message_id)
-    thread = _references(number, in_reply_to, references)
+    thread = _references(thread_root, in_reply_to, references)
     if in_reply_to:
         message["In-Reply-To"] = _one_line(in_reply_to)
     if thread:
@@ -58,9 +59,9 @@ def build_email(
 
 
 def _references(
-    number: int | None, in_reply_to: str | None, references: Iterable[str]
+    thread_root: str | None, in_reply_to: str | None, references: Iterable[str]
 ) -> list[str]:
-    ids = [ticket_thread_id(number)] if number else []
+    ids = [_one_line(thread_root)] if thread_root else []
     ids += [_one_line(ref) for ref in references if ref and ref.strip()]
     if in_reply_to:
         ids.append(_one_line(in_reply_to))
