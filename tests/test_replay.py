@@ -68,6 +68,9 @@ PATHS = (
     # ticket is told its incident).
     "incident_three_tickets_before_link_signal",
     "incident_three_tickets_each_told",
+    # Issue 16: a message in the client's name that nothing proves (verified=False) is
+    # logged for staff and ends no wait (the patch unverified-client-message).
+    "unverified_message_then_verified_reply",
 )
 
 
