@@ -55,8 +55,11 @@ class TicketInput(BaseModel):
     suggested_priority: Priority | None = None
     # The system's own suggestion from category and text (soporte.policy.triage).
     system_priority: Priority
-    # The priority the ticket starts with: the client's suggestion, else the system's.
+    # The priority the ticket starts with: soporte.policy.triage.starting_priority.
     priority: Priority
+    # A suggested P1 the system did not agree with, started as P2 (the P1 rule): support
+    # verifies it within the hour (an internal log line at registration).
+    priority_to_verify: bool = False
     registered_at: datetime
     # Information the request lacks (POLICY.md §IV); the acknowledgement asks for it.
     missing_info: list[str] = Field(default_factory=list)
@@ -173,6 +176,7 @@ class EventType(StrEnum):
     ASSIGNED = "assigned"
     CLIENT_MESSAGE = "client_message"
     UNVERIFIED_MESSAGE = "unverified_message"
+    PRIORITY_TO_VERIFY = "priority_to_verify"
     ENGINEER_REPLY = "engineer_reply"
     INTERNAL_NOTE = "internal_note"
     PRIORITY_CHANGED = "priority_changed"

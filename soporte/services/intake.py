@@ -24,9 +24,9 @@ from temporalio.service import RPCError
 from soporte.db.models import Client, Contact, TicketIntake
 from soporte.db.session import engine_of
 from soporte.holiday_dates import holidays_around
-from soporte.policy import Channel, Kind, Priority
+from soporte.policy import Channel
 from soporte.policy.tickets import TicketInput, TicketView, workflow_id
-from soporte.policy.triage import missing_info, suggest_priority
+from soporte.policy.triage import missing_info, starting_priority, suggest_priority
 from soporte.services.auth import Principal
 from soporte.services.errors import Conflict, Forbidden, InvalidInput, Unavailable
 from soporte.services.intake_writer import intake_writer
@@ -152,6 +152,7 @@ def build_input(
 ) -> TicketInput:
     registered_at = datetime.now(UTC)
     system = suggest_priority(data.kind, data.category, f"{data.subject}\n{data.description}")
+    start = starting_priority(data.kind, data.suggested_priority, system)
     category = data.category.strip().lower()
     consultant = reporter.client.consultant_email if category in IMPLEMENTATION_CATEGORIES else None
     return TicketInput(
@@ -171,7 +172,8 @@ def build_input(
         notify=sorted(set(data.notify) - {reporter.contact.email}),
         suggested_priority=data.suggested_priority,
         system_priority=system,
-        priority=starting_priority(data.kind, data.suggested_priority, system),
+        priority=start.priority,
+        priority_to_verify=start.to_verify,
         registered_at=registered_at,
         missing_info=missing_info(channel, data.model_dump()),
         consultant_email=consultant,
@@ -183,17 +185,6 @@ def build_input(
 def holidays_for(registered_at: datetime) -> list[date]:
     """The holidays a ticket registered then carries (soporte.holiday_dates caches them)."""
     return holidays_around(registered_at)
-
-
-def starting_priority(kind: Kind, suggested: Priority | None, system: Priority) -> Priority:
-    """The client's suggestion when it fits the kind, else the system's."""
-    if kind == Kind.REQUIREMENT:
-        return Priority.REQUIREMENT
-    if kind == Kind.ADVISORY:
-        return Priority.ADVISORY
-    if suggested is not None and suggested.has_sla_clock:
-        return suggested
-    return system if system.has_sla_clock else Priority.P3
 
 
 async def check_notify(session: AsyncSession, reporter: Reporter, notify: list[str]) -> None:
