@@ -273,6 +273,9 @@ def test_message_ids_are_stable_and_name_the_ticket() -> None:
     assert first == message_id_for(1234, "1234-7")
     assert ticket_number_from_message_id(first) == 1234 == IDS.ticket_of(first)
     assert is_our_message_id(first)
+    for other_of_ours in ("<auto.abc@soporte.btw.com.co>", "<notice.1-x@soporte.btw.com.co>"):
+        assert is_our_message_id(other_of_ours) and IDS.ticket_of(other_of_ours) is None
+    assert not is_our_message_id("<auto.abc@cliente.co>")
     odd = message_id_for(5, "a b<c>@d..e")
     assert odd.count("@") == 1 and " " not in odd and IDS.ticket_of(odd) == 5
     assert IDS.ticket_of(ticket_thread_id(77)) == 77

@@ -518,3 +518,19 @@ def _send_as(port: int, envelope_from: str, raw: bytes) -> None:
 
     with smtplib.SMTP(HOST, port, timeout=30) as client:
         assert client.sendmail(envelope_from, [SUPPORT], raw) == {}
+
+
+async def test_our_automatic_reply_coming_back_is_never_answered(mail: Mail) -> None:
+    """A loop guard: an automatic reply's Message-ID (`<auto.…@soporte…>`) is ours too."""
+    stranger = "eco@rebote.example"
+    raw, first_id = message("Hola", "¿Hay alguien?", sender=stranger, verified=False)
+    await asyncio.to_thread(_send_as, mail.port, stranger, raw)
+    [reply] = [m for m in mail.outbox(stranger) if m["In-Reply-To"] == first_id]
+    echoed, _ = message(
+        "Re: No pudimos registrar", "eco", sender=stranger, verified=False,
+        message_id=str(reply["Message-ID"]).strip(),
+    )  # fmt: skip
+    await asyncio.to_thread(_send_as, mail.port, stranger, echoed)
+    row = await mail.inbound(str(reply["Message-ID"]).strip())
+    assert row is not None and row.outcome == "ignored"
+    assert len(mail.outbox(stranger)) == 1

@@ -21,6 +21,8 @@ MESSAGE_ID_DOMAIN = "soporte.btw.com.co"
 MAC_CHARS = 16  # 80 bits
 
 _OUR_ID = re.compile(r"^<ticket-(\d{1,9})((?:\.[^@<>]*)?)@([^<>@]+)>$")
+# Every Message-ID we make: a ticket's, an automatic reply's, a notice about no ticket.
+_ANY_OF_OURS = re.compile(r"^<(?:ticket-\d{1,9}|auto|notice)(?:\.[^@<>]*)?@([^<>@]+)>$")
 
 
 @dataclass(frozen=True)
@@ -67,5 +69,5 @@ def ticket_number_from_message_id(message_id: str, domain: str = MESSAGE_ID_DOMA
 
 def is_our_message_id(message_id: str, domain: str = MESSAGE_ID_DOMAIN) -> bool:
     """Of our shape (a loop guard: genuine or not, such a message is never answered)."""
-    match = _OUR_ID.match(message_id.strip())
-    return bool(match and match.group(3).lower() == domain.lower())
+    match = _ANY_OF_OURS.match(message_id.strip())
+    return bool(match and match.group(1).lower() == domain.lower())

@@ -181,7 +181,8 @@ class Refusals:
     def _reply_id(self, number: int | None, digest: str) -> str:
         if number:
             return message_ids(self.settings).for_mail(number, f"auto.{digest}")
-        return f"<auto.{digest}@{message_ids(self.settings).domain}>"
+        ids = message_ids(self.settings)
+        return f"<auto.{ids.mac(f'auto.{digest}')}@{ids.domain}>"
 
     def compose(
         self,
