@@ -23,12 +23,21 @@ from sqlalchemy.orm import Session
 
 from activities.assignment import active_staff
 from soporte import portal_paths
-from soporte.db.models import AssignmentPick, OutboundMail, Ticket, utcnow
+from soporte.db.models import (
+    AssignmentPick,
+    OutboundMail,
+    Staff,
+    Ticket,
+    TicketIntake,
+    utcnow,
+)
 from soporte.db.session import bind_of, write_in_one_go
-from soporte.email.templates import MESSAGE_ID_DOMAIN, build_email, message_id_for, render
+from soporte.email.secret import message_ids
+from soporte.email.templates import build_email, render
 from soporte.email.transport import send_mail
 from soporte.policy import Role
 from soporte.policy.tickets import Notification
+from soporte.services.people_to_inform import informable
 from soporte.settings import Settings
 
 log = logging.getLogger("soporte.mail")
@@ -62,7 +71,26 @@ async def recipients(session: AsyncSession, notification: Notification) -> list[
             found += [staff.email for staff in await active_staff(session, ROLE_WORDS[word])]
         elif "@" in word and not word.startswith("@"):
             found.append(word)
-    return sorted({email.strip().lower() for email in found})
+    addresses = sorted({email.strip().lower() for email in found})
+    if not is_about_a_ticket(notification):
+        return addresses
+    return await still_entitled(session, notification.number, addresses)
+
+
+async def still_entitled(session: AsyncSession, number: int, addresses: list[str]) -> list[str]:
+    """The addresses that may get mail about ticket `number` now, from the registry at send
+    time: our active staff, and active contacts of the ticket's client. A contact deactivated
+    or moved to another client since the ticket was opened gets nothing more."""
+    if not addresses:
+        return []
+    nit = await session.scalar(select(TicketIntake.nit).where(TicketIntake.number == number))
+    staff = await session.scalars(
+        select(Staff.email).where(Staff.email.in_(addresses), Staff.active.is_(True))
+    )
+    allowed = set(staff.all())
+    if nit is not None:
+        allowed |= await informable(session, nit, addresses)
+    return [address for address in addresses if address in allowed]
 
 
 def is_about_a_ticket(notification: Notification) -> bool:
@@ -70,11 +98,11 @@ def is_about_a_ticket(notification: Notification) -> bool:
     return notification.number > 0
 
 
-def message_id(notification: Notification, domain: str = MESSAGE_ID_DOMAIN) -> str:
+def message_id(notification: Notification, settings: Settings) -> str:
     if not is_about_a_ticket(notification):
         # Never `<ticket-0...>`: a reply to it must not be taken for a ticket's thread.
-        return f"<notice.{notification.id}@{domain}>"
-    return message_id_for(notification.number, notification.id, domain)
+        return f"<notice.{notification.id}@{settings.mail_domain.strip().lower()}>"
+    return message_ids(settings).for_mail(notification.number, notification.id)
 
 
 # Mail that invites the client to rate the service carries the rating page's link.
@@ -99,37 +127,48 @@ def with_links(notification: Notification, settings: Settings) -> Notification:
 
 
 def compose(notification: Notification, to: list[str], settings: Settings) -> EmailMessage:
+    about = is_about_a_ticket(notification)
     return build_email(
         render(with_links(notification, settings)),
         to=to,
         from_addr=settings.mail_from,
-        message_id=message_id(notification, settings.mail_domain),
+        message_id=message_id(notification, settings),
         in_reply_to=notification.in_reply_to,
-        number=notification.number if is_about_a_ticket(notification) else None,
-        domain=settings.mail_domain,
+        number=notification.number if about else None,
+        thread_root=message_ids(settings).thread_root(notification.number) if about else None,
     )
 
 
-def claim_in(session: Session, notification: Notification, to: list[str], subject: str) -> bool:
+def claim_in(
+    session: Session, notification: Notification, to: list[str], subject: str, message_id: str
+) -> bool:
     row = session.get(OutboundMail, notification.id)
     if row is not None:
         return row.sent_at is None
     session.add(
         OutboundMail(
-            id=notification.id, number=notification.number, to=", ".join(to), subject=subject[:300]
+            id=notification.id,
+            number=notification.number,
+            to=", ".join(to),
+            subject=subject[:300],
+            message_id=message_id,
         )
     )
     return True
 
 
 async def claim(
-    sessions: async_sessionmaker[AsyncSession], notification: Notification, to: list[str]
+    sessions: async_sessionmaker[AsyncSession],
+    notification: Notification,
+    to: list[str],
+    message_id: str,
 ) -> bool:
     """Record the notification; False when an earlier attempt already sent it."""
     subject = render(notification).subject
     try:
         return await write_in_one_go(
-            bind_of(sessions), lambda session: claim_in(session, notification, to, subject)
+            bind_of(sessions),
+            lambda session: claim_in(session, notification, to, subject, message_id),
         )
     except IntegrityError:
         return False  # a concurrent attempt claimed it
@@ -183,7 +222,7 @@ async def deliver(
     """Send the notification once; returns the addresses it went to."""
     async with sessions() as session:
         to = await recipients(session, notification)
-    if not await claim(sessions, notification, to):
+    if not await claim(sessions, notification, to, message_id(notification, settings)):
         return []
     if to:
         await send_once(sessions, settings, notification, compose(notification, to, settings))

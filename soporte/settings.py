@@ -76,6 +76,13 @@ class Settings(BaseSettings):
     mail_from: str = "soporte@btw.com.co"
     # The domain of our Message-IDs (and the SMTP listener's name): replies thread on it.
     mail_domain: str = DEFAULT_MAIL_DOMAIN
+    # The key of our Message-IDs' hashes (soporte.email.secret): else <data dir>/mail-secret.
+    mail_secret: str | None = None
+    # The authserv-id of the receiving server whose Authentication-Results we believe
+    # (RFC 8601); unset: we believe none, and only a reply to one of our mails is trusted.
+    trusted_authserv_id: str | None = None
+    # Automatic replies to senders, all senders together, per hour (besides the per-sender cap).
+    auto_reply_global_cap_per_hour: int = Field(default=30, ge=0, le=100_000)
     public_url: str = "http://127.0.0.1:8000"
     # The policy's numbers: defaults and bounds are soporte.policy.config's.
     auto_assign: bool = DEFAULT_AUTO_ASSIGN

@@ -107,11 +107,13 @@ def test_api_log_has_one_json_line_per_request(tmp_path: Path, dev_env: Workflow
     access = [line for line in lines if line["logger"] == "soporte.access"]
     requests = [(a["method"], a["path"], a["status"]) for a in access if a["path"] != "/healthz"]
     # Each line is written as its response ends: the next request may be logged first.
-    assert sorted(requests) == sorted([
-        ("POST", "/api/v1/clients", 201),
-        ("GET", "/api/v1/clients/{nit}/contacts", 200),
-        ("GET", "/api/v1/me", 401),
-    ])
+    assert sorted(requests) == sorted(
+        [
+            ("POST", "/api/v1/clients", 201),
+            ("GET", "/api/v1/clients/{nit}/contacts", 200),
+            ("GET", "/api/v1/me", 401),
+        ]
+    )
     post = next(a for a in access if a["method"] == "POST")
     assert post["request_id"] == "crea-cliente-1" and post["principal"] == "admin"
     assert isinstance(post["duration_ms"], float) and post["level"] == "INFO"
@@ -141,7 +143,10 @@ def test_a_bad_log_setting_is_one_line_naming_it(tmp_path: Path, name: str, valu
     env.update({"SOPORTE_DATA_DIR": str(tmp_path), name: value})
     result = subprocess.run(
         [sys.executable, "-m", "launcher.cli", "migrate"],
-        capture_output=True, text=True, timeout=60, env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]

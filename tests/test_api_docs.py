@@ -111,9 +111,14 @@ def rendered_offline(url: str) -> str:
     assert CHROMIUM, "Debian's chromium is needed for this test"
     result = subprocess.run(
         [
-            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-            "--proxy-server=http://127.0.0.1:9", "--virtual-time-budget=10000",
-            "--dump-dom", url,
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--proxy-server=http://127.0.0.1:9",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            url,
         ],
         capture_output=True,
         text=True,

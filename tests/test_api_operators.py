@@ -69,7 +69,9 @@ async def test_staff_log_shows_the_address_a_notification_went_to(world: World):
 
     await eventually(assignee, lambda found: found == ENGINEER)
     await world.api.ok(
-        "POST", f"/api/v1/tickets/{number}/messages", json={"body": "Más datos"},
+        "POST",
+        f"/api/v1/tickets/{number}/messages",
+        json={"body": "Más datos"},
         headers=world.contact,
     )
 
@@ -101,9 +103,7 @@ async def test_audit_log_records_registry_and_token_changes(world: World):
     await api.ok(
         "PATCH", "/api/v1/staff/audit-sup@btw.com.co", json={"active": False}, headers=ADMIN
     )
-    issued = await api.ok(
-        "POST", "/api/v1/tokens", 201, json={"email": CONTACT}, headers=ADMIN
-    )
+    issued = await api.ok("POST", "/api/v1/tokens", 201, json={"email": CONTACT}, headers=ADMIN)
     await api.ok("DELETE", f"/api/v1/tokens/{issued['id']}", 204, headers=ADMIN)
 
     page = await api.ok("GET", "/api/v1/audit", params={"limit": 6}, headers=ADMIN)
@@ -128,9 +128,7 @@ async def test_audit_log_records_registry_and_token_changes(world: World):
     assert [(e["action"], e["details"]) for e in renamed["items"]] == [
         ("client_updated", {"name": "Nuevo"})
     ]
-    second = await api.ok(
-        "GET", "/api/v1/audit", params={"limit": 1, "offset": 7}, headers=ADMIN
-    )
+    second = await api.ok("GET", "/api/v1/audit", params={"limit": 1, "offset": 7}, headers=ADMIN)
     assert [(e["action"], e["subject"]) for e in second["items"]] == [("client_created", nit)]
     created = await api.ok(
         "GET", "/api/v1/audit", params={"action": "client_created"}, headers=ADMIN
@@ -206,8 +204,11 @@ async def test_the_worker_logs_the_request_id_of_the_commands_it_runs(
     opened = await world.api.http.post(
         "/api/v1/tickets",
         json={
-            "kind": "support", "category": "nómina", "subject": "Error de nómina",
-            "description": "No liquida", "expected_result": "Liquidar",
+            "kind": "support",
+            "category": "nómina",
+            "subject": "Error de nómina",
+            "description": "No liquida",
+            "expected_result": "Liquidar",
         },
         headers={**world.contact, "X-Request-ID": "open-ticket-1"},
     )
@@ -275,6 +276,7 @@ async def test_a_number_whose_workflow_exists_is_skipped_and_its_ticket_recovere
     assert recovered["subject"] == "El primero"
     refused = await api.http.get(f"/api/v1/tickets/{taken}", headers=other)
     assert refused.status_code == 404
+
     # The second ticket's workflow really started: it answers a command.
     async def view() -> dict[str, Any]:
         found: dict[str, Any] = await api.ok(
@@ -301,10 +303,16 @@ async def test_after_a_restore_the_worker_starts_workflows_the_snapshot_lacked(
             {"n": opened["number"]},
         ).one()
         lacking = db.execute(
-            text("INSERT INTO ticket_intake (principal, nit, created_at, input) "
-                 "VALUES (:p, :nit, :at, :input) RETURNING number"),
-            {"p": row[0], "nit": row[1], "at": row[2],
-             "input": row[3] if isinstance(row[3], str) else json.dumps(row[3])},
+            text(
+                "INSERT INTO ticket_intake (principal, nit, created_at, input) "
+                "VALUES (:p, :nit, :at, :input) RETURNING number"
+            ),
+            {
+                "p": row[0],
+                "nit": row[1],
+                "at": row[2],
+                "input": row[3] if isinstance(row[3], str) else json.dumps(row[3]),
+            },
         ).scalar_one()
     engine.dispose()
     handle = dev_env.client.get_workflow_handle(f"ticket-{lacking}")

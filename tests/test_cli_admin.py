@@ -87,7 +87,10 @@ async def test_first_admin_of_a_fresh_cluster_then_its_token_works(
         me = await api.ok("GET", "/api/v1/me", headers=bearer(token))
         assert me["email"] == ADMIN_EMAIL and me["roles"] == ["admin"]
         await api.ok(
-            "POST", "/api/v1/staff", 201, headers=bearer(token),
+            "POST",
+            "/api/v1/staff",
+            201,
+            headers=bearer(token),
             json={"name": "Ing", "email": "ing@btw.com.co", "roles": ["engineer"]},
         )
         audit = await api.ok("GET", "/api/v1/audit", headers=bearer(token))
@@ -110,16 +113,22 @@ def test_contacts_and_inactive_staff_get_no_token_here(db_url: str, tmp_path: Pa
     engine = create_engine(sync_url(db_url))
     with engine.begin() as connection:
         connection.execute(
-            text("INSERT INTO clients (nit, name, active, created_at) "
-                 "VALUES ('900373115-8', 'C', true, CURRENT_TIMESTAMP)")
+            text(
+                "INSERT INTO clients (nit, name, active, created_at) "
+                "VALUES ('900373115-8', 'C', true, CURRENT_TIMESTAMP)"
+            )
         )
         connection.execute(
-            text("INSERT INTO contacts (email, client_nit, name, phone, active, created_at) "
-                 "VALUES ('c@cliente.co', '900373115-8', 'C', '', true, CURRENT_TIMESTAMP)")
+            text(
+                "INSERT INTO contacts (email, client_nit, name, phone, active, created_at) "
+                "VALUES ('c@cliente.co', '900373115-8', 'C', '', true, CURRENT_TIMESTAMP)"
+            )
         )
         connection.execute(
-            text("INSERT INTO staff (email, name, roles, active, created_at) "
-                 "VALUES ('ido@btw.com.co', 'Ido', '[\"engineer\"]', false, CURRENT_TIMESTAMP)")
+            text(
+                "INSERT INTO staff (email, name, roles, active, created_at) "
+                "VALUES ('ido@btw.com.co', 'Ido', '[\"engineer\"]', false, CURRENT_TIMESTAMP)"
+            )
         )
     engine.dispose()
     one_line_refusal(soporte(db_url, tmp_path, "c@cliente.co"), "contact", "POST /api/v1/tokens")
@@ -136,8 +145,10 @@ def test_create_admin_on_an_existing_engineer_adds_the_role(db_url: str, tmp_pat
     engine = create_engine(sync_url(db_url))
     with engine.begin() as connection:
         connection.execute(
-            text("INSERT INTO staff (email, name, roles, active, created_at) "
-                 "VALUES ('eng@btw.com.co', 'Eng', '[\"engineer\"]', true, CURRENT_TIMESTAMP)")
+            text(
+                "INSERT INTO staff (email, name, roles, active, created_at) "
+                "VALUES ('eng@btw.com.co', 'Eng', '[\"engineer\"]', true, CURRENT_TIMESTAMP)"
+            )
         )
     engine.dispose()
     made = soporte(db_url, tmp_path, "--create-admin", "eng@btw.com.co")

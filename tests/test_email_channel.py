@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import SMTP as SMTP_POLICY
 from email.policy import default as default_policy
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ from tests.api_support import ADMIN, Api, api_settings, backends, database, even
 from workflows.registry import ALL_WORKFLOWS
 
 HOST = "127.0.0.1"
+AUTHSERV = "mx.pruebas.btw.com.co"
 SUPPORT = "soporte@btw.com.co"
 MAIL_TABLES = ("inbound_mail", "refused_mail", "auto_replies")
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -153,8 +154,15 @@ def message(
     pdf: bool = False,
     program: bool = False,
     headers: dict[str, str] | None = None,
+    verified: bool = True,
 ) -> tuple[bytes, str]:
+    """A client's message; `verified`: our receiving server vouches for its sender (the
+    Authentication-Results a real MX adds), as it does for a contact writing from its own
+    mail server. Tests of unverified senders are in tests/test_sender_trust.py."""
     mail = EmailMessage()
+    if verified:
+        domain = parseaddr(sender)[1].rpartition("@")[2]
+        mail["Authentication-Results"] = f"{AUTHSERV}; dmarc=pass header.from={domain}"
     mail["From"] = sender
     mail["To"] = SUPPORT
     mail["Subject"] = subject
@@ -180,7 +188,9 @@ async def mail(
     data_dir: Path = tmp_path_factory.mktemp(f"mail-{request.param}")
     with database(request.param, data_dir) as url:
         await number_below_a_billion(url)
-        settings = api_settings(data_dir, url, dev_env)
+        settings = api_settings(data_dir, url, dev_env).model_copy(
+            update={"trusted_authserv_id": AUTHSERV}
+        )
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
@@ -730,6 +740,7 @@ async def test_soporte_smtp_serves_the_intake_and_stops_on_sigterm(mail: Mail) -
         "SOPORTE_TEMPORAL_ADDRESS": str(mail.settings.temporal_address),
         "SOPORTE_TASK_QUEUE": mail.settings.task_queue,
         "SOPORTE_LOG_LEVEL": "WARNING",
+        "SOPORTE_TRUSTED_AUTHSERV_ID": AUTHSERV,
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -66,6 +66,9 @@ FOLDERS: dict[str, tuple[str, ...]] = {
     # ticket is told its incident).
     "before-incident-linked-signal": ("incident_three_tickets",),
     "incident-linked-signal": ("incident_three_tickets",),
+    # Issue 16: a message in the client's name that nothing proves (verified=False) is
+    # logged for staff and ends no wait (the patch unverified-client-message).
+    "unverified-client-message": ("unverified_message_then_verified_reply",),
 }
 
 

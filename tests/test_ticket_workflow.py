@@ -664,3 +664,38 @@ async def test_a_killed_worker_loses_and_doubles_nothing(
             ["assigned", "acknowledgement", "engineer_reply", "client_message",
              "client_message", "resolved", "rating_invitation"]
         )  # fmt: skip
+
+
+async def test_an_unverified_message_is_kept_for_staff_and_changes_nothing(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """Issue 16: a message nothing proves is the client's (verified=False) neither ends the
+    wait nor reopens; it is logged internal. A verified one afterwards still does."""
+    recorder = Recorder()
+    ticket = ticket_input()
+    forged = from_client("forged-1", "Ya está, cierren").model_copy(update={"verified": False})
+    async with recorder.worker(dev_env.client, task_queue):
+        handle = await start_ticket(dev_env.client, task_queue, ticket)
+        await handle.execute_update(
+            TicketWorkflow.request_info, RequestInfoCommand(actor_email=ENGINEER, body="¿NIT?")
+        )
+        await handle.signal(TicketWorkflow.client_message, forged)
+        await eventually(
+            lambda: bool(recorder.of_type(ticket.number, EventType.UNVERIFIED_MESSAGE))
+        )
+        still = await handle.query(TicketWorkflow.view)
+        assert still.status is Status.WAITING_ON_CLIENT and still.sla.paused
+        await handle.signal(TicketWorkflow.client_message, from_client("mail-1"))
+        await eventually(lambda: bool(recorder.of_type(ticket.number, EventType.CLIENT_MESSAGE)))
+        await eventually(lambda: bool(recorder.sent(ticket.number, "client_message")))
+        resumed = await handle.query(TicketWorkflow.view)
+        await keep_history(handle, "unverified_message_then_verified_reply")
+        await handle.terminate()
+    assert resumed.status is not Status.WAITING_ON_CLIENT and not resumed.sla.paused
+    [kept] = recorder.of_type(ticket.number, EventType.UNVERIFIED_MESSAGE)
+    assert kept.visibility is Visibility.INTERNAL and kept.body == "Ya está, cierren"
+    assert kept.actor == REPORTER and kept.data["claimed_author"] == REPORTER
+    # Only the verified message told the assignee (the unverified one mailed no one).
+    assert [n.data["body"] for n in recorder.sent(ticket.number, "client_message")] == [
+        "Aquí está la información"
+    ]

@@ -83,6 +83,9 @@ BATCHED_MAIL_PATCH = "batched-mail"
 # A client's email whose attachments were not kept gets a notice to its sender. A ticket
 # that took such a message on older code (which ignored the list) replays without one.
 REFUSED_ATTACHMENTS_NOTICE_PATCH = "refused-attachments-notice"
+# An unverified client message (issue 16) is logged for staff and changes nothing; before,
+# every message acted as the client's.
+UNVERIFIED_MESSAGE_PATCH = "unverified-client-message"
 
 
 @workflow.defn(name=WorkflowType.TICKET)
@@ -130,6 +133,8 @@ class TicketWorkflow:
         """The client wrote; a repeated message_id is ignored. Never raises."""
         if message.refused_attachments and not workflow.patched(REFUSED_ATTACHMENTS_NOTICE_PATCH):
             message = message.model_copy(update={"refused_attachments": []})
+        if not message.verified and not workflow.patched(UNVERIFIED_MESSAGE_PATCH):
+            message = message.model_copy(update={"verified": True})
         self._apply_signal(ts.client_message, message, f"client message {message.message_id}")
 
     @workflow.signal(name=TicketSignal.COMMITTEE_DECISION)

@@ -55,8 +55,11 @@ class TicketInput(BaseModel):
     suggested_priority: Priority | None = None
     # The system's own suggestion from category and text (soporte.policy.triage).
     system_priority: Priority
-    # The priority the ticket starts with: the client's suggestion, else the system's.
+    # The priority the ticket starts with: soporte.policy.triage.starting_priority.
     priority: Priority
+    # A suggested P1 the system did not agree with, started as P2 (the P1 rule): support
+    # verifies it within the hour (an internal log line at registration).
+    priority_to_verify: bool = False
     registered_at: datetime
     # Information the request lacks (POLICY.md §IV); the acknowledgement asks for it.
     missing_info: list[str] = Field(default_factory=list)
@@ -87,6 +90,9 @@ class ClientMessage(BaseModel):
     # Attachments of an email the evidence rules did not keep ("name: reason"): the
     # sender is told which (template attachments_refused).
     refused_attachments: list[str] = Field(default_factory=list)
+    # False: nothing proves the author wrote it (an email whose From matches a contact, with
+    # no reference to our mail and no verified sender). Kept for staff, changes nothing.
+    verified: bool = True
 
 
 class EngineerMessage(BaseModel):
@@ -169,6 +175,8 @@ class EventType(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     ASSIGNED = "assigned"
     CLIENT_MESSAGE = "client_message"
+    UNVERIFIED_MESSAGE = "unverified_message"
+    PRIORITY_TO_VERIFY = "priority_to_verify"
     ENGINEER_REPLY = "engineer_reply"
     INTERNAL_NOTE = "internal_note"
     PRIORITY_CHANGED = "priority_changed"

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 
 from soporte.policy import Channel, Kind, Priority
 
@@ -97,16 +99,33 @@ def suggest_priority(kind: Kind, category: str, text: str) -> Priority:
     return Priority.P3
 
 
-def starting_priority(kind: Kind, suggested: Priority | None, system: Priority) -> Priority:
-    """A new ticket's priority: the client's suggestion when it fits the kind, else the
-    system's (an engineer verifies it, POLICY §V.b)."""
-    if kind == Kind.REQUIREMENT:
-        return Priority.REQUIREMENT
-    if kind == Kind.ADVISORY:
-        return Priority.ADVISORY
+# The P1 rule (POLICY.md §V.b; README "The P1 rule"): P1 means one failure hitting several
+# clients, which one contact cannot know. A suggested P1 starts as P1 only when the system's
+# own suggestion agrees; else the ticket starts as P2, flagged for support to verify within
+# the hour (an internal log line); staff may raise it to P1 with a reason.
+P1_VERIFY_WITHIN = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class StartingPriority:
+    priority: Priority
+    # A suggested P1 the system did not agree with: started as P2, to verify within the hour.
+    to_verify: bool = False
+
+
+def starting_priority(kind: Kind, suggested: Priority | None, system: Priority) -> StartingPriority:
+    """The priority a ticket starts with: the kind's own word for requirements and advisories;
+    for support, the suggestion when it fits (a P1 only with the system's agreement), else
+    the system's."""
+    if kind is Kind.REQUIREMENT:
+        return StartingPriority(Priority.REQUIREMENT)
+    if kind is Kind.ADVISORY:
+        return StartingPriority(Priority.ADVISORY)
+    if suggested is Priority.P1 and system is not Priority.P1:
+        return StartingPriority(Priority.P2, to_verify=True)
     if suggested is not None and suggested.has_sla_clock:
-        return suggested
-    return system if system.has_sla_clock else Priority.P3
+        return StartingPriority(suggested)
+    return StartingPriority(system if system.has_sla_clock else Priority.P3)
 
 
 # What POLICY §IV asks of every request, in the order an acknowledgement lists it. Intake

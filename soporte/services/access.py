@@ -47,6 +47,7 @@ class Action(StrEnum):
     ACT_ON_INCIDENTS = "open, link and resolve incidents"
     MANAGE_REGISTRY = "manage the registry"
     POST_INBOUND_EMAIL = "post raw inbound email"
+    CONFIRM_HELD_MAIL = "see and confirm held email requests"
 
 
 ALLOWED: Mapping[Action, frozenset[Role]] = {
@@ -72,6 +73,8 @@ ALLOWED: Mapping[Action, frozenset[Role]] = {
     Action.ACT_ON_INCIDENTS: WORKING_ROLES | ADMIN,
     Action.MANAGE_REGISTRY: ADMIN,
     Action.POST_INBOUND_EMAIL: ADMIN,
+    # A new request whose sender was not verified (POLICY.md "Who sees what").
+    Action.CONFIRM_HELD_MAIL: WORKING_ROLES | ADMIN,
 }
 _ROLE_ORDER = (Role.CONTACT, Role.ENGINEER, Role.SUPERVISOR, Role.COMMITTEE, Role.ADMIN)
 

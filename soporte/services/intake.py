@@ -34,6 +34,7 @@ from soporte.services.access import Action, check
 from soporte.services.auth import Principal
 from soporte.services.errors import Conflict, Forbidden, InvalidInput, Unavailable
 from soporte.services.intake_writer import intake_writer
+from soporte.services.people_to_inform import informable, normalized
 from soporte.services.registry import checked_nit
 from soporte.services.schemas import TicketCreate
 from soporte.services.views import initial_view
@@ -137,25 +138,17 @@ async def check_people_to_inform(
     session: AsyncSession, reporter: Reporter, notify: list[str]
 ) -> None:
     """People to inform are active contacts of the reporter's own client (POLICY.md, "Who
-    sees what"): no mail about a ticket goes to another client or a stranger."""
-    others = sorted(set(notify) - {reporter.contact.email})
+    sees what"): any other address is refused, naming it, so no mail goes to a stranger."""
+    others = sorted(normalized(notify) - {reporter.contact.email})
     if not others:
         return
-    known = set(
-        await session.scalars(
-            select(Contact.email).where(
-                Contact.email.in_(others),
-                Contact.client_nit == reporter.client.nit,
-                Contact.active.is_(True),
-            )
-        )
-    )
+    known = await informable(session, reporter.client.nit, others)
     strangers = [email for email in others if email not in known]
     if strangers:
         raise InvalidInput(
             "notify",
             f"{', '.join(strangers)}: not an active contact of {reporter.client.name}; "
-            "people to inform are contacts of the same client",
+            "people to inform are active contacts of the same client",
         )
 
 
@@ -182,6 +175,7 @@ def build_input(
 ) -> TicketInput:
     registered_at = datetime.now(UTC)
     system = suggest_priority(data.kind, data.category, f"{data.subject}\n{data.description}")
+    start = starting_priority(data.kind, data.suggested_priority, system)
     category = data.category.strip().lower()
     consultant = reporter.client.consultant_email if category in IMPLEMENTATION_CATEGORIES else None
     return TicketInput(
@@ -201,7 +195,8 @@ def build_input(
         notify=sorted(set(data.notify) - {reporter.contact.email}),
         suggested_priority=data.suggested_priority,
         system_priority=system,
-        priority=starting_priority(data.kind, data.suggested_priority, system),
+        priority=start.priority,
+        priority_to_verify=start.to_verify,
         registered_at=registered_at,
         missing_info=missing_info(channel, data.model_dump()),
         consultant_email=consultant,

@@ -56,10 +56,9 @@ from soporte.email.templates.formatting import (
 )
 from soporte.email.templates.message_ids import (
     MESSAGE_ID_DOMAIN,
+    MessageIds,
     is_our_message_id,
-    message_id_for,
     ticket_number_from_message_id,
-    ticket_thread_id,
 )
 from soporte.email.templates.refusals import foreign_thread_mail
 
@@ -70,6 +69,7 @@ __all__ = [
     "Bullets",
     "Facts",
     "MESSAGE_ID_DOMAIN",
+    "MessageIds",
     "MISSING_INFO_LABELS",
     "PRIORITY_LABELS",
     "Para",
@@ -83,8 +83,6 @@ __all__ = [
     "foreign_thread_mail",
     "format_bogota",
     "is_our_message_id",
-    "message_id_for",
     "render",
     "ticket_number_from_message_id",
-    "ticket_thread_id",
 ]

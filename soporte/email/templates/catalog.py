@@ -35,6 +35,7 @@ from soporte.email.templates.refusals import (
     _reopen_refused,
 )
 from soporte.email.templates.staff import _assigned, _client_message, _committee_agenda, _sla_alert
+from soporte.email.templates.trust import _confirm_ticket, _unverified_message
 from soporte.policy.tickets import Notification
 
 
@@ -76,6 +77,8 @@ TEMPLATES: dict[str, Callable[[_Data], _Mail]] = {
     "incident_resolved": _incident_resolved,
     "committee_agenda": _committee_agenda,
     "sign_in_link": _sign_in_link,
+    "unverified_message": _unverified_message,
+    "confirm_ticket": _confirm_ticket,
 }
 
 

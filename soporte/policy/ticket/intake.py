@@ -73,6 +73,8 @@ def client_message(state: TicketState, message: ClientMessage, now: datetime) ->
     if message.message_id in state.seen_message_ids:
         return None
     state.seen_message_ids.append(message.message_id)
+    if not message.verified:
+        return _unverified_message(state, message, now)
     _log(
         state,
         now,
@@ -108,6 +110,28 @@ def client_message(state: TicketState, message: ClientMessage, now: datetime) ->
             to_client=True,
             in_reply_to=message.email_message_id,
         )
+    return state.last_seq
+
+
+def _unverified_message(state: TicketState, message: ClientMessage, now: datetime) -> int:
+    """A message in a contact's name that nothing proves is theirs (POLICY.md "Who sees
+    what"): kept in the log for staff only; it ends no wait, reopens nothing, mails no one."""
+    _log(
+        state,
+        now,
+        EventType.UNVERIFIED_MESSAGE,
+        actor=message.author_email,
+        channel=message.channel,
+        visibility=Visibility.INTERNAL,
+        body=message.body,
+        data={
+            "message_id": message.message_id,
+            "email_message_id": message.email_message_id,
+            "claimed_author": message.author_email,
+            "attachments": [a.model_dump() for a in message.attachments],
+            **_refused(message.refused_attachments),
+        },
+    )
     return state.last_seq
 
 
