@@ -7,6 +7,8 @@ Mail goes to the Maildir outbox, or through SMTP when `SOPORTE_SMTP_URL` is set.
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from email.message import EmailMessage
 
 from sqlalchemy import select
@@ -19,11 +21,15 @@ from soporte.db.models import AssignmentPick, OutboundMail, Ticket, utcnow
 from soporte.db.session import bind_of, write_in_one_go
 from soporte.email.templates import MESSAGE_ID_DOMAIN, build_email, message_id_for, render
 from soporte.email.transport import send_mail
-from soporte.policy import Role
+from soporte.policy import Kind, Role
+from soporte.policy.committee import AGENDA_TEMPLATE, next_session
 from soporte.policy.tickets import Notification
 from soporte.settings import Settings
 
+log = logging.getLogger("soporte.mail")
+
 ROLE_WORDS = {"@supervisors": Role.SUPERVISOR, "@committee": Role.COMMITTEE}
+UNROUTED_AGENDA_TEMPLATE = "committee_agenda_unrouted"
 
 
 async def assignee_of(session: AsyncSession, notification: Notification) -> str | None:
@@ -52,7 +58,31 @@ async def recipients(session: AsyncSession, notification: Notification) -> list[
             found += [staff.email for staff in await active_staff(session, ROLE_WORDS[word])]
         elif "@" in word and not word.startswith("@"):
             found.append(word)
+    if not found and notification.to:
+        log.warning(
+            "notification %s (%s) has no recipient: nobody answers to %s",
+            notification.id,
+            notification.template,
+            ", ".join(notification.to),
+        )
     return sorted({email.strip().lower() for email in found})
+
+
+async def unrouted_agenda(
+    session: AsyncSession, notification: Notification
+) -> tuple[Notification, list[str]] | None:
+    """An agenda no committee member receives goes to the admins instead, saying so."""
+    if notification.template != AGENDA_TEMPLATE:
+        return None
+    admins = sorted({staff.email.lower() for staff in await active_staff(session, Role.ADMIN)})
+    log.warning(
+        "committee agenda %s: no active committee member is registered; told %d admin(s)",
+        notification.id,
+        len(admins),
+    )
+    if not admins:
+        return None
+    return notification.model_copy(update={"template": UNROUTED_AGENDA_TEMPLATE}), admins
 
 
 def is_about_a_ticket(notification: Notification) -> bool:
@@ -67,21 +97,32 @@ def message_id(notification: Notification) -> str:
     return message_id_for(notification.number, notification.id)
 
 
-def with_links(notification: Notification, settings: Settings) -> Notification:
-    """The links a template shows, made absolute with the public URL of the API."""
+def with_context(
+    notification: Notification, settings: Settings, now: datetime | None = None
+) -> Notification:
+    """What a template shows that the settings decide: the links (absolute, from the public
+    URL), the vendor's channels, and a requirement's next committee session."""
     if not is_about_a_ticket(notification):
         return notification
     ticket = f"{settings.public_url.rstrip('/')}/api/v1/tickets/{notification.number}"
-    links = {"ticket_url": ticket, "booking_url": f"{ticket}/slots"}
-    data = {**links, **notification.data}
+    context: dict[str, object] = {**settings.channels(), "ticket_url": ticket}
+    kind = notification.data.get("kind")
+    if kind == Kind.ADVISORY.value:
+        context["booking_url"] = f"{ticket}/slots"
+    if notification.template == "rating_invitation":
+        context["rating_url"] = f"{ticket}/rating"
+    if kind == Kind.REQUIREMENT.value and notification.template == "acknowledgement":
+        session = next_session(settings.committee_schedule, now or datetime.now(UTC))
+        context["committee_at"] = session.isoformat()
+    data = {**context, **notification.data}
     return notification.model_copy(update={"data": data})
 
 
 def compose(notification: Notification, to: list[str], settings: Settings) -> EmailMessage:
     return build_email(
-        render(with_links(notification, settings)),
+        render(with_context(notification, settings)),
         to=to,
-        from_addr=settings.mail_from,
+        from_addr=settings.from_header(notification.data.get("support_address")),
         message_id=message_id(notification),
         in_reply_to=notification.in_reply_to,
         number=notification.number if is_about_a_ticket(notification) else None,
@@ -94,7 +135,12 @@ def claim_in(session: Session, notification: Notification, to: list[str], subjec
         return row.sent_at is None
     session.add(
         OutboundMail(
-            id=notification.id, number=notification.number, to=", ".join(to), subject=subject[:300]
+            id=notification.id,
+            number=notification.number,
+            to=", ".join(to),
+            subject=subject[:300],
+            # What a reply's In-Reply-To names: threads.py finds the mail it answers by it.
+            message_id=message_id(notification)[:300],
         )
     )
     return True
@@ -129,6 +175,8 @@ async def deliver(
     """Send the notification once; returns the addresses it went to."""
     async with sessions() as session:
         to = await recipients(session, notification)
+        if not to and (instead := await unrouted_agenda(session, notification)) is not None:
+            notification, to = instead
     if not await claim(sessions, notification, to):
         return []
     if to:

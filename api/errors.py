@@ -20,6 +20,8 @@ log = logging.getLogger("soporte.api")
 
 class ErrorBody(BaseModel):
     detail: str
+    # The refusal in Spanish for the person reading it, when a client meets it.
+    message_es: str | None = None
 
 
 class FieldError(BaseModel):
@@ -80,6 +82,9 @@ async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse
 async def on_service_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+    if exc.spanish:
+        body = {"detail": exc.message, "message_es": exc.spanish}
+        return JSONResponse(body, status_code=exc.status, headers=headers)
     return error_response(exc.status, exc.message, headers)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import time, timedelta
+from email.utils import formataddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -57,7 +59,15 @@ class Settings(BaseSettings):
         "servicioalcliente@btw.com.co",
     )
     mail_from: str = "soporte@btw.com.co"
+    # The display name on every mail we send ("Soporte Amazonas ERP <soporte@btw.com.co>").
+    mail_from_name: str = "Soporte Amazonas ERP"
     public_url: str = "http://127.0.0.1:8000"
+    # The vendor's channels (POLICY.md "Channels"), named by refusals and acknowledgements.
+    support_phone: str = "(+57 4) 6047282 ext. 121–157"
+    p1_phone: str = "(+57 4) 6047282 ext. 911"
+    p1_phone_hours: str = "lunes a jueves de 18:00 a 22:00 y viernes de 17:00 a 22:00"
+    # unset: the portal's contact page, <public_url>/contacto
+    contact_url: str | None = None
     auto_assign: bool = True
     warning_ratio: float = Field(default=0.75, gt=0, lt=1)
     reminder_offsets: Annotated[tuple[timedelta, ...], NoDecode] = (
@@ -107,6 +117,35 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'soporte.db').resolve()}"
+
+    @property
+    def effective_contact_url(self) -> str:
+        return self.contact_url or f"{self.public_url.rstrip('/')}/contacto"
+
+    def channels(self) -> dict[str, object]:
+        """The vendor's channels as the mail templates read them (soporte.email.templates)."""
+        return {
+            "support_phone": self.support_phone,
+            "p1_phone": self.p1_phone,
+            "p1_phone_hours": self.p1_phone_hours,
+            "contact_url": self.effective_contact_url,
+            "support_emails": list(self.support_addresses),
+        }
+
+    def from_header(self, written_to: object = None) -> str:
+        """`Soporte Amazonas ERP <address>`: the support address the client wrote to, when
+        known and ours, else `mail_from`."""
+        address = self.mail_from
+        if isinstance(written_to, str) and written_to.strip().lower() in self.support_addresses:
+            address = written_to.strip().lower()
+        return formataddr((self.mail_from_name, address)) if self.mail_from_name else address
+
+    def support_address_in(self, addresses: Iterable[str]) -> str | None:
+        """The first of our support addresses among these (a message's To and Cc)."""
+        for address in addresses:
+            if address.strip().lower() in self.support_addresses:
+                return address.strip().lower()
+        return None
 
     @property
     def outbox_dir(self) -> Path:

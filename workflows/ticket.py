@@ -83,6 +83,10 @@ BATCHED_MAIL_PATCH = "batched-mail"
 # A client's email whose attachments were not kept gets a notice to its sender. A ticket
 # that took such a message on older code (which ignored the list) replays without one.
 REFUSED_ATTACHMENTS_NOTICE_PATCH = "refused-attachments-notice"
+# No mail leaves before the acknowledgement is queued (it goes first): an engineer's reply
+# during the assignment pick once reached the client before it. Decided once per run, at
+# its start, so a ticket that started on older code keeps sending as it did.
+ACK_FIRST_PATCH = "ack-first"
 
 
 @workflow.defn
@@ -101,9 +105,11 @@ class TicketWorkflow:
         self._sending: set[str] = set()  # ids of the notifications being delivered
         self._senders: set[asyncio.Task[None]] = set()  # the tasks delivering them
         self._batch_due = False
+        self._ack_first = False
 
     @workflow.run
     async def run(self, ticket: TicketInput, state: TicketState | None = None) -> TicketView:
+        self._ack_first = not self._state.registration_done and workflow.patched(ACK_FIRST_PATCH)
         projector = asyncio.create_task(self._project_forever())
         # Registration waits on an activity; the deadline loop must not wait with it.
         registration = asyncio.create_task(self._register())
@@ -371,6 +377,8 @@ class TicketWorkflow:
             self._send(self._deliver(notification))
 
     def _owed(self) -> list[Notification]:
+        if self._ack_first and not self._state.registration_done:
+            return []  # held until the acknowledgement, first in the outbox, is queued
         return [n for n in self._state.outbox if n.id not in self._sending]
 
     def _send(self, delivery: Coroutine[Any, Any, None]) -> None:

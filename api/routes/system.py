@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
-from api.deps import PrincipalDep, StateDep
+from api.deps import PrincipalDep, SettingsDep, StateDep
 from api.errors import COMMON_RESPONSES
+from soporte.services.contact import contact_page
 from soporte.services.errors import InvalidInput
 from soporte.services.health import check
 from soporte.services.schemas import HealthOut, PrincipalOut, SlaPreviewOut
@@ -23,6 +24,12 @@ async def healthz(state: StateDep) -> JSONResponse:
     report = await check(state.engine, state.temporal)
     code = 200 if report.status == "ok" else 503
     return JSONResponse(report.model_dump(), status_code=code)
+
+
+@router.get("/contacto", tags=["system"], response_class=HTMLResponse)
+async def contacto(settings: SettingsDep) -> HTMLResponse:
+    """The vendor's channels, in Spanish (no token needed): the page our mails link to."""
+    return HTMLResponse(contact_page(settings))
 
 
 @router.get("/api/v1/sla/preview", tags=["sla"])

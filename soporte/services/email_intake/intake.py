@@ -16,16 +16,18 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowU
 from temporalio.service import RPCError, RPCStatusCode
 
 from soporte.db.mail_models import InboundMail, MailOutcome
-from soporte.db.models import Attachment, Client, Contact, Ticket
+from soporte.db.models import Attachment, Client, Contact, Staff, Ticket
 from soporte.db.models import utcnow as _utcnow
 from soporte.db.session import bind_of, write_turn
 from soporte.email.loops import DEFAULT_CAP_PER_HOUR
 from soporte.email.parse import ParsedMail, parse_message
 from soporte.email.templates import is_our_message_id
 from soporte.policy import Channel, Role, Status
+from soporte.policy import ticket as ts
 from soporte.policy.tickets import (
     AttachmentRef,
     ClientMessage,
+    RatingCommand,
     ReopenCommand,
     TicketView,
     workflow_id,
@@ -50,7 +52,7 @@ from soporte.services.email_intake.results import (
     log,
     mail_key,
 )
-from soporte.services.email_intake.threads import find_thread
+from soporte.services.email_intake.threads import answers_rating_invitation, find_thread
 from soporte.services.errors import Conflict, ServiceError, Unavailable
 from soporte.services.intake import Reporter, allocate, start_workflow
 from soporte.settings import Settings
@@ -178,11 +180,20 @@ class EmailIntake:
             found = await _sender_of(session, sender) if sender else None
             nit = found[1].nit if found else None
             thread = await find_thread(session, parsed, nit, self._our_domains)
+            is_staff = found is None and bool(sender) and await _is_staff(session, sender)
+            rating = thread is not None and await answers_rating_invitation(
+                session, parsed, thread.number
+            )
         number = thread.number if thread else None
         if (loop := self.loop_reason(parsed)) is not None:
             why = f"not answered, possible mail loop ({loop})"
             return await self._refusals.refuse(
                 parsed, raw, key, why, number, outcome=MailOutcome.IGNORED
+            )
+        if is_staff:
+            why = f"{sender} is a staff address: staff answer in the console or the API"
+            return await self._refusals.refuse(
+                parsed, raw, key, why, number, template="refused_staff_sender"
             )
         if found is None:
             about = f" (a reply to ticket #{number})" if number else ""
@@ -209,14 +220,48 @@ class EmailIntake:
             return await self._refusals.refuse(
                 parsed, raw, key, why, thread.number, template="foreign"
             )
-        if thread is not None:
-            return await self._add_message(parsed, raw, key, thread.number, sender)
-        return await self._open_ticket(parsed, key, contact, client)
+        if thread is None:
+            return await self._open_ticket(parsed, key, contact, client)
+        score = ts.score_at_start(_message_body(parsed, [])) if rating else None
+        if score is not None and (rated := await self._rate(key, thread.number, sender, score)):
+            return rated
+        # Starting with a score, it never reopens, even when the rating itself was refused.
+        return await self._add_message(
+            parsed, raw, key, thread.number, sender, may_reopen=score is None
+        )
 
     # --- A client's reply ---------------------------------------------------------------------
 
+    async def _rate(
+        self, key: str, number: int, sender: str, score: tuple[int, str]
+    ) -> IntakeResult | None:
+        """A reply to the rating invitation that starts with a score records the rating (the
+        rest is its comment) and never reopens (POLICY §VIII). None when the rating is
+        refused (already rated, reopened since): the reply is then kept as a message."""
+        command = RatingCommand(actor_email=sender, score=score[0], comment=score[1][:2000])
+        handle = (await self._temporal()).get_workflow_handle(workflow_id(number))
+        try:
+            await handle.execute_update(
+                "rate", command, id=f"rate-{key}"[:1000], rpc_timeout=SIGNAL_TIMEOUT
+            )
+        except WorkflowUpdateFailedError as refused:
+            log.info("rating reply to ticket #%s not recorded: %s", number, refused.cause)
+            return None
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return None
+        return IntakeResult(MailOutcome.MESSAGE_ADDED, key, number, f"rated {score[0]}")
+
     async def _add_message(
-        self, parsed: ParsedMail, raw: bytes, key: str, number: int, sender: str
+        self,
+        parsed: ParsedMail,
+        raw: bytes,
+        key: str,
+        number: int,
+        sender: str,
+        *,
+        may_reopen: bool = True,
     ) -> IntakeResult:
         refs, refused = await self._store_evidence(parsed)
         message = ClientMessage(
@@ -242,7 +287,9 @@ class EmailIntake:
                 parsed, raw, key, why, number, template="reopen_refused"
             )
         await self._record_attachments(number, refs, sender)
-        if await _reopen_if_resolved(handle, parsed.message_id, sender, message.body):
+        if may_reopen and await _reopen_if_resolved(
+            handle, parsed.message_id, sender, message.body
+        ):
             return IntakeResult(MailOutcome.MESSAGE_ADDED, key, number, "reopened the ticket")
         return IntakeResult(MailOutcome.MESSAGE_ADDED, key, number, "added to the ticket's log")
 
@@ -279,6 +326,7 @@ class EmailIntake:
         reporter = Reporter(contact=contact, client=client)
         from_mail = {
             "source_message_id": parsed.message_id,
+            "support_address": self.settings.support_address_in([*parsed.to, *parsed.cc]),
             "attachments": refs,
             "refused_attachments": refused,
         }
@@ -355,6 +403,10 @@ class EmailIntake:
                     await session.commit()
                 except IntegrityError:  # recorded by a concurrent attempt
                     await session.rollback()
+
+
+async def _is_staff(session: AsyncSession, address: str) -> bool:
+    return await session.scalar(select(Staff.id).where(Staff.email == address)) is not None
 
 
 async def _chunks(data: bytes) -> AsyncIterator[bytes]:
