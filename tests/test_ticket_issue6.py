@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.notifications import with_links
+from activities.notifications import with_context
 from soporte.policy import Kind, Priority, ResolutionKind, Status, Visibility, sla, slots
 from soporte.policy.calendar import BusinessCalendar
 from soporte.policy.committee import (
@@ -279,7 +279,7 @@ def test_an_advisory_gets_its_booking_link_as_attempt_one_of_waiting() -> None:
     assert "slots_path" not in link.data
     settings = load_settings(public_url="https://soporte.btw.co/")
     slots_url = f"https://soporte.btw.co/api/v1/tickets/{state.input.number}/slots"
-    assert with_links(link, settings).data["booking_url"] == slots_url
+    assert with_context(link, settings).data["booking_url"] == slots_url
     shown = view(state)
     assert shown.status is Status.SCHEDULING and shown.waiting_attempts == 1
     assert shown.sla.first_response_due is None and not shown.sla.paused
@@ -373,6 +373,17 @@ def test_done_only_for_a_scheduled_advisory() -> None:
     assert "scheduled" in refused(check_advisory_done, state, command, WEDNESDAY).message
     support = registered(Kind.SUPPORT)
     assert refused(check_advisory_done, support, command, WEDNESDAY).reason == "InvalidState"
+
+
+def test_done_is_refused_before_the_booked_session_starts() -> None:
+    state = registered(Kind.ADVISORY)
+    slot = bogota(2026, 12, 9, 10, 0)
+    book(state, booking(slot), WEDNESDAY)
+    command = AdvisoryDoneCommand(actor_email=ENGINEER)
+    early = refused(check_advisory_done, state, command, slot - timedelta(seconds=1))
+    assert early.reason == "InvalidState" and "session starts at" in early.message
+    assert utc_iso(slot) in early.message
+    check_advisory_done(state, command, slot)  # from its start on, it may be marked done
 
 
 def test_an_advisory_registered_before_the_booking_link_has_no_timers() -> None:

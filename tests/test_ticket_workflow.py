@@ -366,7 +366,8 @@ async def test_the_notifications_owed_at_registration_go_out_in_one_activity(
         await eventually(lambda: bool(recorder.sent(ticket.number, "assigned")))
     acknowledgement = recorder.sent(ticket.number, "acknowledgement")
     assigned = recorder.sent(ticket.number, "assigned")
-    assert recorder.delivery_batches == [[assigned[0].id, acknowledgement[0].id]]
+    # The acknowledgement first (patch ack-first), then the assignee's notice.
+    assert recorder.delivery_batches == [[acknowledgement[0].id, assigned[0].id]]
     assert recorder.delivery_attempts == recorder.delivery_batches[0]
 
 

@@ -104,7 +104,7 @@ def _staff_booking_confirmed(data: _Data) -> _Mail:
 
 def _staff_advisory_reminder(data: _Data) -> _Mail:
     blocks: list[Block] = [
-        Para(f"Mañana hábil es la asesoría personalizada {data.ticket}."),
+        Para(f"La asesoría personalizada {data.ticket} es el próximo día hábil."),
         data.facts(
             ("Cliente", data.text("client_name")),
             ("Asunto", data.text("subject")),
