@@ -371,6 +371,29 @@ async def test_the_notifications_owed_at_registration_go_out_in_one_activity(
     assert recorder.delivery_attempts == recorder.delivery_batches[0]
 
 
+async def test_the_acknowledgement_goes_before_a_reply_made_during_registration(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """An engineer's reply while the assignment pick still runs waits for the
+    acknowledgement, which goes out first (patch ack-first)."""
+    gate = asyncio.Event()
+    recorder = Recorder(pick_gate=gate)
+    ticket = ticket_input(registered_at=await time_env.get_current_time())
+    async with recorder.worker(time_env.client, task_queue):
+        handle = await start_ticket(time_env.client, task_queue, ticket)
+        await handle.execute_update(
+            TicketWorkflow.reply, EngineerMessage(author_email=ENGINEER, body="Ya lo vemos")
+        )
+        assert recorder.delivery_batches == []  # nothing left before the acknowledgement
+        gate.set()
+        await eventually(lambda: bool(recorder.sent(ticket.number, "assigned")))
+        await keep_history(handle, "reply_during_registration_ack_first")
+    sent = [n.template for batch in recorder.delivery_batches for n in map(
+        lambda i: recorder.notifications[i], batch
+    )]  # fmt: skip
+    assert sent == ["acknowledgement", "engineer_reply", "assigned"]
+
+
 async def test_a_failed_delivery_is_retried_and_sent_once(
     time_env: WorkflowEnvironment, task_queue: str
 ) -> None:
