@@ -14,9 +14,11 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import build_activities
+from soporte.backup import finish_restore
 from soporte.schedules import ensure_committee_schedule
 from soporte.settings import Settings
 from soporte.temporal_client import connect
+from soporte.temporal_interceptors import RequestIdInWorkerLogs
 from workflows.registry import ALL_WORKFLOWS, WORKFLOW_RUNNER
 
 log = logging.getLogger("soporte.worker")
@@ -38,6 +40,7 @@ def build_worker(client: Client, settings: Settings, task_queue: str | None = No
         workflow_runner=WORKFLOW_RUNNER,
         activities=build_activities(settings),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        interceptors=[RequestIdInWorkerLogs()],
         max_concurrent_workflow_tasks=concurrency,
         max_concurrent_local_activities=concurrency,
         max_concurrent_activities=2 * concurrency,
@@ -53,6 +56,7 @@ async def prepare_worker(
     every worker start ensures it, so any number of workers leave exactly one schedule)."""
     await ensure_committee_schedule(client, settings, task_queue=task_queue)
     log.info("committee schedule ensured (%s)", settings.committee_schedule)
+    await finish_restore(settings, client)
     return build_worker(client, settings, task_queue)
 
 

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client as TemporalClient
 
+from api.access_log import note_principal
 from api.state import AppState
 from soporte.policy import Role
 from soporte.services.auth import Principal, authenticate
@@ -51,7 +52,10 @@ async def current_principal(
 ) -> Principal:
     if credentials is None or not credentials.credentials:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    return await authenticate(state.engine, credentials.credentials, state.settings.admin_token)
+    admin_token = state.settings.admin_token
+    principal = await authenticate(state.engine, credentials.credentials, admin_token)
+    note_principal(principal.email)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -54,6 +55,18 @@ _FRIENDLY = {
 }
 
 
+_ENUM_REPR = re.compile(r"<\w+\.\w+: '([^']*)'>")
+
+
+def without_enum_reprs(error: dict[str, Any]) -> dict[str, Any]:
+    """Pydantic words a Literal of enum members as `<ResolutionKind.SOLUTION: 'solution'>`:
+    name the allowed words instead (`'solution'`)."""
+    msg = error.get("msg")
+    if isinstance(msg, str):
+        error = {**error, "msg": _ENUM_REPR.sub(lambda match: f"'{match.group(1)}'", msg)}
+    return error
+
+
 def describe(error: dict[str, Any]) -> FieldError:
     loc = [str(part) for part in error.get("loc", ())]
     location = _LOCATIONS.get(loc[0], loc[0]) if loc else "body"
@@ -73,7 +86,7 @@ def error_response(status: int, detail: str, headers: dict[str, str] | None = No
 
 async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    fields = [describe(dict(error)) for error in exc.errors()]
+    fields = [describe(without_enum_reprs(dict(error))) for error in exc.errors()]
     detail = "; ".join(f"{f.field} ({f.location}): {f.message}" for f in fields) or "invalid input"
     body = ValidationErrorBody(detail=detail, errors=fields)
     return JSONResponse(body.model_dump(), status_code=422)

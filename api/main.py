@@ -10,11 +10,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api import errors
+from api import docs, errors
+from api.access_log import AccessLog
 from api.limits import BodySizeLimit
 from api.routes import (
     advisories,
     attachments,
+    audit,
     committee,
     email,
     incidents,
@@ -52,12 +54,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await engine.dispose()
 
-    app = FastAPI(title="Amazonas Soporte", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Amazonas Soporte",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    docs.install(app)
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(AccessLog)  # added last: outermost, it times and logs everything
     errors.install(app)
     routers = (system, registry, tickets, attachments, advisories, committee, incidents, email)
     for module in routers:
         app.include_router(module.router)
+    app.include_router(audit.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

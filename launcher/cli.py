@@ -1,4 +1,5 @@
-"""The `soporte` command: `up`, one part alone (`api`, `worker`, `smtp`), `migrate`, `sla`."""
+"""The `soporte` command: `up`, one part alone (`api`, `worker`, `smtp`), `migrate`, `admin`,
+`sla`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from soporte.errors import UsageError
+from soporte.logs import InvalidLogSetting
+from soporte.logs import configure_from_environ as configure_logging
 from soporte.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("soporte")
@@ -39,7 +42,15 @@ def cmd_api(args: argparse.Namespace) -> int:
     from api.main import create_app
 
     settings = _settings(args)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    # The access log is the app's own (api.access_log): uvicorn's is off.
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        log_config=None,
+    )
     return 0
 
 
@@ -64,6 +75,55 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     run_migrations(settings.effective_database_url)
     print(f"database is up to date: {settings.effective_database_url}")
+    return 0
+
+
+def cmd_admin_create_token(args: argparse.Namespace) -> int:
+    from soporte.services.admin_tokens import create_token
+
+    settings = _settings(args)
+    created = asyncio.run(
+        create_token(
+            settings.effective_database_url,
+            args.email,
+            create_admin=args.create_admin,
+            name=args.name,
+        )
+    )
+    issued = created.issued
+    done = f"; staff member {created.registered}" if created.registered else ""
+    print(
+        f"token {issued.id} for {issued.email} (roles: {', '.join(created.roles)}){done}. "
+        "It is shown once: only its digest is kept; revoke it with DELETE /api/v1/tokens/"
+        f"{issued.id}.",
+        file=sys.stderr,
+    )
+    print(issued.token)
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from soporte.backup import backup
+
+    summary = backup(_settings(args), Path(args.target))
+    print(
+        f"backup in {summary.target.resolve()}: {summary.tickets} tickets, "
+        f"{summary.attachments} attachments; {summary.restart} tickets registered during "
+        "the copy are checked again at the next start after a restore"
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from soporte.backup import restore
+
+    settings = _settings(args)
+    manifest = restore(settings, Path(args.source), force=args.force)
+    print(
+        f"restored the backup of {manifest['created_at']} into {settings.data_dir.resolve()}: "
+        f"{manifest['tickets']} tickets, {len(manifest['attachments'])} attachments; "
+        "start it with `soporte up`"
+    )
     return 0
 
 
@@ -112,6 +172,37 @@ def build_parser() -> argparse.ArgumentParser:
         handler=cmd_migrate
     )
 
+    admin = commands.add_parser("admin", help="administration from the command line")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+    create_token = admin_commands.add_parser(
+        "create-token",
+        help="print a new API token for a staff member (once; only its digest is kept)",
+    )
+    create_token.add_argument("email", help="the staff member's email")
+    create_token.add_argument(
+        "--create-admin",
+        action="store_true",
+        help="register EMAIL as an admin first if needed (the first admin of a cluster)",
+    )
+    create_token.add_argument("--name", help="the admin's full name (with --create-admin)")
+    create_token.add_argument("--data-dir", help="where state is kept (default var/)")
+    create_token.set_defaults(handler=cmd_admin_create_token)
+
+    backup = commands.add_parser(
+        "backup", help="copy the state (databases, attachments, admin token), even while running"
+    )
+    backup.add_argument("target", metavar="DIR", help="a new or empty directory")
+    backup.add_argument("--data-dir", help="where state is kept (default var/)")
+    backup.set_defaults(handler=cmd_backup)
+
+    restore = commands.add_parser("restore", help="put a backup back (the stack stopped)")
+    restore.add_argument("source", metavar="DIR", help="a directory made by `soporte backup`")
+    restore.add_argument("--data-dir", help="where state is kept (default var/)")
+    restore.add_argument(
+        "--force", action="store_true", help="replace the state already in the data dir"
+    )
+    restore.set_defaults(handler=cmd_restore)
+
     sla = commands.add_parser("sla", help="service-level arithmetic")
     sla_commands = sla.add_subparsers(dest="sla_command", required=True)
     deadline = sla_commands.add_parser("deadline", help="due instants for a ticket opened then")
@@ -125,14 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    logging.basicConfig(
-        level=os.environ.get("SOPORTE_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
     try:
+        configure_logging()
         return handler(args)
-    except (UsageError, SettingsError) as error:
+    except (UsageError, SettingsError, InvalidLogSetting) as error:
         print(f"soporte: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

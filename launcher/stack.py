@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from soporte.backup import data_dir_lock
 from soporte.errors import UsageError
 from soporte.settings import Settings
 
@@ -213,12 +214,18 @@ def print_banner(settings: Settings, ports: StackPorts, token: str, new_token: b
 
 
 def run_stack(settings: Settings, ports: StackPorts) -> int:
-    from soporte.db.migrate import run_migrations
-
     settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
     stack = Stack(settings, ports)
     stack.check_ports()
     (settings.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    # Held while the stack runs: `soporte restore` refuses to write under a running stack.
+    with data_dir_lock(settings.data_dir, "starting a second stack on it"):
+        return _run_locked(settings, ports, stack)
+
+
+def _run_locked(settings: Settings, ports: StackPorts, stack: Stack) -> int:
+    from soporte.db.migrate import run_migrations
+
     token, new_token = admin_token(settings)
     run_migrations(settings.effective_database_url)
 

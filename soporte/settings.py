@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import Field, TypeAdapter, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from soporte.logs import check_format, check_level
 from soporte.policy.config import CommitteeSchedule, PolicyConfig
 
 _DURATION = TypeAdapter(timedelta)
@@ -82,6 +83,19 @@ class Settings(BaseSettings):
     committee_schedule: Annotated[CommitteeSchedule, NoDecode] = CommitteeSchedule(
         weekday=2, at=time(9, 0)
     )
+    # Logging of every process (soporte.logs): DEBUG..CRITICAL, and text or json lines.
+    log_level: str = "INFO"
+    log_format: str = "text"
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        return check_level(value)
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        return check_format(value)
 
     @field_validator("reminder_offsets", mode="before")
     @classmethod

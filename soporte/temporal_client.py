@@ -15,6 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig
 
 from soporte.settings import Settings
+from soporte.temporal_interceptors import RequestIdToTemporal
 
 DEFAULT_ADDRESS = "127.0.0.1:7233"
 
@@ -34,4 +35,5 @@ async def connect(settings: Settings) -> Client:
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
         runtime=quiet_runtime(),
+        interceptors=[RequestIdToTemporal()],
     )

@@ -338,3 +338,18 @@ def test_dockerignore_keeps_local_state_out() -> None:
     }
     for needed in (".venv", ".git", "var", "__pycache__", ".pytest_cache", ".mypy_cache"):
         assert needed in patterns, f".dockerignore must exclude {needed}"
+
+
+def test_compose_comment_gives_the_first_admin_by_a_real_command() -> None:
+    """The cluster's API prints no admin token: the comment names the command that makes one,
+    and that command parses as the CLI's own."""
+    from launcher.cli import build_parser
+
+    comment = [line.lstrip("# ") for line in COMPOSE_FILE.read_text().splitlines()]
+    assert not any("grep -i token" in line for line in comment)
+    [line] = [line for line in comment if "soporte admin create-token --create-admin" in line]
+    words = shlex.split(line)
+    args = build_parser().parse_args(words[words.index("soporte") + 1 :])
+    assert args.create_admin and args.email == "admin@btw.com.co" and args.name
+    assert words[:4] == ["docker", "compose", "run", "--rm"]
+    assert words[4] in {"migrate", "api"}

@@ -31,8 +31,8 @@ EmailPath = Annotated[str, Path(max_length=254)]
 
 
 @router.post("/clients", status_code=status.HTTP_201_CREATED)
-async def create_client(data: ClientCreate, session: SessionDep, _: AdminDep) -> ClientOut:
-    return await registry.create_client(session, data)
+async def create_client(data: ClientCreate, session: SessionDep, admin: AdminDep) -> ClientOut:
+    return await registry.create_client(session, data, actor=admin.email)
 
 
 @router.get("/clients")
@@ -47,16 +47,16 @@ async def get_client(nit: NitPath, session: SessionDep, _: AdminDep) -> ClientOu
 
 @router.patch("/clients/{nit}")
 async def update_client(
-    nit: NitPath, data: ClientUpdate, session: SessionDep, _: AdminDep
+    nit: NitPath, data: ClientUpdate, session: SessionDep, admin: AdminDep
 ) -> ClientOut:
-    return await registry.update_client(session, nit, data)
+    return await registry.update_client(session, nit, data, actor=admin.email)
 
 
 @router.post("/clients/{nit}/contacts", status_code=status.HTTP_201_CREATED)
 async def create_contact(
-    nit: NitPath, data: ContactCreate, session: SessionDep, _: AdminDep
+    nit: NitPath, data: ContactCreate, session: SessionDep, admin: AdminDep
 ) -> ContactOut:
-    return await registry.create_contact(session, nit, data)
+    return await registry.create_contact(session, nit, data, actor=admin.email)
 
 
 @router.get("/clients/{nit}/contacts")
@@ -66,14 +66,14 @@ async def list_contacts(nit: NitPath, session: SessionDep, _: AdminDep) -> list[
 
 @router.patch("/contacts/{email}")
 async def update_contact(
-    email: EmailPath, data: ContactUpdate, session: SessionDep, _: AdminDep
+    email: EmailPath, data: ContactUpdate, session: SessionDep, admin: AdminDep
 ) -> ContactOut:
-    return await registry.update_contact(session, email, data)
+    return await registry.update_contact(session, email, data, actor=admin.email)
 
 
 @router.post("/staff", status_code=status.HTTP_201_CREATED)
-async def create_staff(data: StaffCreate, session: SessionDep, _: AdminDep) -> StaffOut:
-    return await registry.create_staff(session, data)
+async def create_staff(data: StaffCreate, session: SessionDep, admin: AdminDep) -> StaffOut:
+    return await registry.create_staff(session, data, actor=admin.email)
 
 
 @router.get("/staff")
@@ -83,15 +83,15 @@ async def list_staff(session: SessionDep, _: AdminDep) -> list[StaffOut]:
 
 @router.patch("/staff/{email}")
 async def update_staff(
-    email: EmailPath, data: StaffUpdate, session: SessionDep, _: AdminDep
+    email: EmailPath, data: StaffUpdate, session: SessionDep, admin: AdminDep
 ) -> StaffOut:
-    return await registry.update_staff(session, email, data)
+    return await registry.update_staff(session, email, data, actor=admin.email)
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED)
-async def create_token(data: TokenCreate, session: SessionDep, _: AdminDep) -> TokenOut:
+async def create_token(data: TokenCreate, session: SessionDep, admin: AdminDep) -> TokenOut:
     """A new token for a contact or staff member: shown once, kept only as a digest."""
-    issued = await auth.issue_token(session, data.email)
+    issued = await auth.issue_token(session, data.email, actor=admin.email)
     return TokenOut(id=issued.id, token=issued.token, email=issued.email, kind=issued.kind)
 
 
@@ -117,8 +117,8 @@ async def list_tokens(
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_token(
-    token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, _: AdminDep
+    token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, admin: AdminDep
 ) -> Response:
     """Revoke a token by its id (from POST or GET /api/v1/tokens); it stops working at once."""
-    await auth.revoke_token(session, token_id)
+    await auth.revoke_token(session, token_id, actor=admin.email)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -11,9 +11,11 @@ from typing import Any
 from sqlalchemy import Connection, Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from soporte.audit import AuditAction
 from soporte.db.models import ApiToken, Client, Contact, Staff, TokenKind, utcnow
 from soporte.db.session import read_at_once
 from soporte.policy import Role
+from soporte.services import audit
 from soporte.services.errors import Conflict, NotFound, Unauthorized
 
 ADMIN_EMAIL = "admin"
@@ -127,13 +129,16 @@ class IssuedToken:
     kind: TokenKind
 
 
-async def issue_token(session: AsyncSession, email: str) -> IssuedToken:
+async def issue_token(session: AsyncSession, email: str, *, actor: str) -> IssuedToken:
     """A new token for a contact or a staff member, shown once."""
     email = email.strip().lower()
     kind = await _kind_of(session, email)
     token = secrets.token_urlsafe(32)
     row = ApiToken(digest=digest(token), principal_email=email, kind=kind.value)
     session.add(row)
+    await session.flush()
+    details = {"token_id": row.id, "email": email, "kind": kind.value}
+    audit.record(session, actor, AuditAction.TOKEN_ISSUED, f"token {row.id} ({email})", details)
     await session.commit()
     return IssuedToken(id=row.id, token=token, email=email, kind=kind)
 
@@ -146,13 +151,16 @@ async def _kind_of(session: AsyncSession, email: str) -> TokenKind:
     raise NotFound(f"no contact or staff member has the email {email}")
 
 
-async def revoke_token(session: AsyncSession, token_id: int) -> None:
+async def revoke_token(session: AsyncSession, token_id: int, *, actor: str) -> None:
     row = await session.get(ApiToken, token_id)
     if row is None:
         raise NotFound(f"there is no token {token_id}")
     if row.revoked_at is not None:
         raise Conflict(f"token {token_id} is already revoked")
     row.revoked_at = utcnow()
+    subject = f"token {token_id} ({row.principal_email})"
+    details = {"token_id": token_id, "email": row.principal_email, "kind": row.kind}
+    audit.record(session, actor, AuditAction.TOKEN_REVOKED, subject, details)
     await session.commit()
 
 

@@ -10,19 +10,21 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
 from temporalio.client import Client as TemporalClient
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from soporte.db.models import Client, Contact, TicketIntake
-from soporte.db.session import engine_of
+from soporte.db.session import engine_of, write_in_one_go
 from soporte.holiday_dates import holidays_around
 from soporte.policy import Channel, Kind, Priority
 from soporte.policy.tickets import TicketInput, TicketView, workflow_id
@@ -40,6 +42,7 @@ log = logging.getLogger("soporte.intake")
 TICKET_WORKFLOW = "TicketWorkflow"
 IMPLEMENTATION_CATEGORIES = frozenset({"implementation", "implementacion", "implementación"})
 MAX_IDEMPOTENCY_KEY = 200
+MAX_TAKEN_NUMBERS = 1000
 
 
 @dataclass(frozen=True)
@@ -279,8 +282,45 @@ def stored_input(row: TicketIntake) -> TicketInput | None:
 
 
 async def start_workflow(
-    temporal: TemporalClient, settings: Settings, ticket: TicketInput, *, replay: bool
-) -> None:
+    temporal: TemporalClient,
+    settings: Settings,
+    ticket: TicketInput,
+    *,
+    replay: bool,
+    engine: AsyncEngine | None = None,
+) -> TicketInput:
+    """Start the ticket's workflow; returns the ticket as started (its number may differ).
+
+    A new number whose workflow already exists belongs to another request: the read model
+    was restored older than the Temporal database. With `engine`, that number's
+    registration is recovered from its workflow and this request moves on to the next
+    free number, so a 201 always names a ticket that really started."""
+    for _ in range(MAX_TAKEN_NUMBERS):
+        try:
+            await _start(temporal, settings, ticket)
+            return ticket
+        except WorkflowAlreadyStartedError:
+            if replay:
+                return ticket
+            existing = await started_input(temporal, ticket.number)
+            if existing is not None and _same_request(existing, ticket):
+                return ticket
+            log.warning(
+                "ticket %s: workflow %s already exists for another request (a read model "
+                "older than Temporal?): moving on to a free number",
+                ticket.number,
+                workflow_id(ticket.number),
+            )
+            if engine is None:
+                return ticket
+            ticket = await _move_on(engine, ticket, existing)
+    raise Unavailable(
+        f"no free ticket number after {MAX_TAKEN_NUMBERS} taken ones: the read model is far "
+        "older than the Temporal database; restore a matching backup"
+    )
+
+
+async def _start(temporal: TemporalClient, settings: Settings, ticket: TicketInput) -> None:
     try:
         await temporal.start_workflow(
             TICKET_WORKFLOW,
@@ -289,16 +329,61 @@ async def start_workflow(
             task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
-    except WorkflowAlreadyStartedError:
-        if not replay:  # a new number whose workflow exists: the database was reset?
-            log.error(
-                "ticket %s: workflow %s already exists", ticket.number, workflow_id(ticket.number)
-            )
     except RPCError as error:
         raise Unavailable(
             f"ticket {ticket.number} was registered but its workflow could not be started "
             f"({error.message}); retry with the same Idempotency-Key"
         ) from None
+
+
+async def started_input(temporal: TemporalClient, number: int) -> TicketInput | None:
+    """The input the workflow of ticket `number` was started with (its first event)."""
+    try:
+        history = await temporal.get_workflow_handle(workflow_id(number)).fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes
+        if started.workflow_type.name != TICKET_WORKFLOW:
+            return None
+        [value] = await temporal.data_converter.decode(started.input.payloads, [TicketInput])
+    except Exception as error:  # unreadable: the number is still taken
+        log.warning("ticket %s: cannot read its workflow's input: %s", number, error)
+        return None
+    return value if isinstance(value, TicketInput) else None
+
+
+def _same_request(existing: TicketInput, ticket: TicketInput) -> bool:
+    return existing.model_dump(mode="json") == ticket.model_dump(mode="json")
+
+
+async def _move_on(
+    engine: AsyncEngine, ticket: TicketInput, existing: TicketInput | None
+) -> TicketInput:
+    """Give the taken number back to the ticket its workflow holds, and this request the
+    next number, in one transaction (the Idempotency-Key moves with the request)."""
+
+    def renumber(db: Session) -> int:
+        taken = db.get(TicketIntake, ticket.number)
+        assert taken is not None, "the request's own row was just written"
+        moved = TicketIntake(
+            idempotency_key=taken.idempotency_key,
+            request_hash=taken.request_hash,
+            principal=taken.principal,
+            nit=taken.nit,
+            created_at=taken.created_at,
+            input=taken.input,
+            request_id=uuid.uuid4().hex,
+        )
+        taken.idempotency_key = taken.request_hash = None
+        taken.principal = existing.reporter_email if existing else "unknown"
+        taken.nit = existing.nit if existing else taken.nit
+        taken.created_at = existing.registered_at if existing else taken.created_at
+        taken.input = existing.model_dump(mode="json") if existing else None
+        db.flush()  # the key is free before the new row takes it
+        db.add(moved)
+        db.flush()
+        return moved.number
+
+    number = await write_in_one_go(engine, renumber)
+    return ticket.model_copy(update={"number": number})
 
 
 async def open_ticket(
@@ -314,5 +399,6 @@ async def open_ticket(
     if session.in_transaction():  # a staff caller read the contact: end that read first
         await session.commit()
     ticket, replayed = await allocate(session, principal, data, key, reporter, channel, settings)
-    await start_workflow(temporal, settings, ticket, replay=replayed)
+    engine = engine_of(session.bind)
+    ticket = await start_workflow(temporal, settings, ticket, replay=replayed, engine=engine)
     return Opened(view=initial_view(ticket), replayed=replayed)

@@ -6,8 +6,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from soporte.audit import AuditAction, update_action
 from soporte.db.models import Client, Contact, Staff
 from soporte.policy.nit import InvalidNit, validate_nit
+from soporte.services import audit
 from soporte.services.errors import Conflict, InvalidInput, NotFound
 from soporte.services.schemas import (
     ClientCreate,
@@ -86,7 +88,7 @@ async def check_consultant(session: AsyncSession, email: str | None) -> None:
         )
 
 
-async def create_client(session: AsyncSession, data: ClientCreate) -> ClientOut:
+async def create_client(session: AsyncSession, data: ClientCreate, *, actor: str) -> ClientOut:
     nit = checked_nit(data.nit)
     await check_consultant(session, data.consultant_email)
     if await session.get(Client, nit) is not None:
@@ -95,18 +97,24 @@ async def create_client(session: AsyncSession, data: ClientCreate) -> ClientOut:
         nit=nit, name=data.name, active=data.active, consultant_email=data.consultant_email
     )
     session.add(client)
+    audit.record(
+        session, actor, AuditAction.CLIENT_CREATED, nit, data.model_dump(mode="json") | {"nit": nit}
+    )
     await _commit(session, f"a client with NIT {nit} is already registered")
     return client_out(client)
 
 
-async def update_client(session: AsyncSession, nit: str, data: ClientUpdate) -> ClientOut:
+async def update_client(
+    session: AsyncSession, nit: str, data: ClientUpdate, *, actor: str
+) -> ClientOut:
     client = await get_client(session, nit)
-    changes = data.model_dump(exclude_unset=True)
+    changes = data.model_dump(mode="json", exclude_unset=True)
     await check_consultant(session, changes.get("consultant_email"))
-    for name, value in changes.items():
+    for name, value in data.model_dump(exclude_unset=True).items():
         if value is None and name != "consultant_email":
             raise InvalidInput(name, "may not be null")
         setattr(client, name, value)
+    audit.record(session, actor, update_action("client", changes), client.nit, changes)
     await session.commit()
     return client_out(client)
 
@@ -125,12 +133,16 @@ async def _email_taken(session: AsyncSession, email: str) -> bool:
     return contact is not None or staff is not None
 
 
-async def create_contact(session: AsyncSession, nit: str, data: ContactCreate) -> ContactOut:
+async def create_contact(
+    session: AsyncSession, nit: str, data: ContactCreate, *, actor: str
+) -> ContactOut:
     client = await get_client(session, nit)
     if await _email_taken(session, data.email):
         raise Conflict(f"the email {data.email} is already registered")
     contact = Contact(email=data.email, client_nit=client.nit, name=data.name, phone=data.phone)
     session.add(contact)
+    details = data.model_dump(mode="json") | {"nit": client.nit}
+    audit.record(session, actor, AuditAction.CONTACT_CREATED, data.email, details)
     await _commit(session, f"the email {data.email} is already registered")
     return contact_out(contact)
 
@@ -143,7 +155,9 @@ async def list_contacts(session: AsyncSession, nit: str) -> list[ContactOut]:
     return [contact_out(row) for row in rows]
 
 
-async def update_contact(session: AsyncSession, email: str, data: ContactUpdate) -> ContactOut:
+async def update_contact(
+    session: AsyncSession, email: str, data: ContactUpdate, *, actor: str
+) -> ContactOut:
     contact = await session.scalar(select(Contact).where(Contact.email == email.strip().lower()))
     if contact is None:
         raise NotFound(f"there is no contact with the email {email}")
@@ -151,6 +165,8 @@ async def update_contact(session: AsyncSession, email: str, data: ContactUpdate)
         if value is None:
             raise InvalidInput(name, "may not be null")
         setattr(contact, name, value)
+    changes = data.model_dump(mode="json", exclude_unset=True)
+    audit.record(session, actor, update_action("contact", changes), contact.email, changes)
     await session.commit()
     return contact_out(contact)
 
@@ -158,17 +174,21 @@ async def update_contact(session: AsyncSession, email: str, data: ContactUpdate)
 # --- Staff ------------------------------------------------------------------------------
 
 
-async def create_staff(session: AsyncSession, data: StaffCreate) -> StaffOut:
+async def create_staff(session: AsyncSession, data: StaffCreate, *, actor: str) -> StaffOut:
     if await _email_taken(session, data.email):
         raise Conflict(f"the email {data.email} is already registered")
     roles = sorted({role.value for role in data.roles})
     staff = Staff(email=data.email, name=data.name, roles=roles, active=data.active)
     session.add(staff)
+    details = data.model_dump(mode="json") | {"roles": roles}
+    audit.record(session, actor, AuditAction.STAFF_CREATED, data.email, details)
     await _commit(session, f"the email {data.email} is already registered")
     return staff_out(staff)
 
 
-async def update_staff(session: AsyncSession, email: str, data: StaffUpdate) -> StaffOut:
+async def update_staff(
+    session: AsyncSession, email: str, data: StaffUpdate, *, actor: str
+) -> StaffOut:
     staff = await session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
     if staff is None:
         raise NotFound(f"there is no staff member with the email {email}")
@@ -179,6 +199,8 @@ async def update_staff(session: AsyncSession, email: str, data: StaffUpdate) -> 
         if name == "roles":
             value = sorted({str(role) for role in value})
         setattr(staff, name, value)
+    logged = data.model_dump(mode="json", exclude_unset=True)
+    audit.record(session, actor, update_action("staff", logged), staff.email, logged)
     await session.commit()
     return staff_out(staff)
 

@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
 )
 
+from soporte.audit import AuditAction
 from soporte.policy import Channel, Kind, Priority, ResolutionKind, Role, Status, Visibility
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -157,6 +158,22 @@ class TokenInfo(BaseModel):
     kind: str
     created_at: datetime
     revoked_at: datetime | None
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str = Field(description="the admin's email, `admin` (bootstrap token) or `cli:<user>`")
+    action: AuditAction
+    subject: str = Field(description="a NIT, an email, or `token <id> (<email>)`")
+    details: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+    total: int
+    limit: int
+    offset: int
 
 
 # --- Tickets ----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from soporte.db.models import Ticket, TicketEvent, TicketIntake
+from soporte.db.models import OutboundMail, Ticket, TicketEvent, TicketIntake
 from soporte.policy import Priority, Role, Status, Visibility
 from soporte.policy.tickets import ClientMessage, TicketInput, TicketView, workflow_id
 from soporte.services.auth import Principal
@@ -175,7 +175,8 @@ async def read_log(session: AsyncSession, principal: Principal, number: int) -> 
     query = select(TicketEvent).where(TicketEvent.number == number).order_by(TicketEvent.seq)
     if principal.is_contact:
         query = query.where(TicketEvent.visibility == Visibility.PUBLIC.value)
-    rows = await session.scalars(query)
+    rows = list(await session.scalars(query))
+    sent_to = {} if principal.is_contact else await _addresses_sent(session, rows)
     return [
         LogEntry.model_validate(
             {
@@ -186,11 +187,31 @@ async def read_log(session: AsyncSession, principal: Principal, number: int) -> 
                 "channel": row.channel,
                 "visibility": row.visibility,
                 "body": row.body,
-                "data": row.data or {},
+                "data": _with_addresses(row.data or {}, sent_to),
             }
         )
         for row in rows
     ]
+
+
+async def _addresses_sent(session: AsyncSession, rows: list[TicketEvent]) -> dict[str, list[str]]:
+    """The addresses each logged notification went to (`@assignee` and the like resolved)."""
+    ids = [row.data["notification_id"] for row in rows if (row.data or {}).get("notification_id")]
+    if not ids:
+        return {}
+    found = await session.execute(
+        select(OutboundMail.id, OutboundMail.to).where(OutboundMail.id.in_(ids))
+    )
+    return {mail_id: [a for a in to.split(", ") if a] for mail_id, to in found.all()}
+
+
+def _with_addresses(data: dict[str, Any], sent_to: dict[str, list[str]]) -> dict[str, Any]:
+    """`to` as the addresses the mail went to, once it was sent; the words it was addressed
+    to (`@assignee`, `@supervisors`) stay in `addressed_to`."""
+    addresses = sent_to.get(str(data.get("notification_id")))
+    if addresses is None:
+        return data
+    return {**data, "to": addresses, "addressed_to": data.get("to", [])}
 
 
 # --- Commands ---------------------------------------------------------------------------

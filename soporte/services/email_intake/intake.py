@@ -18,7 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from soporte.db.mail_models import InboundMail, MailOutcome
 from soporte.db.models import Attachment, Client, Contact, Staff, Ticket
 from soporte.db.models import utcnow as _utcnow
-from soporte.db.session import bind_of, write_turn
+from soporte.db.session import bind_of, engine_of, write_turn
 from soporte.email.loops import DEFAULT_CAP_PER_HOUR
 from soporte.email.parse import ParsedMail, parse_message
 from soporte.email.templates import is_our_message_id
@@ -349,7 +349,10 @@ class EmailIntake:
                     raise
                 ticket, replayed = earlier, True
         ticket = ticket.model_copy(update=from_mail)  # rows stored before `amend` lack them
-        await start_workflow(await self._temporal(), self.settings, ticket, replay=replayed)
+        engine = engine_of(bind_of(self.sessions))
+        ticket = await start_workflow(
+            await self._temporal(), self.settings, ticket, replay=replayed, engine=engine
+        )
         await self._record_attachments(ticket.number, refs, contact.email)
         missing = ", ".join(ticket.missing_info)
         reason = "new ticket" + (f"; missing: {missing}" if missing else "")
