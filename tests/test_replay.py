@@ -72,6 +72,7 @@ PATHS = (
     # acknowledgement went out first (the patch ack-first); every history above was
     # recorded before it and keeps sending as it did.
     "reply_during_registration_ack_first",
+    "reply_with_the_start_ack_first",
 )
 
 

@@ -394,6 +394,27 @@ async def test_the_acknowledgement_goes_before_a_reply_made_during_registration(
     assert sent == ["acknowledgement", "engineer_reply", "assigned"]
 
 
+async def test_the_acknowledgement_goes_before_a_reply_that_came_with_the_start(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """The reply reaches the worker in the ticket's very first task, before `run` starts."""
+    recorder = Recorder()
+    ticket = ticket_input(registered_at=await time_env.get_current_time())
+    handle = await start_ticket(time_env.client, task_queue, ticket)
+    update = asyncio.create_task(
+        handle.execute_update(
+            TicketWorkflow.reply, EngineerMessage(author_email=ENGINEER, body="Ya lo vemos")
+        )
+    )
+    await asyncio.sleep(0.5)  # the server holds the update until a worker polls: both go in
+    async with recorder.worker(time_env.client, task_queue):
+        await update
+        await eventually(lambda: bool(recorder.sent(ticket.number, "engineer_reply")))
+        await keep_history(handle, "reply_with_the_start_ack_first")
+    first = recorder.notifications[recorder.delivery_batches[0][0]]
+    assert first.template == "acknowledgement"
+
+
 async def test_a_failed_delivery_is_retried_and_sent_once(
     time_env: WorkflowEnvironment, task_queue: str
 ) -> None:

@@ -84,8 +84,9 @@ BATCHED_MAIL_PATCH = "batched-mail"
 # that took such a message on older code (which ignored the list) replays without one.
 REFUSED_ATTACHMENTS_NOTICE_PATCH = "refused-attachments-notice"
 # No mail leaves before the acknowledgement is queued (it goes first): an engineer's reply
-# during the assignment pick once reached the client before it. Decided once per run, at
-# its start, so a ticket that started on older code keeps sending as it did.
+# during the assignment pick once reached the client before it. Decided once, the first
+# time mail is owed before registration (an update may come before `run` starts), so a
+# ticket that started on older code keeps sending as it did.
 ACK_FIRST_PATCH = "ack-first"
 
 
@@ -105,11 +106,10 @@ class TicketWorkflow:
         self._sending: set[str] = set()  # ids of the notifications being delivered
         self._senders: set[asyncio.Task[None]] = set()  # the tasks delivering them
         self._batch_due = False
-        self._ack_first = False
+        self._ack_first: bool | None = None  # decided on first use (see ACK_FIRST_PATCH)
 
     @workflow.run
     async def run(self, ticket: TicketInput, state: TicketState | None = None) -> TicketView:
-        self._ack_first = not self._state.registration_done and workflow.patched(ACK_FIRST_PATCH)
         projector = asyncio.create_task(self._project_forever())
         # Registration waits on an activity; the deadline loop must not wait with it.
         registration = asyncio.create_task(self._register())
@@ -377,9 +377,14 @@ class TicketWorkflow:
             self._send(self._deliver(notification))
 
     def _owed(self) -> list[Notification]:
-        if self._ack_first and not self._state.registration_done:
+        if not self._state.registration_done and self._holds_mail_until_acknowledged():
             return []  # held until the acknowledgement, first in the outbox, is queued
         return [n for n in self._state.outbox if n.id not in self._sending]
+
+    def _holds_mail_until_acknowledged(self) -> bool:
+        if self._ack_first is None:
+            self._ack_first = workflow.patched(ACK_FIRST_PATCH)
+        return self._ack_first
 
     def _send(self, delivery: Coroutine[Any, Any, None]) -> None:
         sender = asyncio.create_task(delivery)
