@@ -72,7 +72,8 @@ PATHS = (
     # acknowledgement went out first (the patch ack-first); every history above was
     # recorded before it and keeps sending as it did.
     "reply_during_registration_ack_first",
-    "reply_with_the_start_ack_first",
+    "reply_with_the_start_ack_first",  # the reply right after the start
+    "reply_in_the_first_task_ack_first",  # update-with-start: before `run` starts
 )
 
 

@@ -20,7 +20,13 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -397,22 +403,29 @@ async def test_the_acknowledgement_goes_before_a_reply_made_during_registration(
 async def test_the_acknowledgement_goes_before_a_reply_that_came_with_the_start(
     time_env: WorkflowEnvironment, task_queue: str
 ) -> None:
-    """The reply reaches the worker in the ticket's very first task, before `run` starts."""
+    """The reply comes in the ticket's very first task (update-with-start), so its handler
+    runs before `run` starts: it still waits for the acknowledgement."""
     recorder = Recorder()
     ticket = ticket_input(registered_at=await time_env.get_current_time())
-    handle = await start_ticket(time_env.client, task_queue, ticket)
-    update = asyncio.create_task(
-        handle.execute_update(
-            TicketWorkflow.reply, EngineerMessage(author_email=ENGINEER, body="Ya lo vemos")
-        )
+    start = WithStartWorkflowOperation(
+        TicketWorkflow.run,
+        args=[ticket],
+        id=workflow_id(ticket.number),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
     )
-    await asyncio.sleep(0.5)  # the server holds the update until a worker polls: both go in
     async with recorder.worker(time_env.client, task_queue):
-        await update
+        await time_env.client.execute_update_with_start_workflow(
+            TicketWorkflow.reply,
+            EngineerMessage(author_email=ENGINEER, body="Ya lo vemos"),
+            start_workflow_operation=start,
+        )
         await eventually(lambda: bool(recorder.sent(ticket.number, "engineer_reply")))
-        await keep_history(handle, "reply_with_the_start_ack_first")
-    first = recorder.notifications[recorder.delivery_batches[0][0]]
-    assert first.template == "acknowledgement"
+        await keep_history(await start.workflow_handle(), "reply_in_the_first_task_ack_first")
+    sent = [
+        recorder.notifications[i].template for batch in recorder.delivery_batches for i in batch
+    ]
+    assert sent == ["acknowledgement", "engineer_reply", "assigned"]
 
 
 async def test_a_failed_delivery_is_retried_and_sent_once(
