@@ -215,6 +215,58 @@ def test_every_ticket_template_is_rendered_by_a_real_path() -> None:
     assert ticket_templates <= seen, ticket_templates - seen
 
 
+# The sentence each mail of a real path must say, by (template, to staff).
+SAYS = {
+    ("acknowledgement", False): "Registramos su solicitud con el número #",
+    ("assigned", True): "Se le asignó la solicitud #",
+    ("engineer_reply", False): "respondió su solicitud #",
+    ("priority_changed", False): "Nueva prioridad: P3 – Medio",
+    ("request_info", False): "necesitamos la siguiente información:\n\n    ¿Qué prefijo?",
+    ("sla_warning", True): "consumió el 75 % del tiempo de primera respuesta.",
+    ("reminder", False): "Este es el intento de contacto número 2.",
+    ("client_message", True): "compras@cliente.co escribió en la solicitud #",
+    ("attachments_refused", False): "  - x.exe: tipo no permitido",
+    ("resolved", False): "fue resuelta.",
+    ("rating_invitation", False): "empezando por un número de 1 a 5",
+    ("reopened", False): "Reabrimos su solicitud #",
+    ("reopened", True): "El cliente pidió reabrir la solicitud #",
+    ("incident_priority", False): "la atendemos con prioridad crítica (P1), las 24 horas.",
+    ("incident_priority", True): "quedó en prioridad crítica (P1, 24/7)",
+    ("incident_resolved", False): "La falla general que afectaba su solicitud fue resuelta.",
+    ("committee_accepted", False): "Fecha estimada de entrega: 15 de enero de 2027",
+    ("requirement_delivered", False): "La mejora de su requerimiento #",
+    ("committee_rejected", False): "Motivo: Fuera",
+    ("booking_link", False): "elija uno de los espacios disponibles",
+    ("booking_confirmed", False): "Le enviaremos un recordatorio un día hábil antes.",
+    ("booking_confirmed", True): "Márquela como realizada después de la sesión.",
+    ("advisory_reminder", False): "Le recordamos su asesoría personalizada #",
+    ("advisory_reminder", True): "es el próximo día hábil.",
+    ("advisory_done", False): "Registramos como realizada su asesoría personalizada #",
+}
+# What only one kind's acknowledgement says.
+ACK_SAYS = {
+    Kind.SUPPORT: "Primera respuesta a más tardar: ",
+    Kind.REQUIREMENT: "El Comité Operativo revisará su requerimiento en su próxima sesión, el ",
+    Kind.ADVISORY: "Agende su sesión de asesoría: https://",
+}
+
+
+def test_every_mail_of_every_kind_says_its_sentence_to_its_audience() -> None:
+    accepted, rejected = requirement_paths()
+    said: set[tuple[str, bool]] = set()
+    for state in (support_path(), accepted, rejected, advisory_path()):
+        for notification, subject, text in mails(state):
+            key = (notification.template, is_for_staff(notification))
+            assert SAYS[key] in text, (key, text)
+            assert subject.startswith(f"[#{state.input.number}] ")
+            said.add(key)
+            if notification.template == "acknowledgement":
+                kind = state.input.kind
+                assert ACK_SAYS[kind] in text, (kind, text)
+                assert not [s for k, s in ACK_SAYS.items() if k is not kind and s in text]
+    assert said == set(SAYS)
+
+
 def test_staff_get_staff_wording_and_clients_client_wording() -> None:
     accepted, rejected = requirement_paths()
     for state in (support_path(), accepted, rejected, advisory_path()):
