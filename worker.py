@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 from activities import build_activities
 from soporte.backup import finish_restore
 from soporte.schedules import ensure_committee_schedule
+from soporte.services.orphans import repair_orphans
 from soporte.settings import Settings
 from soporte.temporal_client import connect
 from soporte.temporal_interceptors import RequestIdInWorkerLogs
@@ -63,6 +64,7 @@ async def prepare_worker(
 async def run_worker(settings: Settings) -> None:
     client = await connect(settings)
     worker = await prepare_worker(client, settings)
+    await repair_orphans(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

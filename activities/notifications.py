@@ -3,6 +3,12 @@
 The `outbound_mail` row (keyed by the notification id) is claimed before sending and
 stamped after: a retry of a delivered notification finds `sent_at` and sends nothing.
 Mail goes to the Maildir outbox, or through SMTP when `SOPORTE_SMTP_URL` is set.
+
+At most once where the transport allows it: a Maildir file is named from the notification
+id, so a retry after a crash between the write and `sent_at` finds the file and writes
+nothing. SMTP cannot take a message back: `sending_at` is stamped before the send, and a
+retry that finds it without `sent_at` (the worker died between the server's answer and
+our record) sends again with the same Message-ID, and says so in the log (README).
 """
 
 from __future__ import annotations
@@ -165,6 +171,38 @@ def mark_sent_in(session: Session, notification_id: str) -> None:
         row.sent_at = utcnow()
 
 
+def mark_sending_in(session: Session, notification_id: str) -> bool:
+    """Stamp `sending_at`; True when an earlier attempt had stamped it (outcome unknown)."""
+    row = session.get(OutboundMail, notification_id)
+    if row is None:
+        return False
+    earlier = row.sending_at is not None
+    row.sending_at = utcnow()
+    return earlier
+
+
+async def mark_sending(sessions: async_sessionmaker[AsyncSession], notification_id: str) -> bool:
+    return await write_in_one_go(
+        bind_of(sessions), lambda session: mark_sending_in(session, notification_id)
+    )
+
+
+async def send_once(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    notification: Notification,
+    message: EmailMessage,
+) -> None:
+    if settings.smtp_url and await mark_sending(sessions, notification.id):
+        log.warning(
+            "notification %s was being sent when a worker stopped; sending it again with "
+            "the same Message-ID %s (the receiver may have it already)",
+            notification.id,
+            message["Message-ID"],
+        )
+    await send_mail(settings, message, key=notification.id)
+
+
 async def mark_sent(sessions: async_sessionmaker[AsyncSession], notification_id: str) -> None:
     await write_in_one_go(bind_of(sessions), lambda session: mark_sent_in(session, notification_id))
 
@@ -180,7 +218,6 @@ async def deliver(
     if not await claim(sessions, notification, to):
         return []
     if to:
-        message = compose(notification, to, settings)
-        await send_mail(settings, message)
+        await send_once(sessions, settings, notification, compose(notification, to, settings))
     await mark_sent(sessions, notification.id)
     return to

@@ -14,6 +14,7 @@ from api.access_log import note_principal
 from api.state import AppState
 from soporte.policy import Role
 from soporte.services.auth import Principal, authenticate
+from soporte.services.auth_limits import FailureLimiter
 from soporte.services.errors import Forbidden, Unauthorized
 from soporte.settings import Settings
 
@@ -47,13 +48,30 @@ bearer = HTTPBearer(auto_error=False, description="a token from POST /api/v1/tok
 
 
 async def current_principal(
+    request: Request,
     state: StateDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    if credentials is None or not credentials.credentials:
+    token = credentials.credentials if credentials is not None else None
+    host = request.client.host if request.client else None
+    return await authenticate_caller(state, client_ip(host), token)
+
+
+def client_ip(host: str | None) -> str:
+    return host or "unknown"
+
+
+async def authenticate_caller(state: AppState, ip: str, token: str | None) -> Principal:
+    """The caller, or 401; 429 while its IP or token prefix failed too often (logged)."""
+    if not token:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    admin_token = state.settings.admin_token
-    principal = await authenticate(state.engine, credentials.credentials, admin_token)
+    limiter: FailureLimiter = state.auth_failures
+    limiter.check(ip, token)
+    try:
+        principal = await authenticate(state.engine, token, state.settings.admin_token)
+    except Unauthorized:
+        limiter.failed(ip, token)
+        raise
     note_principal(principal.email)
     return principal
 

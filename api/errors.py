@@ -14,7 +14,8 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
-from soporte.services.errors import ServiceError, Unauthorized
+from soporte.services.auth_limits import TooManyFailures
+from soporte.services.errors import InFlight, ServiceError, Unauthorized
 
 log = logging.getLogger("soporte.api")
 
@@ -37,12 +38,26 @@ class ValidationErrorBody(BaseModel):
     errors: list[FieldError] = []
 
 
+class InFlightBody(BaseModel):
+    detail: str
+    location: str
+
+
+# On ticket commands: the ticket did not answer within the bound (README, "202").
+IN_FLIGHT: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": InFlightBody,
+        "description": "Taken, or possibly taken, but not answered in time: see `Location`",
+    },
+}
+
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "No token, or an unknown or revoked one"},
     403: {"model": ErrorBody, "description": "The caller's role may not do this"},
     404: {"model": ErrorBody, "description": "Unknown, or not the caller's to see"},
     409: {"model": ErrorBody, "description": "Not possible in the current state (says why)"},
     413: {"model": ErrorBody, "description": "The request body is too large"},
+    429: {"model": ErrorBody, "description": "Too many failed authentications: see Retry-After"},
     422: {"model": ValidationErrorBody, "description": "Invalid input (names field and rule)"},
     503: {"model": ErrorBody, "description": "The database or Temporal is not answering"},
 }
@@ -85,7 +100,7 @@ def error_response(status: int, detail: str, headers: dict[str, str] | None = No
 
 
 async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+    assert isinstance(exc, RequestValidationError)  # nosec B101  # invariant (never run -O)
     fields = [describe(without_enum_reprs(dict(error))) for error in exc.errors()]
     detail = "; ".join(f"{f.field} ({f.location}): {f.message}" for f in fields) or "invalid input"
     body = ValidationErrorBody(detail=detail, errors=fields)
@@ -93,7 +108,16 @@ async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse
 
 
 async def on_service_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ServiceError)
+    assert isinstance(exc, ServiceError)  # nosec B101  # invariant (never run -O)
+    return service_error_response(exc)
+
+
+def service_error_response(exc: ServiceError) -> JSONResponse:
+    if isinstance(exc, TooManyFailures):
+        return error_response(429, exc.message, {"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, InFlight):
+        body = {"detail": exc.message, "location": exc.location}
+        return JSONResponse(body, status_code=202, headers={"Location": exc.location})
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
     if exc.spanish:
         body = {"detail": exc.message, "message_es": exc.spanish}
@@ -102,7 +126,7 @@ async def on_service_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+    assert isinstance(exc, StarletteHTTPException)  # nosec B101  # invariant (never run -O)
     return error_response(exc.status_code, str(exc.detail), dict(exc.headers or {}) or None)
 
 

@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 
 from api import docs, errors
 from api.access_log import AccessLog
+from api.body_check import JsonBodyCheck
 from api.limits import BodySizeLimit
 from api.routes import (
     advisories,
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     docs.install(app)
+    app.add_middleware(JsonBodyCheck)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(AccessLog)  # added last: outermost, it times and logs everything
     errors.install(app)

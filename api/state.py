@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client as TemporalClient
 
+from soporte.services.auth_limits import FailureLimiter
 from soporte.services.errors import Unavailable
 from soporte.settings import Settings
 from soporte.temporal_client import connect
@@ -22,6 +23,7 @@ class AppState:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     client: TemporalClient | None = None
+    auth_failures: FailureLimiter = field(default_factory=FailureLimiter)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def temporal(self) -> TemporalClient:

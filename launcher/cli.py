@@ -216,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
+    # Whatever any part writes in the data dir (databases, attachments, mail, logs) is
+    # private: 0700 directories, 0600 files.
+    os.umask(0o077)
     try:
         configure_logging()
         return handler(args)

@@ -2,7 +2,9 @@
 
 Order: database migrations, the Temporal dev server (unless SOPORTE_TEMPORAL_ADDRESS
 names a cluster), then the worker, the API and the SMTP listener. Ctrl-C or SIGTERM
-stops them in reverse order; a child that dies stops the rest.
+stops them in reverse order. A child that dies on its own is restarted after a backoff
+while the others keep serving (RestartPolicy); only a child that keeps crashing
+(`max_crashes` within `window` seconds) stops the whole stack.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ import os
 import secrets
 import signal
 import socket
-import subprocess
+import subprocess  # nosec B404  # soporte up runs its own children
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from soporte.backup import data_dir_lock
@@ -24,11 +26,16 @@ from soporte.errors import UsageError
 from soporte.settings import Settings
 
 HOST = "127.0.0.1"
+PRIVATE_UMASK = 0o077
 STOP_GRACE_SECONDS = 20.0
 TEMPORAL_START_TIMEOUT = 60.0
 # WAL with synchronous=NORMAL: a commit survives a killed process (the WAL is in the OS
 # before the commit returns); only a power loss may drop the last commits. See README.
 DEV_SERVER_PRAGMAS = ("journal_mode=wal", "synchronous=normal", "busy_timeout=10000")
+# The dev server answers an idle long poll after this (Temporal's default is 60 s), so a
+# live worker re-polls that often and one that stopped polling is seen within the max age.
+EMBEDDED_LONG_POLL = "10s"
+EMBEDDED_POLLER_MAX_AGE = "PT30S"
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,8 @@ def dev_server_args(temporal_bin: str, db_file: Path, port: int, ui_port: int | 
     """The Temporal dev server as `soporte up` runs it (benchmarks reuse this)."""
     args = [temporal_bin, "server", "start-dev", "--db-filename", str(db_file)]
     args += ["--ip", HOST, "--port", str(port), "--log-level", "error"]
+    long_poll = f'matching.longPollExpirationInterval="{EMBEDDED_LONG_POLL}"'
+    args += ["--dynamic-config-value", long_poll]
     for pragma in DEV_SERVER_PRAGMAS:
         args += ["--sqlite-pragma", pragma]
     if ui_port is None:
@@ -64,7 +73,11 @@ def temporal_binary() -> str:
 
 
 def ensure_port_free(port: int, what: str, flag: str) -> None:
+    """Refuse a port another process listens on. The probe binds as our servers will
+    (uvicorn, aiosmtpd and the dev server all set SO_REUSEADDR), so the TIME_WAIT sockets
+    a stop leaves behind do not look like a running server."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError:
@@ -73,9 +86,14 @@ def ensure_port_free(port: int, what: str, flag: str) -> None:
             ) from None
 
 
-def wait_for_port(port: int, timeout: float, process: subprocess.Popen[bytes]) -> None:
+def wait_for_port(
+    port: int,
+    timeout: float,
+    process: subprocess.Popen[bytes],
+    stop: threading.Event | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (stop and stop.is_set()):
         if process.poll() is not None:
             raise UsageError(f"the Temporal dev server exited with status {process.returncode}")
         try:
@@ -83,6 +101,8 @@ def wait_for_port(port: int, timeout: float, process: subprocess.Popen[bytes]) -
                 return
         except OSError:
             time.sleep(0.1)
+    if stop and stop.is_set():
+        return
     raise UsageError(f"the Temporal dev server did not answer on port {port} in {timeout:.0f}s")
 
 
@@ -110,26 +130,69 @@ def _die_with_parent() -> None:
         pass
 
 
+@dataclass(frozen=True)
+class RestartPolicy:
+    """How a crashed child comes back: after `first_delay`, doubled per recent crash up to
+    `max_delay`; `max_crashes` crashes within `window` seconds stop the stack."""
+
+    first_delay: float = 0.5
+    max_delay: float = 10.0
+    max_crashes: int = 5
+    window: float = 120.0
+
+    def delay(self, recent_crashes: int) -> float:
+        return min(self.max_delay, self.first_delay * 2 ** max(0, recent_crashes - 1))
+
+
+@dataclass
+class Child:
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    # The port it serves once ready (the dev server: the others wait for it).
+    ready_port: int | None = None
+    crashes: list[float] = field(default_factory=list)
+    restart_at: float | None = None
+
+
 class Stack:
-    def __init__(self, settings: Settings, ports: StackPorts) -> None:
+    def __init__(
+        self, settings: Settings, ports: StackPorts, policy: RestartPolicy | None = None
+    ) -> None:
         self.settings = settings
         self.ports = ports
-        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.policy = policy or RestartPolicy()
+        self.children: list[Child] = []
         self.stop_requested = threading.Event()
 
-    def spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log_file = open(self.settings.data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115
-        process = subprocess.Popen(
-            args,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
-        )
-        log_file.close()
-        self.children.append((name, process))
-        return process
+    def log_path(self, name: str) -> Path:
+        return self.settings.data_dir / "logs" / f"{name}.log"
+
+    def say(self, line: str) -> None:
+        """A supervisor event: on stderr and in logs/supervisor.log."""
+        print(f"soporte: {line}", file=sys.stderr, flush=True)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with open(self.log_path("supervisor"), "a") as log_file:
+            log_file.write(f"{stamp} {line}\n")
+
+    def _popen(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        with open(self.log_path(name), "ab") as log_file:
+            return subprocess.Popen(  # nosec B603  # our own argv, no shell
+                args,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 (no threads run yet; see _die_with_parent)
+            )
+
+    def spawn(
+        self, name: str, args: list[str], env: dict[str, str], ready_port: int | None = None
+    ) -> Child:
+        child = Child(name, args, env, self._popen(name, args, env), ready_port)
+        self.children.append(child)
+        return child
 
     def child_env(self, token: str, temporal_address: str) -> dict[str, str]:
         env = dict(os.environ)
@@ -140,6 +203,10 @@ class Stack:
             SOPORTE_ADMIN_TOKEN=token,
             SOPORTE_PUBLIC_URL=f"http://{HOST}:{self.ports.api}",
         )
+        if not self.settings.temporal_address:
+            # The embedded server answers idle polls every EMBEDDED_LONG_POLL, so a worker
+            # that stops polling shows in /healthz within this age.
+            env.setdefault("SOPORTE_HEALTH_POLLER_MAX_AGE", EMBEDDED_POLLER_MAX_AGE)
         return env
 
     def check_ports(self) -> None:
@@ -158,8 +225,8 @@ class Stack:
             self.ports.temporal,
             self.ports.temporal_ui,
         )
-        process = self.spawn("temporal", args, dict(os.environ))
-        wait_for_port(self.ports.temporal, TEMPORAL_START_TIMEOUT, process)
+        child = self.spawn("temporal", args, dict(os.environ), ready_port=self.ports.temporal)
+        wait_for_port(self.ports.temporal, TEMPORAL_START_TIMEOUT, child.process)
         return f"{HOST}:{self.ports.temporal}"
 
     def start_app(self, env: dict[str, str]) -> None:
@@ -169,20 +236,56 @@ class Stack:
         self.spawn("smtp", [*me, "smtp", "--host", HOST, "--port", str(self.ports.smtp)], env)
 
     def wait(self) -> int:
-        """Until a stop is asked for (status 0) or a child dies on its own (status 1)."""
-        while not self.stop_requested.wait(0.5):
-            for name, process in self.children:
-                if process.poll() is not None:
-                    logs = self.settings.data_dir / "logs" / f"{name}.log"
-                    print(
-                        f"soporte: {name} exited with status {process.returncode}; see {logs}",
-                        file=sys.stderr,
-                    )
+        """Until a stop is asked for (status 0) or a child keeps crashing (status 1)."""
+        while not self.stop_requested.wait(0.25):
+            for child in self.children:
+                if not self.supervise(child, time.monotonic()):
                     return 1
         return 0
 
+    def supervise(self, child: Child, now: float) -> bool:
+        """Notice a crash, restart when its backoff is over; False to stop the stack."""
+        if child.restart_at is None:
+            status = child.process.poll()
+            if status is None:
+                return True
+            child.crashes = [t for t in child.crashes if now - t < self.policy.window] + [now]
+            recent = len(child.crashes)
+            if recent >= self.policy.max_crashes:
+                self.say(
+                    f"{child.name} exited with status {status}, {recent} times in "
+                    f"{self.policy.window:.0f}s: stopping; see {self.log_path(child.name)}"
+                )
+                return False
+            delay = self.policy.delay(recent)
+            child.restart_at = now + delay
+            self.say(
+                f"{child.name} exited with status {status}; restarting in {delay:.1f}s "
+                f"(crash {recent} of {self.policy.max_crashes} allowed in "
+                f"{self.policy.window:.0f}s; see {self.log_path(child.name)})"
+            )
+            return True
+        if now < child.restart_at:
+            return True
+        return self.restart(child)
+
+    def restart(self, child: Child) -> bool:
+        child.restart_at = None
+        child.process = self._popen(child.name, child.args, child.env)
+        if child.ready_port is not None:
+            try:
+                wait_for_port(
+                    child.ready_port, TEMPORAL_START_TIMEOUT, child.process, self.stop_requested
+                )
+            except UsageError as error:
+                self.say(f"{child.name} did not come back: {error}")
+                return True  # its exit is noticed (and counted) on the next turn
+        self.say(f"{child.name} restarted (pid {child.process.pid})")
+        return True
+
     def stop(self) -> None:
-        for _name, process in reversed(self.children):
+        for child in reversed(self.children):
+            process = child.process
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
             deadline = time.monotonic() + STOP_GRACE_SECONDS
@@ -191,6 +294,15 @@ class Stack:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def private_data_dir(data_dir: Path) -> None:
+    """The data dir holds contact details, raw mail and whole ticket histories: what this
+    process and its children create there is theirs alone (0700 dirs, 0600 files)."""
+    os.umask(PRIVATE_UMASK)
+    if not data_dir.exists():
+        data_dir.mkdir(parents=True, mode=0o700)
+    (data_dir / "logs").mkdir(exist_ok=True)
 
 
 def print_banner(settings: Settings, ports: StackPorts, token: str, new_token: bool) -> None:
@@ -217,7 +329,7 @@ def run_stack(settings: Settings, ports: StackPorts) -> int:
     settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
     stack = Stack(settings, ports)
     stack.check_ports()
-    (settings.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    private_data_dir(settings.data_dir)
     # Held while the stack runs: `soporte restore` refuses to write under a running stack.
     with data_dir_lock(settings.data_dir, "starting a second stack on it"):
         return _run_locked(settings, ports, stack)

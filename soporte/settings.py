@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     def _log_format(cls, value: str) -> str:
         return check_format(value)
 
+    # /healthz: a worker counts as polling when it polled the task queue within this age
+    # (a cluster answers idle polls after 60 s; `soporte up` sets 10 s and PT30S).
+    health_poller_max_age: timedelta = Field(default=timedelta(seconds=90), gt=timedelta(0))
+
     @field_validator("reminder_offsets", mode="before")
     @classmethod
     def _offsets(cls, value: object) -> object:
@@ -108,7 +112,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "abandon_after", "reopen_window", "advisory_slot_length", "advisory_horizon", mode="before"
+        "abandon_after",
+        "reopen_window",
+        "advisory_slot_length",
+        "advisory_horizon",
+        "health_poller_max_age",
+        mode="before",
     )
     @classmethod
     def _duration(cls, value: object) -> object:

@@ -118,6 +118,7 @@ class Api:
     http: httpx.AsyncClient
     settings: Settings
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)
+    app: Any = None  # the FastAPI app, for a client of another address
 
     async def ok(self, method: str, path: str, expect: int = 200, **kwargs: Any) -> Any:
         response = await self.http.request(method, path, **kwargs)
@@ -184,10 +185,10 @@ async def running_api(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://soporte.test") as http:
             if not worker:
-                yield Api(http=http, settings=settings)
+                yield Api(http=http, settings=settings, app=app)
                 return
             async with build_worker(env.client, settings):  # as `soporte worker` runs
-                yield Api(http=http, settings=settings)
+                yield Api(http=http, settings=settings, app=app)
 
 
 @asynccontextmanager

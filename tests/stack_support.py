@@ -41,6 +41,28 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+def child_named(pid: int, *words: str) -> int | None:
+    """The descendant of `pid` whose command line holds every word, if one runs."""
+    for child in descendants(pid):
+        try:
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if alive(child) and all(word.encode() in argv for word in words):
+            return child
+    return None
+
+
+def time_wait_sockets(port: int) -> int:
+    """TCP sockets in TIME_WAIT whose local port is `port` (from /proc/net/tcp)."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == "06":
+            count += 1
+    return count
+
+
 def alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -76,8 +98,10 @@ class RunningStack:
         return self.process.returncode, out, err
 
 
-def start_stack(data_dir: Path, env: dict[str, str] | None = None) -> RunningStack:
-    ports = {name: free_port() for name in ("api", "smtp", "temporal", "ui")}
+def start_stack(
+    data_dir: Path, env: dict[str, str] | None = None, ports: dict[str, int] | None = None
+) -> RunningStack:
+    ports = ports or {name: free_port() for name in ("api", "smtp", "temporal", "ui")}
     args = [sys.executable, "-m", "launcher.cli", "up", "--data-dir", str(data_dir)]
     for name, port in ports.items():
         args += [f"--{name}-port", str(port)]

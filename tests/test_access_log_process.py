@@ -62,7 +62,9 @@ def api_process(
             deadline = time.monotonic() + 30
             while True:
                 try:
-                    if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    # No worker runs here, so health answers 503 ("worker": "not polling"):
+                    # any answer means the API is up.
+                    if httpx.get(f"{base}/healthz", timeout=2).status_code in (200, 503):
                         break
                 except httpx.TransportError:
                     pass

@@ -103,7 +103,31 @@ def test_check_digit_refuses_bad_bases(base: str) -> None:
         check_digit(base)
 
 
-bases = st.text(alphabet="0123456789", min_size=6, max_size=15)
+bases = st.integers(10**5, 10**15 - 1).map(str)  # no leading zero (see below)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("0900111222-1", "900111222-1"),
+        ("000.900.111.222-1", "900111222-1"),
+        ("900111222-1", "900111222-1"),
+    ],
+)
+def test_leading_zeros_are_dropped_before_the_check(raw: str, expected: str) -> None:
+    assert check_digit("900111222") == 1
+    assert validate_nit(raw) == expected
+
+
+def test_a_base_short_without_its_zeros_is_refused() -> None:
+    with pytest.raises(InvalidNit, match="has 3 digits"):
+        validate_nit("000000123-1")
+
+
+@given(base=bases, zeros=st.integers(1, 3))
+def test_leading_zeros_never_make_another_nit(base: str, zeros: int) -> None:
+    nit = f"{base}-{check_digit(base)}"
+    assert validate_nit("0" * zeros + nit) == nit
 
 
 @given(base=bases)

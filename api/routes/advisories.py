@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path
 
-from api.deps import PrincipalDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import COMMON_RESPONSES
+from api.deps import IdempotencyKey, PrincipalDep, SessionDep, SettingsDep, TemporalDep
+from api.errors import COMMON_RESPONSES, IN_FLIGHT
 from soporte.services import advisories
 from soporte.services.advisories import BookingRequest, DeliverRequest, DoneRequest, SlotsOut
 from soporte.services.schemas import ContactTicket, StaffTicket
@@ -19,16 +19,18 @@ Number = Annotated[int, Path(ge=1, le=2**31 - 1, description="the ticket number"
 TicketOut = StaffTicket | ContactTicket
 
 
-@router.post("/{number}/deliver", response_model=TicketOut)
+@router.post("/{number}/deliver", response_model=TicketOut, responses=IN_FLIGHT)
 async def deliver(
     number: Number,
     principal: PrincipalDep,
     session: SessionDep,
     temporal: TemporalDep,
     data: Annotated[DeliverRequest | None, Body()] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> StaffTicket | ContactTicket:
     """An accepted (planned) requirement was delivered: it becomes resolved."""
-    view = await advisories.deliver(session, temporal, principal, number, data or DeliverRequest())
+    body = data or DeliverRequest()
+    view = await advisories.deliver(session, temporal, principal, number, body, idempotency_key)
     return render_ticket(view, principal)
 
 
@@ -40,7 +42,7 @@ async def list_slots(
     return await advisories.list_slots(session, settings, principal, number)
 
 
-@router.post("/{number}/booking", response_model=TicketOut)
+@router.post("/{number}/booking", response_model=TicketOut, responses=IN_FLIGHT)
 async def book(
     number: Number,
     data: BookingRequest,
@@ -54,14 +56,16 @@ async def book(
     return render_ticket(view, principal)
 
 
-@router.post("/{number}/done", response_model=TicketOut)
+@router.post("/{number}/done", response_model=TicketOut, responses=IN_FLIGHT)
 async def done(
     number: Number,
     principal: PrincipalDep,
     session: SessionDep,
     temporal: TemporalDep,
     data: Annotated[DoneRequest | None, Body()] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> StaffTicket | ContactTicket:
     """The advisory session was held: the ticket is resolved."""
-    view = await advisories.done(session, temporal, principal, number, data or DoneRequest())
+    body = data or DoneRequest()
+    view = await advisories.done(session, temporal, principal, number, body, idempotency_key)
     return render_ticket(view, principal)

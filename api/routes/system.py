@@ -20,8 +20,9 @@ router = APIRouter(responses=COMMON_RESPONSES)
 
 @router.get("/healthz", tags=["system"], responses={503: {"model": HealthOut}})
 async def healthz(state: StateDep) -> JSONResponse:
-    """200 only when both the database and Temporal answer; else 503 saying which not."""
-    report = await check(state.engine, state.temporal)
+    """200 only when the database and Temporal answer and a worker polls; else 503 saying
+    which not."""
+    report = await check(state.engine, state.temporal, state.settings)
     code = 200 if report.status == "ok" else 503
     return JSONResponse(report.model_dump(), status_code=code)
 

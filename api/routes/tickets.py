@@ -14,7 +14,7 @@ from api.deps import (
     StateDep,
     TemporalDep,
 )
-from api.errors import COMMON_RESPONSES
+from api.errors import COMMON_RESPONSES, IN_FLIGHT
 from soporte.policy import Priority, Status
 from soporte.services import commands, intake, tickets
 from soporte.services.schemas import (
@@ -92,7 +92,7 @@ async def get_log(number: Number, principal: PrincipalDep, session: SessionDep) 
     return render_log(await tickets.read_log(session, principal, number), principal)
 
 
-@router.post("/{number}/messages", response_model=TicketOut)
+@router.post("/{number}/messages", response_model=TicketOut, responses=IN_FLIGHT)
 async def post_message(
     number: Number,
     data: MessageCreate,
@@ -106,85 +106,94 @@ async def post_message(
     return render_ticket(view, principal)
 
 
-@router.post("/{number}/assign", response_model=TicketOut)
+@router.post("/{number}/assign", response_model=TicketOut, responses=IN_FLIGHT)
 async def assign(
     number: Number,
     data: AssignRequest,
     principal: PrincipalDep,
     session: SessionDep,
     temporal: TemporalDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> StaffTicket | ContactTicket:
-    view = await commands.assign(session, temporal, principal, number, data)
+    view = await commands.assign(session, temporal, principal, number, data, idempotency_key)
     return render_ticket(view, principal)
 
 
-@router.post("/{number}/priority", response_model=TicketOut)
+@router.post("/{number}/priority", response_model=TicketOut, responses=IN_FLIGHT)
 async def change_priority(
     number: Number,
     data: PriorityRequest,
     principal: PrincipalDep,
     session: SessionDep,
     temporal: TemporalDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> StaffTicket | ContactTicket:
-    view = await commands.change_priority(session, temporal, principal, number, data)
+    view = await commands.change_priority(
+        session, temporal, principal, number, data, idempotency_key
+    )
     return render_ticket(view, principal)
 
 
-@router.post("/{number}/request-info", response_model=TicketOut)
+@router.post("/{number}/request-info", response_model=TicketOut, responses=IN_FLIGHT)
 async def request_info(
     number: Number,
     data: RequestInfoRequest,
     principal: PrincipalDep,
     session: SessionDep,
     temporal: TemporalDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> StaffTicket | ContactTicket:
-    view = await commands.request_info(session, temporal, principal, number, data)
+    view = await commands.request_info(session, temporal, principal, number, data, idempotency_key)
     return render_ticket(view, principal)
 
 
-@router.post("/{number}/resolve", response_model=TicketOut)
+@router.post("/{number}/resolve", response_model=TicketOut, responses=IN_FLIGHT)
 async def resolve(
     number: Number,
     data: ResolveRequest,
     principal: PrincipalDep,
     session: SessionDep,
     temporal: TemporalDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> StaffTicket | ContactTicket:
-    view = await commands.resolve(session, temporal, principal, number, data)
+    view = await commands.resolve(session, temporal, principal, number, data, idempotency_key)
     return render_ticket(view, principal)
 
 
-@router.post("/{number}/abandon", response_model=TicketOut)
+@router.post("/{number}/abandon", response_model=TicketOut, responses=IN_FLIGHT)
 async def abandon(
     number: Number,
     data: ReasonRequest,
     principal: PrincipalDep,
     session: SessionDep,
     temporal: TemporalDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> StaffTicket | ContactTicket:
-    view = await commands.abandon(session, temporal, principal, number, data)
+    view = await commands.abandon(session, temporal, principal, number, data, idempotency_key)
     return render_ticket(view, principal)
 
 
-@router.post("/{number}/reopen", response_model=TicketOut)
+@router.post("/{number}/reopen", response_model=TicketOut, responses=IN_FLIGHT)
 async def reopen(
     number: Number,
     data: ReasonRequest,
     principal: PrincipalDep,
     session: SessionDep,
     temporal: TemporalDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> StaffTicket | ContactTicket:
-    view = await commands.reopen(session, temporal, principal, number, data)
+    view = await commands.reopen(session, temporal, principal, number, data, idempotency_key)
     return render_ticket(view, principal)
 
 
-@router.post("/{number}/rating", response_model=TicketOut)
+@router.post("/{number}/rating", response_model=TicketOut, responses=IN_FLIGHT)
 async def rate(
     number: Number,
     data: RatingRequest,
     principal: PrincipalDep,
     session: SessionDep,
     temporal: TemporalDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> StaffTicket | ContactTicket:
-    view = await commands.rate(session, temporal, principal, number, data)
+    view = await commands.rate(session, temporal, principal, number, data, idempotency_key)
     return render_ticket(view, principal)

@@ -134,6 +134,24 @@ class TicketIntake(Base):
     request_id: Mapped[str | None] = mapped_column(String(32))
 
 
+class CommandKey(Base):
+    """An `Idempotency-Key` a caller sent with a ticket command: the same key and body run
+    the command once (its workflow update id comes from the key), another body is a 409."""
+
+    __tablename__ = "command_keys"
+    __table_args__ = (
+        UniqueConstraint("principal", "idempotency_key", name="uq_command_keys_principal_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    principal: Mapped[str] = mapped_column(String(254))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    number: Mapped[int] = mapped_column(Integer)
+    command: Mapped[str] = mapped_column(String(40))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class SlotClaim(Base):
     """An advisory slot claimed by a ticket: the unique start decides between bookings
     racing in different API processes (soporte.services.slot_claims)."""
@@ -231,4 +249,7 @@ class OutboundMail(Base):
     subject: Mapped[str] = mapped_column(String(300), default="")
     message_id: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set just before an SMTP send (migration 0007): a row with it and no `sent_at` was
+    # being sent when the worker died, so the server may or may not have it (README).
+    sending_at: Mapped[datetime | None] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column()

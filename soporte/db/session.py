@@ -86,7 +86,7 @@ def engine_of(bind: Bind) -> AsyncEngine:
     """The engine behind a session's bind (sessions here are bound to an engine)."""
     if isinstance(bind, AsyncConnection):
         return bind.engine
-    assert bind is not None, "sessions are bound to an engine"
+    assert bind is not None, "sessions are bound to an engine"  # nosec B101  # invariant (never run -O)
     return bind
 
 

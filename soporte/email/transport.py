@@ -1,12 +1,16 @@
 """Sending a composed message: a Maildir outbox by default, SMTP when a URL is set.
 
 The notifications activity and the email intake's own replies both send through here.
+A Maildir delivery is written once per key (the notification id, else the Message-ID):
+its file name comes from the key, so a retry after a crash finds it (README).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import mailbox
+import os
 import smtplib
 from email.message import EmailMessage
 from pathlib import Path
@@ -15,9 +19,36 @@ from urllib.parse import unquote, urlsplit
 from soporte.settings import Settings
 
 
-def write_maildir(outbox: Path, message: EmailMessage) -> None:
+def maildir_name(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def write_maildir(outbox: Path, message: EmailMessage, key: str | None = None) -> bool:
+    """Deliver into the Maildir once per `key` (default: the Message-ID): the file name
+    comes from it, and a file already there (in new/ or, once read, cur/) means delivered.
+    False when it was."""
     outbox.parent.mkdir(parents=True, exist_ok=True)
-    mailbox.Maildir(str(outbox), create=True).add(message)
+    box = mailbox.Maildir(str(outbox), create=True)
+    key = key or message.get("Message-ID")
+    if not key:
+        box.add(message)
+        return True
+    name = maildir_name(key)
+    if (outbox / "new" / name).exists() or any((outbox / "cur").glob(f"{name}:*")):
+        return False
+    data = message.as_bytes(policy=message.policy.clone(linesep="\n"))
+    tmp = outbox / "tmp" / f"{name}.{os.getpid()}"
+    with open(tmp, "wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    try:
+        os.link(tmp, outbox / "new" / name)  # atomic; fails if a concurrent try won
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink()
+    return True
 
 
 def send_smtp(url: str, message: EmailMessage) -> None:
@@ -34,9 +65,9 @@ def send_smtp(url: str, message: EmailMessage) -> None:
         smtp.send_message(message)
 
 
-async def send_mail(settings: Settings, message: EmailMessage) -> None:
-    """Maildir outbox by default, SMTP when SOPORTE_SMTP_URL is set."""
+async def send_mail(settings: Settings, message: EmailMessage, key: str | None = None) -> None:
+    """Maildir outbox by default (once per `key`), SMTP when SOPORTE_SMTP_URL is set."""
     if settings.smtp_url:
         await asyncio.to_thread(send_smtp, settings.smtp_url, message)
     else:
-        await asyncio.to_thread(write_maildir, settings.outbox_dir, message)
+        await asyncio.to_thread(write_maildir, settings.outbox_dir, message, key)

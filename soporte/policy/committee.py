@@ -139,7 +139,7 @@ def session_end(started_at: datetime, calendar: BusinessCalendar) -> datetime:
     require_aware(started_at)
     open_at = _first_open_instant(started_at, calendar).astimezone(BOGOTA)
     hours = OPENING_HOURS[open_at.weekday()]
-    assert hours is not None, "the calendar opened on a closed weekday"
+    assert hours is not None, "the calendar opened on a closed weekday"  # nosec B101  # invariant (never run -O)
     return datetime.combine(open_at.date(), hours[1], tzinfo=BOGOTA)
 
 

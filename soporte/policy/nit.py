@@ -57,10 +57,12 @@ def check_digit(base: str) -> int:
 
 
 def normalize_nit(raw: str) -> str:
-    """`900.123.456 - 8` -> `900123456-8`: dots and spaces dropped, the shape checked.
+    """`900.123.456 - 8` -> `900123456-8`: dots, spaces and leading zeros dropped, the
+    shape checked. `0900123456-8` is `900123456-8` (zeros on the left weigh nothing in
+    the check digit), so one company never registers twice.
 
-    Checks the shape only (digits, one dash, one check digit, base length);
-    `validate_nit` also checks the check digit.
+    Checks the shape only (digits, one dash, one check digit, base length of the base
+    without its leading zeros); `validate_nit` also checks the check digit.
     """
     if not isinstance(raw, str):
         raise InvalidNit(f"NIT must be text like {EXAMPLE}, not {type(raw).__name__}")
@@ -77,9 +79,10 @@ def normalize_nit(raw: str) -> str:
         raise InvalidNit(f"NIT {text!r} has no dash before the check digit; write {_FORMAT}")
     if len(parts) > 2:
         raise InvalidNit(f"NIT {text!r} has more than one dash; write {_FORMAT}")
-    base, digit = parts
-    if not base:
+    written_base, digit = parts
+    if not written_base:
         raise InvalidNit(f"NIT {text!r} has no base digits before the dash; write {_FORMAT}")
+    base = written_base.lstrip("0")
     if len(digit) != 1:
         raise InvalidNit(
             f"NIT {text!r} must have exactly one check digit after the dash, "

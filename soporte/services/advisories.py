@@ -27,8 +27,8 @@ from soporte.policy.slots import free_slots, validate_booking
 from soporte.policy.tickets import AdvisoryDoneCommand, BookingCommand, DeliverCommand, TicketView
 from soporte.services import slot_claims, tickets
 from soporte.services.auth import WORKING_ROLES, Principal
-from soporte.services.errors import Conflict, InvalidInput
-from soporte.services.intake import holidays_for
+from soporte.services.errors import Conflict, InFlight, InvalidInput
+from soporte.services.intake import check_idempotency_key, holidays_for
 from soporte.services.schemas import Request
 from soporte.services.slot_claims import Claim
 from soporte.settings import Settings
@@ -73,12 +73,16 @@ async def deliver(
     principal: Principal,
     number: int,
     data: DeliverRequest,
+    idempotency_key: str | None = None,
 ) -> TicketView:
+    key = check_idempotency_key(idempotency_key)
     intake = await tickets.find_ticket(session, principal, number)
     tickets.require(principal, *WORKERS, action="mark requirements delivered")
     await _require_kind(session, intake, Kind.REQUIREMENT, "delivered")
     command = DeliverCommand(actor_email=principal.email, body=data.body)
-    return await tickets.run_update(temporal, number, "deliver", command)
+    return await tickets.run_keyed_update(
+        session, temporal, principal, number, "deliver", command, key
+    )
 
 
 # --- Advisories ---------------------------------------------------------------------------
@@ -176,6 +180,8 @@ async def _book_free_slot(
     command = BookingCommand(actor_email=principal.email, start=data.start, taken=taken)
     try:
         return await tickets.run_update(temporal, number, "book", command)
+    except InFlight:
+        raise  # the booking may still land: the slot stays claimed for it
     except BaseException:
         if claimed is Claim.CLAIMED:
             await slot_claims.release(session.bind, data.start, number)
@@ -188,9 +194,13 @@ async def done(
     principal: Principal,
     number: int,
     data: DoneRequest,
+    idempotency_key: str | None = None,
 ) -> TicketView:
+    key = check_idempotency_key(idempotency_key)
     intake = await tickets.find_ticket(session, principal, number)
     tickets.require(principal, *WORKERS, action="mark advisories done")
     await _require_kind(session, intake, Kind.ADVISORY, "held")
     command = AdvisoryDoneCommand(actor_email=principal.email, body=data.body)
-    return await tickets.run_update(temporal, number, "advisory_done", command)
+    return await tickets.run_keyed_update(
+        session, temporal, principal, number, "advisory_done", command, key
+    )

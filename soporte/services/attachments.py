@@ -87,7 +87,7 @@ async def store(settings: Settings, chunks: AsyncIterator[bytes]) -> StoredFile:
                 digest.update(chunk)
                 temp.write(chunk)
         content_type = _check_type(head, final=True)
-        assert content_type is not None
+        assert content_type is not None  # nosec B101  # invariant (never run -O)
         sha = digest.hexdigest()
         target = blob_path(settings, sha)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ from soporte.policy.tickets import (
 from soporte.services import tickets
 from soporte.services.auth import WORKING_ROLES, Principal
 from soporte.services.errors import InvalidInput
+from soporte.services.intake import check_idempotency_key
 from soporte.services.schemas import (
     AssignRequest,
     MessageCreate,
@@ -45,22 +46,25 @@ async def post_message(
     data: MessageCreate,
     idempotency_key: str | None = None,
 ) -> TicketView:
+    key = check_idempotency_key(idempotency_key)
     await tickets.find_ticket(session, principal, number)
     await session.commit()
     if principal.is_contact:
         if data.visibility != Visibility.PUBLIC:
             raise InvalidInput("visibility", "contacts write public messages only")
         message = ClientMessage(
-            message_id=tickets.message_id(principal, number, idempotency_key),
+            message_id=tickets.message_id(principal, number, key),
             author_email=principal.email,
             body=data.body,
         )
+        # The same key with another body is a 409 here too (the message id dedupes retries).
+        await tickets.command_update_id(session, principal, number, "message", message, key)
         return await tickets.send_client_message(temporal, number, message)
     tickets.require(principal, *WORKERS, action="write on a ticket")
     reply = EngineerMessage(
         author_email=principal.email, body=data.body, visibility=data.visibility
     )
-    return await tickets.run_update(temporal, number, "reply", reply)
+    return await tickets.run_keyed_update(session, temporal, principal, number, "reply", reply, key)
 
 
 async def _staff_command(
@@ -76,7 +80,9 @@ async def assign(
     principal: Principal,
     number: int,
     data: AssignRequest,
+    idempotency_key: str | None = None,
 ) -> TicketView:
+    key = check_idempotency_key(idempotency_key)
     await _staff_command(session, principal, number, "assign tickets")
     staff = await session.scalar(select(Staff).where(Staff.email == data.engineer_email))
     await session.commit()
@@ -85,7 +91,9 @@ async def assign(
             "engineer_email", f"{data.engineer_email} is not an active engineer or supervisor"
         )
     command = AssignCommand(actor_email=principal.email, engineer_email=data.engineer_email)
-    return await tickets.run_update(temporal, number, "assign", command)
+    return await tickets.run_keyed_update(
+        session, temporal, principal, number, "assign", command, key
+    )
 
 
 async def _staff_update(
@@ -96,11 +104,15 @@ async def _staff_update(
     action: str,
     update: str,
     command: BaseModel,
+    idempotency_key: str | None,
 ) -> TicketView:
     """A command only engineers and supervisors send, on a ticket they can see."""
+    key = check_idempotency_key(idempotency_key)
     await _staff_command(session, principal, number, action)
     await session.commit()
-    return await tickets.run_update(temporal, number, update, command)
+    return await tickets.run_keyed_update(
+        session, temporal, principal, number, update, command, key
+    )
 
 
 async def change_priority(
@@ -109,13 +121,14 @@ async def change_priority(
     principal: Principal,
     number: int,
     data: PriorityRequest,
+    idempotency_key: str | None = None,
 ) -> TicketView:
     command = PriorityCommand(
         actor_email=principal.email, priority=data.priority, reason=data.reason
     )
     action = "change a ticket's priority"
     return await _staff_update(
-        session, temporal, principal, number, action, "change_priority", command
+        session, temporal, principal, number, action, "change_priority", command, idempotency_key
     )
 
 
@@ -125,11 +138,12 @@ async def request_info(
     principal: Principal,
     number: int,
     data: RequestInfoRequest,
+    idempotency_key: str | None = None,
 ) -> TicketView:
     command = RequestInfoCommand(actor_email=principal.email, body=data.body)
     action = "request information"
     return await _staff_update(
-        session, temporal, principal, number, action, "request_info", command
+        session, temporal, principal, number, action, "request_info", command, idempotency_key
     )
 
 
@@ -139,10 +153,11 @@ async def resolve(
     principal: Principal,
     number: int,
     data: ResolveRequest,
+    idempotency_key: str | None = None,
 ) -> TicketView:
     command = ResolveCommand(actor_email=principal.email, kind=data.kind, body=data.body)
     return await _staff_update(
-        session, temporal, principal, number, "resolve tickets", "resolve", command
+        session, temporal, principal, number, "resolve tickets", "resolve", command, idempotency_key
     )
 
 
@@ -152,10 +167,13 @@ async def abandon(
     principal: Principal,
     number: int,
     data: ReasonRequest,
+    idempotency_key: str | None = None,
 ) -> TicketView:
     command = AbandonCommand(actor_email=principal.email, reason=data.reason)
     action = "close tickets as abandoned"
-    return await _staff_update(session, temporal, principal, number, action, "abandon", command)
+    return await _staff_update(
+        session, temporal, principal, number, action, "abandon", command, idempotency_key
+    )
 
 
 async def reopen(
@@ -164,13 +182,17 @@ async def reopen(
     principal: Principal,
     number: int,
     data: ReasonRequest,
+    idempotency_key: str | None = None,
 ) -> TicketView:
+    key = check_idempotency_key(idempotency_key)
     await tickets.find_ticket(session, principal, number)
     await session.commit()
     if not principal.is_contact:
         tickets.require(principal, *WORKERS, action="reopen tickets")
     command = ReopenCommand(actor_email=principal.email, reason=data.reason)
-    return await tickets.run_update(temporal, number, "reopen", command)
+    return await tickets.run_keyed_update(
+        session, temporal, principal, number, "reopen", command, key
+    )
 
 
 async def rate(
@@ -179,9 +201,13 @@ async def rate(
     principal: Principal,
     number: int,
     data: RatingRequest,
+    idempotency_key: str | None = None,
 ) -> TicketView:
+    key = check_idempotency_key(idempotency_key)
     await tickets.find_ticket(session, principal, number)
     await session.commit()
     tickets.require(principal, Role.CONTACT, action="rate the service")
     command = RatingCommand(actor_email=principal.email, score=data.score, comment=data.comment)
-    return await tickets.run_update(temporal, number, "rate", command)
+    return await tickets.run_keyed_update(
+        session, temporal, principal, number, "rate", command, key
+    )

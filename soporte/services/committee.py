@@ -19,6 +19,7 @@ from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -37,7 +38,14 @@ from soporte.policy.committee import (
 )
 from soporte.schedules import start_session_now
 from soporte.services.auth import Principal
-from soporte.services.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from soporte.services.errors import (
+    Conflict,
+    Forbidden,
+    InFlight,
+    InvalidInput,
+    NotFound,
+    Unavailable,
+)
 from soporte.services.schemas import Request
 from soporte.services.tickets import QUERY_TIMEOUT, UPDATE_TIMEOUT, refusal_message
 from soporte.settings import Settings
@@ -169,7 +177,7 @@ async def start_session(
         handle = await start_session_now(temporal, settings, started_by=principal.email, now=now)
     except WorkflowAlreadyStartedError:
         raise Conflict("a committee session was started this very second; try again") from None
-    assert handle.id is not None
+    assert handle.id is not None  # nosec B101  # invariant (never run -O)
     give_up = asyncio.get_running_loop().time() + START_WAIT.total_seconds()
     view = await _wait_for_agenda(temporal, handle.id, give_up)
     await _wait_for_row(session, handle.id, give_up)
@@ -257,6 +265,11 @@ async def decide(
         )
     except WorkflowUpdateFailedError as error:
         raise _refusal(error) from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        location = f"/api/v1/committee/sessions/{session_id}"
+        raise InFlight(
+            f"committee session {session_id} did not answer in time; see {location}", location
+        ) from None
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             raise Conflict(f"committee session {session_id} is closed") from None

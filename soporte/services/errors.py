@@ -47,3 +47,14 @@ class InvalidInput(ServiceError):
 
 class Unavailable(ServiceError):
     status = 503
+
+
+class InFlight(ServiceError):
+    """202: the ticket has the command (or may have it) but did not answer within the
+    bound; `location` is where to look. Never a 5xx for work in flight or done."""
+
+    status = 202
+
+    def __init__(self, message: str, location: str) -> None:
+        super().__init__(message)
+        self.location = location

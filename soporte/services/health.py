@@ -1,18 +1,23 @@
-"""Is the database answering? Is Temporal? (GET /healthz)."""
+"""Is the database answering? Is Temporal? Does a worker poll? (GET /healthz)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client as TemporalClient
 
 from soporte.services.schemas import HealthOut
+from soporte.settings import Settings
 
 TIMEOUT_SECONDS = 3.0
+TemporalGetter = Callable[[], Awaitable[TemporalClient]]
 
 
 async def database_ok(engine: AsyncEngine) -> bool:
@@ -24,7 +29,7 @@ async def database_ok(engine: AsyncEngine) -> bool:
         return False
 
 
-async def temporal_ok(client: Callable[[], Awaitable[TemporalClient]]) -> bool:
+async def temporal_ok(client: TemporalGetter) -> bool:
     try:
         async with asyncio.timeout(TIMEOUT_SECONDS):
             connected = await client()
@@ -35,10 +40,36 @@ async def temporal_ok(client: Callable[[], Awaitable[TemporalClient]]) -> bool:
         return False
 
 
-async def check(engine: AsyncEngine, client: Callable[[], Awaitable[TemporalClient]]) -> HealthOut:
-    db, temporal = await asyncio.gather(database_ok(engine), temporal_ok(client))
+async def worker_polls(client: TemporalGetter, settings: Settings) -> bool:
+    """A worker polled the ticket task queue within `health_poller_max_age`. A stopped,
+    stalled (SIGSTOP) or disconnected worker stops polling; the server keeps each poller's
+    last access time (DescribeTaskQueue)."""
+    try:
+        async with asyncio.timeout(TIMEOUT_SECONDS):
+            connected = await client()
+            described = await connected.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace=settings.temporal_namespace,
+                    task_queue=TaskQueue(name=settings.task_queue),
+                    task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+                ),
+                timeout=timedelta(seconds=TIMEOUT_SECONDS),
+            )
+    except Exception:
+        return False
+    oldest = datetime.now(UTC) - settings.health_poller_max_age
+    return any(
+        poller.last_access_time.ToDatetime(tzinfo=UTC) >= oldest for poller in described.pollers
+    )
+
+
+async def check(engine: AsyncEngine, client: TemporalGetter, settings: Settings) -> HealthOut:
+    db, temporal, worker = await asyncio.gather(
+        database_ok(engine), temporal_ok(client), worker_polls(client, settings)
+    )
     return HealthOut(
-        status="ok" if db and temporal else "unavailable",
+        status="ok" if db and temporal and worker else "unavailable",
         database="ok" if db else "unavailable",
         temporal="ok" if temporal else "unavailable",
+        worker="ok" if worker else "not polling",
     )

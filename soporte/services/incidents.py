@@ -18,6 +18,7 @@ from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -34,7 +35,14 @@ from soporte.policy.incidents import (
 )
 from soporte.services import tickets
 from soporte.services.auth import Principal
-from soporte.services.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from soporte.services.errors import (
+    Conflict,
+    Forbidden,
+    InFlight,
+    InvalidInput,
+    NotFound,
+    Unavailable,
+)
 from soporte.services.schemas import Request, RequiredText
 from soporte.services.tickets import QUERY_TIMEOUT, UPDATE_TIMEOUT, refusal_message
 from soporte.settings import Settings
@@ -143,6 +151,11 @@ async def _update(
             if message.startswith(prefix):
                 raise InvalidInput(prefix[:-1], message[len(prefix) :].strip()) from None
         raise Conflict(message) from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        location = f"/api/v1/incidents/{incident_id}"
+        raise InFlight(
+            f"incident {incident_id} did not answer in time; see {location}", location
+        ) from None
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise Unavailable(f"incident {incident_id} could not be reached") from None

@@ -109,7 +109,7 @@ def _contact_reporter(principal: Principal, data: TicketCreate, settings: Settin
 
 def reporter_of(principal: Principal) -> Reporter:
     """A contact caller as a reporter, from what authentication read (no query)."""
-    assert principal.nit is not None, "a contact principal carries its client"
+    assert principal.nit is not None, "a contact principal carries its client"  # nosec B101  # invariant (never run -O)
     contact = Contact(
         email=principal.email, name=principal.name, client_nit=principal.nit, active=True
     )
@@ -247,7 +247,7 @@ async def allocate(
         }
     )
     if number is None:  # another opening with this key was written first
-        assert key is not None
+        assert key is not None  # nosec B101  # invariant (never run -O)
         earlier = await _earlier(session, principal, key, fingerprint)
         if earlier is None:
             raise Conflict(f"Idempotency-Key {key!r} is taken but its ticket was not found")

@@ -343,6 +343,8 @@ class HealthOut(BaseModel):
     status: str
     database: str
     temporal: str
+    # "ok" when a worker polled the ticket task queue lately, else "not polling".
+    worker: str
 
 
 class PrincipalOut(BaseModel):

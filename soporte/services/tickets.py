@@ -6,6 +6,10 @@ staff roles read every ticket; engineers and supervisors act on them.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -14,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import (
     Client as TemporalClient,
@@ -22,19 +27,24 @@ from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from soporte.db.models import OutboundMail, Ticket, TicketEvent, TicketIntake
+from soporte.db.models import CommandKey, OutboundMail, Ticket, TicketEvent, TicketIntake
 from soporte.policy import Priority, Role, Status, Visibility
 from soporte.policy.tickets import ClientMessage, TicketInput, TicketView, workflow_id
 from soporte.services.auth import Principal
-from soporte.services.errors import Conflict, Forbidden, NotFound, Unavailable
+from soporte.services.errors import Conflict, Forbidden, InFlight, NotFound, Unavailable
 from soporte.services.schemas import LogEntry, TicketPage, TicketSummary
 from soporte.services.views import initial_view
 
+log = logging.getLogger("soporte.tickets")
+
 QUERY_TIMEOUT = timedelta(seconds=5)
-UPDATE_TIMEOUT = timedelta(seconds=30)
+# Every command is answered within this: by the workflow, else 202 and where to look.
+COMMAND_BOUND = timedelta(seconds=10)
+UPDATE_TIMEOUT = timedelta(seconds=30)  # committee and incident workflows
 FINAL_STATUSES = (Status.CLOSED,)
 STAFF_READERS = (Role.ADMIN, Role.SUPERVISOR, Role.ENGINEER, Role.COMMITTEE)
 
@@ -238,19 +248,56 @@ def refusal_message(error: WorkflowUpdateFailedError) -> str:
     return str(message)
 
 
+def ticket_location(number: int) -> str:
+    return f"/api/v1/tickets/{number}"
+
+
+def in_flight(number: int, what: str) -> InFlight:
+    return InFlight(
+        f"ticket {number} {what} but did not answer within {COMMAND_BOUND.seconds}s; "
+        f"see {ticket_location(number)} (a retry with the same Idempotency-Key is safe)",
+        ticket_location(number),
+    )
+
+
 async def run_update(
-    temporal: TemporalClient, number: int, update: str, command: BaseModel
+    temporal: TemporalClient,
+    number: int,
+    update: str,
+    command: BaseModel,
+    update_id: str | None = None,
 ) -> TicketView:
-    """Send an update to the ticket; the validator's refusal becomes a 409."""
+    """Send an update to the ticket; the validator's refusal becomes a 409. Not answered
+    within COMMAND_BOUND (a stalled or busy worker, a slow server): 202 and where to look.
+    With `update_id` (from an Idempotency-Key) Temporal runs it once and a retry gets the
+    first answer."""
     handle = temporal.get_workflow_handle(workflow_id(number))
     try:
-        return await handle.execute_update(
-            update, command, result_type=TicketView, rpc_timeout=UPDATE_TIMEOUT
-        )
+        async with asyncio.timeout(COMMAND_BOUND.total_seconds()):
+            return await handle.execute_update(
+                update, command, id=update_id, result_type=TicketView, rpc_timeout=COMMAND_BOUND
+            )
     except WorkflowUpdateFailedError as error:
         raise Conflict(refusal_message(error)) from None
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        log.warning("ticket %s: %s not answered within %s", number, update, COMMAND_BOUND)
+        raise in_flight(number, f"was sent {update!r}") from None
     except RPCError as error:
         raise _rpc_failure(number, error) from None
+
+
+async def run_keyed_update(
+    session: AsyncSession,
+    temporal: TemporalClient,
+    principal: Principal,
+    number: int,
+    update: str,
+    command: BaseModel,
+    key: str | None,
+) -> TicketView:
+    """The update, run once per Idempotency-Key (Temporal dedupes on the derived id)."""
+    update_id = await command_update_id(session, principal, number, update, command, key)
+    return await run_update(temporal, number, update, command, update_id)
 
 
 async def send_client_message(
@@ -265,10 +312,77 @@ async def send_client_message(
 
 
 async def _view_after(temporal: TemporalClient, number: int) -> TicketView:
-    view = await live_view(temporal, number)
+    """The view once the workflow took a signal: the signal is durable, so a read that
+    does not come in time is a 202, never an error."""
+    try:
+        async with asyncio.timeout(QUERY_TIMEOUT.total_seconds()):
+            view = await live_view(temporal, number)
+    except TimeoutError:
+        view = None
     if view is None:
-        raise Unavailable(f"ticket {number} took the command but did not answer a read")
+        raise in_flight(number, "took the message")
     return view
+
+
+def command_hash(principal: Principal, number: int, update: str, command: BaseModel) -> str:
+    canonical = json.dumps(
+        {
+            "principal": principal.email,
+            "number": number,
+            "command": update,
+            "body": command.model_dump(mode="json"),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def command_update_id(
+    session: AsyncSession,
+    principal: Principal,
+    number: int,
+    update: str,
+    command: BaseModel,
+    key: str | None,
+) -> str | None:
+    """The workflow update id of a command sent with an Idempotency-Key (None without):
+    derived from the key, so Temporal runs it once; the key's first body is kept, and the
+    same key with another body is a 409, as for opening tickets."""
+    if key is None:
+        return None
+    fingerprint = command_hash(principal, number, update, command)
+    row = await _command_key(session, principal, key)
+    if row is None:
+        session.add(
+            CommandKey(
+                principal=principal.email,
+                idempotency_key=key,
+                number=number,
+                command=update,
+                request_hash=fingerprint,
+            )
+        )
+        try:
+            await session.commit()
+        except IntegrityError:  # a concurrent retry with this key was first
+            await session.rollback()
+            row = await _command_key(session, principal, key)
+    if row is not None and row.request_hash != fingerprint:
+        raise Conflict(
+            f"Idempotency-Key {key!r} was already used for a different request "
+            f"({row.command} on ticket {row.number}); use a new key for a new command"
+        )
+    await session.commit()
+    name = f"command:{principal.email}:{key}"
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+
+
+async def _command_key(session: AsyncSession, principal: Principal, key: str) -> CommandKey | None:
+    return await session.scalar(
+        select(CommandKey).where(
+            CommandKey.principal == principal.email, CommandKey.idempotency_key == key
+        )
+    )
 
 
 def message_id(principal: Principal, number: int, idempotency_key: str | None) -> str:

@@ -252,7 +252,7 @@ def _bounce_reason(headers: _Headers, message: Message, from_address: str) -> st
 
 def _auto_submitted_reason(headers: _Headers) -> str | None:
     token = headers.token("auto-submitted")
-    if token and token != "no":
+    if token and token != "no":  # nosec B105  # the header value "no", not a password
         return f"auto-submitted: {token}"
     if headers.token("precedence") == "auto_reply":
         return "precedence: auto_reply"

@@ -28,6 +28,7 @@ from soporte.services.email_intake.results import (
     clean,
 )
 from soporte.services.errors import Unavailable
+from soporte.services.refused_mail import keep_refused
 from soporte.settings import Settings
 
 
@@ -59,7 +60,8 @@ class Refusals:
                 select(RefusedMail.id).where(RefusedMail.message_id == key)
             )
             if exists is None:
-                session.add(
+                await keep_refused(  # capped and expired (soporte/services/refused_mail.py)
+                    session,
                     RefusedMail(
                         message_id=key,
                         received_at=self.clock(),
@@ -69,7 +71,7 @@ class Refusals:
                         reason=clean(reason),
                         number=number,
                         raw=bytes(raw),
-                    )
+                    ),
                 )
                 try:
                     await session.commit()
