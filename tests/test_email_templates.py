@@ -24,9 +24,9 @@ from soporte.email.templates import (
 from soporte.policy.tickets import Notification
 
 MONDAY_8AM = "2026-11-30T13:00:00Z"
-MONDAY_8AM_TEXT = "lunes 30 de noviembre de 2026, 8:00 a. m."
+MONDAY_8AM_TEXT = "lunes 30 de noviembre de 2026, 8:00 a. m. (hora de Bogotá)"
 WEDNESDAY_10AM = "2026-12-02T15:00:00+00:00"
-WEDNESDAY_10AM_TEXT = "miércoles 2 de diciembre de 2026, 10:00 a. m."
+WEDNESDAY_10AM_TEXT = "miércoles 2 de diciembre de 2026, 10:00 a. m. (hora de Bogotá)"
 
 FULL_DATA: dict[str, object] = {
     "subject": "No puedo facturar",
@@ -89,8 +89,13 @@ EXPECTED_WORDS = {
     "incident_resolved": "falla general",
     "attachments_refused": "no pudimos conservar estos adjuntos",
 }
-# Not about one ticket: checked on its own below.
-STAFF_WIDE_TEMPLATES = {"committee_agenda"}
+# Not about one ticket: checked on their own (here and in tests/test_mail_wording.py).
+STAFF_WIDE_TEMPLATES = {
+    "committee_agenda",
+    "committee_agenda_unrouted",
+    "foreign_thread",
+    "refused_staff_sender",
+}
 # About no ticket, tested with the portal (tests/test_portal_links.py).
 NO_TICKET_TEMPLATES = {"sign_in_link"}
 
@@ -177,15 +182,15 @@ def test_refusal_without_a_ticket_has_no_number() -> None:
     ("instant", "expected"),
     [
         (MONDAY_8AM, MONDAY_8AM_TEXT),
-        ("2026-11-30T18:30:00+00:00", "lunes 30 de noviembre de 2026, 1:30 p. m."),
-        ("2026-11-30T17:00:00Z", "lunes 30 de noviembre de 2026, 12:00 p. m."),
-        ("2026-12-01T05:05:00Z", "martes 1 de diciembre de 2026, 12:05 a. m."),
+        ("2026-11-30T18:30:00+00:00", "lunes 30 de noviembre de 2026, 1:30 p. m. (hora de Bogotá)"),
+        ("2026-11-30T17:00:00Z", "lunes 30 de noviembre de 2026, 12:00 p. m. (hora de Bogotá)"),
+        ("2026-12-01T05:05:00Z", "martes 1 de diciembre de 2026, 12:05 a. m. (hora de Bogotá)"),
         # Crossing midnight backwards: 03:00 UTC is still the previous evening in Bogota.
-        ("2027-01-01T03:00:00Z", "jueves 31 de diciembre de 2026, 10:00 p. m."),
+        ("2027-01-01T03:00:00Z", "jueves 31 de diciembre de 2026, 10:00 p. m. (hora de Bogotá)"),
         ("2026-11-30T08:00:00-05:00", MONDAY_8AM_TEXT),
         ("2026-11-30T13:00:00", MONDAY_8AM_TEXT),  # naive: taken as UTC
         (datetime(2026, 11, 30, 13, 0, tzinfo=UTC), MONDAY_8AM_TEXT),
-        ("2026-08-15T12:00:00Z", "sábado 15 de agosto de 2026, 7:00 a. m."),
+        ("2026-08-15T12:00:00Z", "sábado 15 de agosto de 2026, 7:00 a. m. (hora de Bogotá)"),
         ("no es una fecha", "no es una fecha"),
         (None, ""),
     ],

@@ -357,6 +357,53 @@ async def test_a_forged_reply_does_not_reopen_a_resolved_ticket(mail: Mail) -> N
     assert "reopened" not in await log_types(mail, number)
 
 
+async def test_an_unverified_score_to_the_rating_invitation_records_nothing(mail: Mail) -> None:
+    """A rating reply is a client's act like any other (issue 14 meets issue 16): naming the
+    invitation's real Message-ID is not enough when our receiving server says the sender is
+    forged, and without our Message-ID a score rates nothing either."""
+    number, _ = await open_verified(mail, "Error al imprimir", "No imprime.")
+    engineer = await mail.api.token("ingrid@btw.com.co")
+    await mail.api.ok(
+        "POST",
+        f"/api/v1/tickets/{number}/resolve",
+        json={"kind": "solution", "body": "Controlador actualizado"},
+        headers=engineer,
+    )
+
+    async def invitation() -> list[EmailMessage]:
+        return [
+            m
+            for m in mail.outbox("ana@andina.com.co")
+            if m["X-Soporte-Ticket"] == str(number) and "de 1 a 5" in texts(m)
+        ]
+
+    [invited] = await eventually(invitation, lambda found: len(found) == 1)
+    failed = (
+        f"Authentication-Results: {AUTHSERV}; dmarc=fail header.from=andina.com.co\r\n"
+    ).encode()
+    forged, forged_id = message(
+        f"RE: {invited['Subject']}",
+        "1, pésima atención",
+        verified=False,
+        headers={"In-Reply-To": str(invited["Message-ID"]).strip()},
+    )
+    await asyncio.to_thread(_send_as, mail.port, MALLORY, failed + forged)
+    guessed, guessed_id = message(
+        f"RE: [#{number}] ¿Cómo fue nuestra atención?", "1, pésima", verified=False
+    )
+    await asyncio.to_thread(_send_as, mail.port, MALLORY, guessed)
+    for message_id in (forged_id, guessed_id):
+        row = await mail.inbound(message_id)
+        assert row is not None and (row.outcome, row.number) == ("unverified", number)
+    await eventually(
+        lambda: log_types(mail, number),
+        lambda types: types.count("unverified_message") == 2,
+    )
+    shown = await mail.api.ok("GET", f"/api/v1/tickets/{number}", headers=engineer)
+    assert shown["status"] == "resolved" and shown["rating"] is None
+    assert "rated" not in await log_types(mail, number)
+
+
 async def test_a_guessed_in_reply_to_does_not_thread_a_real_one_does(mail: Mail) -> None:
     number, _, ack = await waiting_ticket(mail)
     for guess in (
@@ -454,7 +501,17 @@ async def test_an_unverified_new_request_waits_until_the_contact_confirms(mail: 
     assert again.status_code == 200 and f"#{row.number}" in again.text
     shown = await ticket(mail, row.number)
     assert shown["reporter_email"] == "ana@andina.com.co" and shown["channel"] == "email"
-    await acknowledgement(mail, message_id)
+    number = str(row.number)
+
+    async def ack() -> list[EmailMessage]:  # the request for confirmation answers it too
+        return [
+            m
+            for m in mail.outbox("ana@andina.com.co")
+            if m["In-Reply-To"] == message_id and m["X-Soporte-Ticket"] == number
+        ]
+
+    [acknowledged] = await eventually(ack, lambda found: len(found) == 1)
+    assert "Registramos su solicitud" in texts(acknowledged)
 
 
 async def test_staff_confirm_a_held_request(mail: Mail) -> None:

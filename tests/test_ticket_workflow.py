@@ -21,7 +21,13 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -367,8 +373,60 @@ async def test_the_notifications_owed_at_registration_go_out_in_one_activity(
         await eventually(lambda: bool(recorder.sent(ticket.number, "assigned")))
     acknowledgement = recorder.sent(ticket.number, "acknowledgement")
     assigned = recorder.sent(ticket.number, "assigned")
-    assert recorder.delivery_batches == [[assigned[0].id, acknowledgement[0].id]]
+    # The acknowledgement first (patch ack-first), then the assignee's notice.
+    assert recorder.delivery_batches == [[acknowledgement[0].id, assigned[0].id]]
     assert recorder.delivery_attempts == recorder.delivery_batches[0]
+
+
+async def test_the_acknowledgement_goes_before_a_reply_made_during_registration(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """An engineer's reply while the assignment pick still runs waits for the
+    acknowledgement, which goes out first (patch ack-first)."""
+    gate = asyncio.Event()
+    recorder = Recorder(pick_gate=gate)
+    ticket = ticket_input(registered_at=await time_env.get_current_time())
+    async with recorder.worker(time_env.client, task_queue):
+        handle = await start_ticket(time_env.client, task_queue, ticket)
+        await handle.execute_update(
+            TicketWorkflow.reply, EngineerMessage(author_email=ENGINEER, body="Ya lo vemos")
+        )
+        assert recorder.delivery_batches == []  # nothing left before the acknowledgement
+        gate.set()
+        await eventually(lambda: bool(recorder.sent(ticket.number, "assigned")))
+        await keep_history(handle, "reply_during_registration_ack_first")
+    sent = [n.template for batch in recorder.delivery_batches for n in map(
+        lambda i: recorder.notifications[i], batch
+    )]  # fmt: skip
+    assert sent == ["acknowledgement", "engineer_reply", "assigned"]
+
+
+async def test_the_acknowledgement_goes_before_a_reply_that_came_with_the_start(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """The reply comes in the ticket's very first task (update-with-start), so its handler
+    runs before `run` starts: it still waits for the acknowledgement."""
+    recorder = Recorder()
+    ticket = ticket_input(registered_at=await time_env.get_current_time())
+    start = WithStartWorkflowOperation(
+        TicketWorkflow.run,
+        args=[ticket],
+        id=workflow_id(ticket.number),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+    )
+    async with recorder.worker(time_env.client, task_queue):
+        await time_env.client.execute_update_with_start_workflow(
+            TicketWorkflow.reply,
+            EngineerMessage(author_email=ENGINEER, body="Ya lo vemos"),
+            start_workflow_operation=start,
+        )
+        await eventually(lambda: bool(recorder.sent(ticket.number, "engineer_reply")))
+        await keep_history(await start.workflow_handle(), "reply_in_the_first_task_ack_first")
+    sent = [
+        recorder.notifications[i].template for batch in recorder.delivery_batches for i in batch
+    ]
+    assert sent == ["acknowledgement", "engineer_reply", "assigned"]
 
 
 async def test_a_failed_delivery_is_retried_and_sent_once(

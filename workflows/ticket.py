@@ -86,6 +86,11 @@ REFUSED_ATTACHMENTS_NOTICE_PATCH = "refused-attachments-notice"
 # An unverified client message (issue 16) is logged for staff and changes nothing; before,
 # every message acted as the client's.
 UNVERIFIED_MESSAGE_PATCH = "unverified-client-message"
+# No mail leaves before the acknowledgement is queued (it goes first): an engineer's reply
+# during the assignment pick once reached the client before it. Decided once, the first
+# time mail is owed before registration (an update may come before `run` starts), so a
+# ticket that started on older code keeps sending as it did.
+ACK_FIRST_PATCH = "ack-first"
 
 
 @workflow.defn(name=WorkflowType.TICKET)
@@ -104,6 +109,7 @@ class TicketWorkflow:
         self._sending: set[str] = set()  # ids of the notifications being delivered
         self._senders: set[asyncio.Task[None]] = set()  # the tasks delivering them
         self._batch_due = False
+        self._ack_first: bool | None = None  # decided on first use (see ACK_FIRST_PATCH)
 
     @workflow.run
     async def run(self, ticket: TicketInput, state: TicketState | None = None) -> TicketView:
@@ -376,7 +382,14 @@ class TicketWorkflow:
             self._send(self._deliver(notification))
 
     def _owed(self) -> list[Notification]:
+        if not self._state.registration_done and self._holds_mail_until_acknowledged():
+            return []  # held until the acknowledgement, first in the outbox, is queued
         return [n for n in self._state.outbox if n.id not in self._sending]
+
+    def _holds_mail_until_acknowledged(self) -> bool:
+        if self._ack_first is None:
+            self._ack_first = workflow.patched(ACK_FIRST_PATCH)
+        return self._ack_first
 
     def _send(self, delivery: Coroutine[Any, Any, None]) -> None:
         sender = asyncio.create_task(delivery)

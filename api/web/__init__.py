@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 from temporalio.service import RPCError
 
-from api.web import core, forms, sign_in, ticket_pages
+from api.web import contact, core, forms, sign_in, ticket_pages
 from soporte import portal_paths
 from soporte.services.errors import ServiceError
 
@@ -101,7 +101,7 @@ class PortalStatic(StaticFiles):
 
 def install(app: FastAPI) -> None:
     app.mount(portal_paths.STATIC, PortalStatic(directory=core.STATIC), name="static")
-    for module in (sign_in, forms, ticket_pages):
+    for module in (sign_in, contact, forms, ticket_pages):
         app.include_router(module.router)
     _wrap(app, ServiceError, lambda exc: exc.status)
     _wrap(app, StarletteHTTPException, lambda exc: exc.status_code)

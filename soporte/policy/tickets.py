@@ -70,6 +70,9 @@ class TicketInput(BaseModel):
     refused_attachments: list[str] = Field(default_factory=list)
     # The Message-ID of the email that opened the ticket, for threading.
     source_message_id: str | None = None
+    # The support address that email was written to (soporte@ or servicioalcliente@): our
+    # mail about the ticket answers from it.
+    support_address: str | None = None
     # Colombian holiday dates, resolved outside the workflow so replay never changes.
     holidays: list[date]
     policy: PolicyConfig = Field(default_factory=PolicyConfig)

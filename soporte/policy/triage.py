@@ -131,10 +131,14 @@ def starting_priority(kind: Kind, suggested: Priority | None, system: Priority) 
 # What POLICY §IV asks of every request, in the order an acknowledgement lists it. Intake
 # refuses a request without a known client and contact, so NIT and reporter are never
 # missing here; the legal number is optional; who to inform defaults to the reporter; the
-# suggested priority defaults to the system's; evidence is uploaded after registration.
+# suggested priority defaults to the system's. Evidence (§IV.a, images or PDF) is asked of
+# a support fault that came without any (it may still be uploaded after registration); an
+# advisory is a session to book, with no expected result to state.
 # Their Spanish wording: soporte.email.templates.MISSING_INFO_LABELS.
 REQUIRED_FIELDS = ("category", "description", "expected_result")
 REQUIRED_BY_CHANNEL: Mapping[Channel, tuple[str, ...]] = {Channel.EMAIL: ("business_impact",)}
+REQUIRED_BY_KIND: Mapping[Kind, tuple[str, ...]] = {Kind.SUPPORT: ("evidence",)}
+NOT_ASKED_BY_KIND: Mapping[Kind, tuple[str, ...]] = {Kind.ADVISORY: ("expected_result",)}
 
 
 def _is_absent(value: object) -> bool:
@@ -147,7 +151,15 @@ def _is_absent(value: object) -> bool:
     return False
 
 
-def missing_info(channel: Channel, fields: Mapping[str, object]) -> list[str]:
-    """The names of the required fields that are absent or blank, in a stable order."""
+def missing_info(
+    channel: Channel, fields: Mapping[str, object], kind: Kind | None = None
+) -> list[str]:
+    """The names of the required fields that are absent or blank, in a stable order.
+
+    With a `kind`, its own rules too: `fields["evidence"]` holds a support fault's evidence."""
     required = REQUIRED_FIELDS + REQUIRED_BY_CHANNEL.get(channel, ())
+    if kind is not None:
+        skipped = NOT_ASKED_BY_KIND.get(kind, ())
+        required = tuple(name for name in required if name not in skipped)
+        required += REQUIRED_BY_KIND.get(kind, ())
     return [name for name in required if _is_absent(fields.get(name))]

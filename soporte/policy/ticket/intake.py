@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from soporte.policy import Status, Visibility
+from soporte.policy.calendar import BusinessCalendar
 from soporte.policy.ticket.journal import _log, _notify, _set_status
 from soporte.policy.ticket.sla_clock import _start_clock
 from soporte.policy.ticket.state import (
@@ -18,6 +19,11 @@ from soporte.policy.ticket.state import (
     working_status,
 )
 from soporte.policy.tickets import ClientMessage, EventType
+
+
+def is_business_time(state: TicketState, at: datetime) -> bool:
+    """Inside the business hours of POLICY §VII (the P1 line answers outside them)."""
+    return BusinessCalendar(state.input.holidays).is_open(utc(at))
 
 
 def needs_auto_assignment(state: TicketState) -> bool:
@@ -46,7 +52,10 @@ def acknowledge(state: TicketState, now: datetime) -> int:
     """Tell the reporter and the contacts to inform that the ticket exists (POLICY §V)."""
     if state.registration_done:
         return state.last_seq
-    data: dict[str, object] = {"missing_info": list(state.input.missing_info)}
+    data: dict[str, object] = {
+        "missing_info": list(state.input.missing_info),
+        "outside_business_hours": not is_business_time(state, state.input.registered_at),
+    }
     if state.input.refused_attachments:
         data["refused_attachments"] = list(state.input.refused_attachments)
     _notify(
@@ -58,8 +67,15 @@ def acknowledge(state: TicketState, now: datetime) -> int:
         to_client=True,
         event_type=EventType.ACKNOWLEDGED,
     )
+    _ack_first(state)
     state.registration_done = True
     return state.last_seq
+
+
+def _ack_first(state: TicketState) -> None:
+    """The acknowledgement (just queued, last) goes out before anything queued while the
+    ticket was being registered (an engineer's quick reply, say): first in the outbox."""
+    state.outbox.insert(0, state.outbox.pop())
 
 
 # --- Client messages (a signal: never refused) -------------------------------------------

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client as TemporalClient
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from soporte.db.mail_models import InboundMail, MailOutcome, RefusedMail
-from soporte.db.models import Attachment, Client, Contact, Ticket
+from soporte.db.models import Attachment, Client, Contact, Staff, Ticket
 from soporte.db.models import utcnow as _utcnow
 from soporte.db.session import bind_of, engine_of, write_turn
 from soporte.email.authresults import SenderCheck, sender_check
@@ -24,10 +24,12 @@ from soporte.email.parse import ParsedMail, parse_message
 from soporte.email.secret import confirmation_row, confirmation_token, mail_secret
 from soporte.email.templates import MessageIds
 from soporte.policy import Channel, Role, Status
-from soporte.policy.names import TicketSignal
+from soporte.policy import ticket as ts
+from soporte.policy.names import TicketSignal, TicketUpdate
 from soporte.policy.tickets import (
     AttachmentRef,
     ClientMessage,
+    RatingCommand,
     workflow_id,
 )
 from soporte.services import attachments as evidence
@@ -50,7 +52,7 @@ from soporte.services.email_intake.results import (
     log,
     mail_key,
 )
-from soporte.services.email_intake.threads import find_thread
+from soporte.services.email_intake.threads import answers_rating_invitation, find_thread
 from soporte.services.errors import Conflict, NotFound, ServiceError, Unavailable
 from soporte.services.intake import Reporter, allocate, start_workflow
 from soporte.services.tickets import ReopenOutcome, reopen_on_client_message
@@ -177,6 +179,10 @@ class EmailIntake:
             found = await _sender_of(session, sender) if sender else None
             nit = found[1].nit if found else None
             thread = await find_thread(session, parsed, nit, self._ids)
+            is_staff = found is None and bool(sender) and await _is_staff(session, sender)
+            rating = thread is not None and await answers_rating_invitation(
+                session, parsed, thread.number
+            )
         number = thread.number if thread else None
         check = sender_check(raw, self.settings.trusted_authserv_id, sender)
         forged = check is SenderCheck.FAIL
@@ -184,6 +190,11 @@ class EmailIntake:
             why = f"not answered, possible mail loop ({loop})"
             return await self._refusals.refuse(
                 parsed, raw, key, why, number, outcome=MailOutcome.IGNORED
+            )
+        if is_staff:
+            why = f"{sender} is a staff address: staff answer in the console or the API"
+            return await self._refusals.refuse(
+                parsed, raw, key, why, number, template="refused_staff_sender", forged=forged
             )
         if found is None:
             about = f" (a reply to ticket #{number})" if number else ""
@@ -220,13 +231,20 @@ class EmailIntake:
         # Sender trust (POLICY.md "Who sees what"): From alone proves nothing. A reply
         # acts as the client when it answers one of our genuine Message-IDs or our
         # receiving server verified its sender, never when that server says forged.
-        if thread is not None:
-            if not forged and (thread.answers_ours or check is SenderCheck.PASS):
-                return await self._add_message(parsed, raw, key, thread.number, sender)
+        if thread is None:
+            if check is SenderCheck.PASS:
+                return await self._open_ticket(parsed, key, contact, client)
+            return await self._hold_for_confirmation(parsed, raw, key, contact, check)
+        if forged or not (thread.answers_ours or check is SenderCheck.PASS):
+            # Unverified: logged for staff; it neither rates, nor reopens, nor ends a wait.
             return await self._add_unverified(parsed, raw, key, thread.number, contact, check)
-        if check is SenderCheck.PASS:
-            return await self._open_ticket(parsed, key, contact, client)
-        return await self._hold_for_confirmation(parsed, raw, key, contact, check)
+        score = ts.score_at_start(_message_body(parsed, [])) if rating else None
+        if score is not None and (rated := await self._rate(key, thread.number, sender, score)):
+            return rated
+        # Starting with a score, it never reopens, even when the rating itself was refused.
+        return await self._add_message(
+            parsed, raw, key, thread.number, sender, may_reopen=score is None
+        )
 
     # --- Unverified senders -------------------------------------------------------------------
 
@@ -324,8 +342,36 @@ class EmailIntake:
 
     # --- A client's reply ---------------------------------------------------------------------
 
+    async def _rate(
+        self, key: str, number: int, sender: str, score: tuple[int, str]
+    ) -> IntakeResult | None:
+        """A reply to the rating invitation that starts with a score records the rating (the
+        rest is its comment) and never reopens (POLICY §VIII). None when the rating is
+        refused (already rated, reopened since): the reply is then kept as a message."""
+        command = RatingCommand(actor_email=sender, score=score[0], comment=score[1][:2000])
+        handle = (await self._temporal()).get_workflow_handle(workflow_id(number))
+        try:
+            await handle.execute_update(
+                TicketUpdate.RATE, command, id=f"rate-{key}"[:1000], rpc_timeout=SIGNAL_TIMEOUT
+            )
+        except WorkflowUpdateFailedError as refused:
+            log.info("rating reply to ticket #%s not recorded: %s", number, refused.cause)
+            return None
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return None
+        return IntakeResult(MailOutcome.MESSAGE_ADDED, key, number, f"rated {score[0]}")
+
     async def _add_message(
-        self, parsed: ParsedMail, raw: bytes, key: str, number: int, sender: str
+        self,
+        parsed: ParsedMail,
+        raw: bytes,
+        key: str,
+        number: int,
+        sender: str,
+        *,
+        may_reopen: bool = True,
     ) -> IntakeResult:
         refs, refused = await self._store_evidence(parsed)
         message = ClientMessage(
@@ -351,10 +397,12 @@ class EmailIntake:
                 parsed, raw, key, why, number, template="reopen_refused"
             )
         await self._record_attachments(number, refs, sender)
-        answer = await reopen_on_client_message(temporal, number, message)
-        if answer.outcome is ReopenOutcome.REOPENED:
+        answer = None
+        if may_reopen:
+            answer = await reopen_on_client_message(temporal, number, message)
+        if answer is not None and answer.outcome is ReopenOutcome.REOPENED:
             return IntakeResult(MailOutcome.MESSAGE_ADDED, key, number, "reopened the ticket")
-        if answer.outcome is ReopenOutcome.REFUSED:
+        if answer is not None and answer.outcome is ReopenOutcome.REFUSED:
             log.info("reply to resolved ticket #%s not reopened: %s", number, answer.refusal)
         return IntakeResult(MailOutcome.MESSAGE_ADDED, key, number, "added to the ticket's log")
 
@@ -391,6 +439,7 @@ class EmailIntake:
         reporter = Reporter(contact=contact, client=client)
         from_mail = {
             "source_message_id": parsed.message_id,
+            "support_address": self.settings.support_address_in([*parsed.to, *parsed.cc]),
             "attachments": refs,
             "refused_attachments": refused,
         }
@@ -470,6 +519,10 @@ class EmailIntake:
                     await session.commit()
                 except IntegrityError:  # recorded by a concurrent attempt
                     await session.rollback()
+
+
+async def _is_staff(session: AsyncSession, address: str) -> bool:
+    return await session.scalar(select(Staff.id).where(Staff.email == address)) is not None
 
 
 async def _chunks(data: bytes) -> AsyncIterator[bytes]:

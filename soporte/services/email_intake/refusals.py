@@ -25,7 +25,6 @@ from soporte.policy.tickets import Notification
 from soporte.services.email_intake.results import (
     AUTO_REPLY_LEASE,
     AUTO_REPLY_WINDOW,
-    SUPPORT_PHONE,
     Clock,
     IntakeResult,
     clean,
@@ -200,14 +199,15 @@ class Refusals:
         extra: dict[str, object],
     ) -> EmailMessage:
         subject = clean(parsed.subject, 200)
+        channels = self.settings.channels()
         if template == "foreign":
-            rendered = foreign_thread_mail(parsed.from_address.lower(), subject, SUPPORT_PHONE)
+            rendered = foreign_thread_mail(parsed.from_address.lower(), subject, channels)
             thread_number = None
         else:
             data: dict[str, object] = {
+                **channels,
                 "from_address": parsed.from_address.lower(),
                 "subject": subject,
-                "support_phone": SUPPORT_PHONE,
             }
             if client is not None:
                 data["client_name"] = client.name
@@ -226,7 +226,9 @@ class Refusals:
         return build_email(
             rendered,
             to=[parsed.from_address.lower()],
-            from_addr=self.settings.mail_from,
+            from_addr=self.settings.from_header(
+                self.settings.support_address_in([*parsed.to, *parsed.cc])
+            ),
             message_id=reply_id,
             in_reply_to=in_reply_to,
             references=parsed.references,

@@ -13,7 +13,7 @@ from soporte.db.mail_models import InboundMail
 from soporte.db.models import OutboundMail, TicketIntake
 from soporte.email.parse import ParsedMail
 from soporte.email.subject_tag import tagged_number
-from soporte.email.templates import MessageIds
+from soporte.email.templates import MessageIds, ticket_number_from_message_id
 from soporte.services.email_intake.results import mail_key
 
 
@@ -86,3 +86,25 @@ async def _candidates(
             if (number := by_key.get(mail_key(message_id))) is not None:
                 found.append((number, "headers"))
     return list(dict.fromkeys(found))
+
+
+RATING_TEMPLATE = "rating_invitation"
+
+
+async def answers_rating_invitation(session: AsyncSession, parsed: ParsedMail, number: int) -> bool:
+    """The message replies to ticket `number`'s rating invitation: its In-Reply-To (else its
+    last reference) is the Message-ID of that mail (recorded in `outbound_mail` when sent)."""
+    answered = parsed.in_reply_to or (parsed.references[-1] if parsed.references else None)
+    if not answered:
+        return False
+    sent = await session.scalar(
+        select(OutboundMail.id).where(
+            OutboundMail.message_id == answered.strip(), OutboundMail.number == number
+        )
+    )
+    if sent is not None:
+        return str(sent).endswith(f"-{RATING_TEMPLATE}")
+    # Mail sent before `outbound_mail` kept Message-IDs: the id names the notification.
+    return ticket_number_from_message_id(answered) == number and (
+        f"-{RATING_TEMPLATE}@" in answered
+    )
