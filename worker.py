@@ -11,11 +11,14 @@ import signal
 from datetime import timedelta
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities import build_activities
+from soporte import worker_metrics
 from soporte.backup import finish_restore
 from soporte.schedules import ensure_committee_schedule
+from soporte.search_attributes import ensure_search_attributes
 from soporte.services.orphans import repair_orphans
 from soporte.settings import Settings
 from soporte.temporal_client import connect
@@ -53,8 +56,10 @@ def build_worker(client: Client, settings: Settings, task_queue: str | None = No
 async def prepare_worker(
     client: Client, settings: Settings, task_queue: str | None = None
 ) -> Worker:
-    """The worker, once the weekly committee schedule exists and is up to date (idempotent:
-    every worker start ensures it, so any number of workers leave exactly one schedule)."""
+    """The worker, once the ticket search attributes are registered and the weekly committee
+    schedule exists and is up to date (idempotent: every worker start ensures both, so any
+    number of workers leave exactly one schedule)."""
+    await ensure_search_attributes(client, settings.temporal_namespace)
     await ensure_committee_schedule(client, settings, task_queue=task_queue)
     log.info("committee schedule ensured (%s)", settings.committee_schedule)
     await finish_restore(settings, client)
@@ -62,14 +67,39 @@ async def prepare_worker(
 
 
 async def run_worker(settings: Settings) -> None:
-    client = await connect(settings)
-    worker = await prepare_worker(client, settings)
-    await repair_orphans(client, settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    log.info("worker polling task queue %s at %s", settings.task_queue, settings.temporal_address)
-    async with worker:
-        await stop.wait()
-        log.info("worker stopping: finishing the tasks in hand")
+    runtime, metrics_server = await start_metrics(settings)
+    try:
+        client = await connect(settings, runtime)
+        worker = await prepare_worker(client, settings)
+        await repair_orphans(client, settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        log.info(
+            "worker polling task queue %s at %s", settings.task_queue, settings.temporal_address
+        )
+        async with worker:
+            await stop.wait()
+            log.info("worker stopping: finishing the tasks in hand")
+    finally:
+        if metrics_server is not None:
+            metrics_server.close()
+            await metrics_server.wait_closed()
+
+
+async def start_metrics(settings: Settings) -> tuple[Runtime | None, asyncio.Server | None]:
+    """The SDK runtime with its Prometheus exporter and our endpoint in front of it, unless
+    SOPORTE_WORKER_METRICS_PORT is 0. Metrics that cannot start never stop the worker."""
+    if not settings.worker_metrics_port:
+        return None, None
+    sdk_port = worker_metrics.free_loopback_port()
+    try:
+        runtime = worker_metrics.runtime_with_metrics(sdk_port)
+    except Exception as error:  # the SDK's exporter could not bind: run on without it
+        log.warning("Temporal SDK metrics not exported: %s", error)
+        runtime = None
+    server = await worker_metrics.serve_metrics(
+        settings.worker_metrics_host, settings.worker_metrics_port, sdk_port
+    )
+    return runtime, server

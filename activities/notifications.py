@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from activities.assignment import active_staff
-from soporte import portal_paths
+from soporte import metrics, portal_paths
 from soporte.db.models import (
     AssignmentPick,
     OutboundMail,
@@ -267,6 +267,12 @@ async def deliver(
     if not await claim(sessions, notification, to, message_id(notification, settings)):
         return []
     if to:
-        await send_once(sessions, settings, notification, compose(notification, to, settings))
+        message = compose(notification, to, settings)
+        try:
+            await send_once(sessions, settings, notification, message)
+        except Exception:
+            metrics.MAILS_FAILED.labels(template=notification.template).inc()
+            raise
+        metrics.MAILS_SENT.labels(template=notification.template).inc()
     await mark_sent(sessions, notification.id)
     return to

@@ -7,18 +7,23 @@ activity never writes a line twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from activities._db import upsert_insert
+from soporte import metrics
 from soporte.db.models import Ticket, TicketEvent
 from soporte.db.session import bind_of, write_in_one_go
+from soporte.db.ticket_facts import facts_row
+from soporte.policy.sla_report import FACT_EVENTS
 from soporte.policy.tickets import LogEvent, ProjectionBatch, TicketView
 
 
-def ticket_row(view: TicketView) -> dict[str, Any]:
+def ticket_row(view: TicketView, events: Sequence[LogEvent] = ()) -> dict[str, Any]:
     return {
         "number": view.number,
         "kind": view.kind.value,
@@ -36,6 +41,7 @@ def ticket_row(view: TicketView) -> dict[str, Any]:
         "resolution_due": view.sla.resolution_due,
         "booked_slot": view.booked_slot,
         "view": view.model_dump(mode="json"),
+        **facts_row(view, events),
     }
 
 
@@ -53,8 +59,30 @@ def event_row(event: LogEvent) -> dict[str, Any]:
     }
 
 
-def upsert_ticket(session: Session, view: TicketView) -> None:
-    row = ticket_row(view)
+def fact_events(session: Session, number: int, new: Sequence[LogEvent]) -> list[LogEvent]:
+    """The ticket's log lines the SLA facts come from: those stored and the batch's."""
+    query = (
+        select(TicketEvent)
+        .where(TicketEvent.number == number, TicketEvent.type.in_(FACT_EVENTS))
+        .order_by(TicketEvent.seq)
+    )
+    stored = {
+        row.seq: LogEvent(
+            number=row.number,
+            seq=row.seq,
+            at=row.at,
+            type=row.type,
+            actor=row.actor,
+            data=row.data or {},
+        )
+        for row in session.scalars(query)
+    }
+    stored.update({e.seq: e for e in new if e.type in FACT_EVENTS})
+    return [stored[seq] for seq in sorted(stored)]
+
+
+def upsert_ticket(session: Session, view: TicketView, events: Sequence[LogEvent] = ()) -> None:
+    row = ticket_row(view, fact_events(session, view.number, events))
     statement = upsert_insert(session, Ticket).values(**row)
     statement = statement.on_conflict_do_update(
         index_elements=[Ticket.number],
@@ -64,17 +92,23 @@ def upsert_ticket(session: Session, view: TicketView) -> None:
     session.execute(statement)
 
 
-def insert_events(session: Session, events: list[LogEvent]) -> None:
+def insert_events(session: Session, events: list[LogEvent]) -> list[LogEvent]:
+    """Insert the lines not stored yet; returns those (a retried batch returns none)."""
     if not events:
-        return
+        return []
     statement = upsert_insert(session, TicketEvent).values([event_row(e) for e in events])
-    session.execute(statement.on_conflict_do_nothing(index_elements=["number", "seq"]))
+    statement = statement.on_conflict_do_nothing(index_elements=["number", "seq"])
+    inserted = set(session.scalars(statement.returning(TicketEvent.seq)))
+    return [event for event in events if event.seq in inserted]
 
 
-def write_projection(session: Session, batch: ProjectionBatch) -> None:
-    upsert_ticket(session, batch.view)
-    insert_events(session, batch.events)
+def write_projection(session: Session, batch: ProjectionBatch) -> list[LogEvent]:
+    upsert_ticket(session, batch.view, batch.events)
+    return insert_events(session, batch.events)
 
 
 async def project(sessions: async_sessionmaker[AsyncSession], batch: ProjectionBatch) -> None:
-    await write_in_one_go(bind_of(sessions), lambda session: write_projection(session, batch))
+    stored = await write_in_one_go(
+        bind_of(sessions), lambda session: write_projection(session, batch)
+    )
+    metrics.count_projected(batch.view, stored)

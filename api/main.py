@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api import docs, errors, web
+from api import docs, errors, metrics, web
 from api.access_log import AccessLog
 from api.body_check import JsonBodyCheck
 from api.limits import BodySizeLimit
@@ -22,6 +22,7 @@ from api.routes import (
     email,
     incidents,
     registry,
+    reports,
     system,
     tickets,
 )
@@ -66,11 +67,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs.install(app)
     app.add_middleware(JsonBodyCheck)
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(metrics.RequestMetrics)
     app.add_middleware(AccessLog)  # added last: outermost, it times and logs everything
     errors.install(app)
-    routers = (system, registry, tickets, attachments, advisories, committee, incidents, email)
+    routers = (
+        system,
+        registry,
+        tickets,
+        attachments,
+        advisories,
+        committee,
+        incidents,
+        email,
+        reports,
+    )
     for module in routers:
         app.include_router(module.router)
+    app.include_router(metrics.router)
     app.include_router(audit.router)
     web.install(app)  # the portal's pages, at the root (after the API's error handlers)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -11,6 +11,15 @@ NEW_TICKET = "/solicitudes/nueva"
 STAFF_HOME = "/personal"
 # The vendor's channels (no sign-in): every refusal and acknowledgement links to it.
 CONTACT = "/contacto"
+# The staff console (STAFF_HOME is "Mi cola").
+UNASSIGNED = "/personal/sin-asignar"
+ALL_TICKETS = "/personal/todas"
+COMMITTEE = "/personal/comite"
+INCIDENTS = "/personal/incidentes"
+REGISTRY = "/personal/registro"
+REFUSED_MAIL = "/personal/correo-rechazado"
+DASHBOARD = "/personal/tablero"
+SAVED_REPLIES = "/personal/plantillas"
 STATIC = "/static"
 
 
@@ -28,3 +37,7 @@ def rating(number: int) -> str:
 
 def absolute(public_url: str, path: str) -> str:
     return f"{public_url.rstrip('/')}{path}"
+
+
+def incident(incident_id: str) -> str:
+    return f"{INCIDENTS}/{incident_id}"

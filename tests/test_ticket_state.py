@@ -466,7 +466,9 @@ def test_a_clients_message_on_a_resolved_ticket_asks_to_reopen_it_on_every_chann
     )
     asked = reopen_request(Status.RESOLVED, message)
     assert asked == ReopenCommand(actor_email=REPORTER, reason="sigue fallando")
-    for status in set(Status) - {Status.RESOLVED}:
+    # After the window the same request is made, and check_reopen refuses it.
+    assert reopen_request(Status.CLOSED, message) == asked
+    for status in set(Status) - {Status.RESOLVED, Status.CLOSED}:
         assert reopen_request(status, message) is None
 
 

@@ -30,7 +30,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from soporte.policy import Status
+    from soporte.policy import Status, visibility
     from soporte.policy import ticket as ts
     from soporte.policy.committee import CommitteeDecisionSignal
     from soporte.policy.incidents import (
@@ -60,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         TicketInput,
         TicketView,
     )
+    from workflows.visibility import search_attribute_updates
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # A projection or a send that fails is retried until it succeeds: never lost.
@@ -91,6 +92,10 @@ UNVERIFIED_MESSAGE_PATCH = "unverified-client-message"
 # time mail is owed before registration (an update may come before `run` starts), so a
 # ticket that started on older code keeps sending as it did.
 ACK_FIRST_PATCH = "ack-first"
+# The Temporal UI's list shows and filters tickets by number, client NIT, priority and
+# state (search attributes), with a memo carrying the subject; tickets started before keep
+# their histories without those upserts.
+SEARCH_ATTRIBUTES_PATCH = "search-attributes"
 
 
 @workflow.defn(name=WorkflowType.TICKET)
@@ -110,9 +115,11 @@ class TicketWorkflow:
         self._senders: set[asyncio.Task[None]] = set()  # the tasks delivering them
         self._batch_due = False
         self._ack_first: bool | None = None  # decided on first use (see ACK_FIRST_PATCH)
+        self._shown: tuple[Status, object] | None = None  # (status, priority) upserted last
 
     @workflow.run
     async def run(self, ticket: TicketInput, state: TicketState | None = None) -> TicketView:
+        self._show()
         projector = asyncio.create_task(self._project_forever())
         # Registration waits on an activity; the deadline loop must not wait with it.
         registration = asyncio.create_task(self._register())
@@ -349,6 +356,17 @@ class TicketWorkflow:
         self._changes += 1
         self._handled_this_run += 1
         self._start_deliveries()
+        self._show()
+
+    def _show(self) -> None:
+        """Upsert the search attributes and the memo when the state or priority moved."""
+        shown = (self._state.status, self._state.priority)
+        if shown == self._shown or not workflow.patched(SEARCH_ATTRIBUTES_PATCH):
+            return
+        self._shown = shown
+        view = ts.view(self._state)
+        workflow.upsert_search_attributes(search_attribute_updates(view))
+        workflow.upsert_memo(visibility.memo(view))
 
     def _drained(self) -> bool:
         return not self._state.pending_events and not self._state.outbox

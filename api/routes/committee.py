@@ -49,7 +49,7 @@ async def start_session(
     temporal: TemporalDep,
     settings: SettingsDep,
 ) -> SessionView:
-    """Admin starts a session now (refused while another is open); answers its agenda."""
+    """A committee member or admin starts a session now (refused while another is open)."""
     view = await committee.start_session(session, temporal, settings, principal)
     response.headers["Location"] = f"/api/v1/committee/sessions/{view.session_id}"
     return view

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from api.deps import PrincipalDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import COMMON_RESPONSES
-from soporte.policy.incidents import IncidentView
+from api.query import KnownQueryOnly
+from soporte.policy.incidents import IncidentStatus, IncidentView
 from soporte.services import incidents
 from soporte.services.incidents import (
     ID_PATTERN,
     IncidentCreate,
+    IncidentPage,
     IncidentResolveRequest,
     LinkRequest,
 )
@@ -33,6 +35,19 @@ async def open_incident(
     view = await incidents.open_incident(temporal, settings, principal, data)
     response.headers["Location"] = f"/api/v1/incidents/{view.incident_id}"
     return view
+
+
+@router.get("", dependencies=[KnownQueryOnly])
+async def list_incidents(
+    principal: PrincipalDep,
+    session: SessionDep,
+    status: IncidentStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> IncidentPage:
+    """Incidents newest first (staff), from the read model: one just opened shows up once
+    its workflow has projected it."""
+    return await incidents.list_incidents(session, principal, status, limit, offset)
 
 
 @router.get("/{incident_id}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
+from pydantic import AwareDatetime
 
 from api.deps import (
     IdempotencyKey,
@@ -15,7 +16,8 @@ from api.deps import (
     TemporalDep,
 )
 from api.errors import COMMON_RESPONSES, IN_FLIGHT
-from soporte.policy import Priority, Status
+from api.query import KnownQueryOnly
+from soporte.policy import Kind, Priority, Status
 from soporte.services import commands, intake, tickets
 from soporte.services.schemas import (
     AssignRequest,
@@ -58,23 +60,45 @@ async def open_ticket(
     return render_ticket(opened.view, principal)
 
 
-@router.get("")
+@router.get("", dependencies=[KnownQueryOnly])
 async def list_tickets(
     principal: PrincipalDep,
     session: SessionDep,
-    status: Status | None = None,
+    status: Annotated[
+        list[Status] | None, Query(description="repeatable: any of these states")
+    ] = None,
     priority: Priority | None = None,
     nit: Annotated[str | None, Query(max_length=30, pattern=PRINTABLE)] = None,
     assignee: Annotated[str | None, Query(max_length=254, pattern=PRINTABLE)] = None,
     breached: bool | None = None,
+    kind: Kind | None = None,
+    category: Annotated[str | None, Query(max_length=100, pattern=PRINTABLE)] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, pattern=PRINTABLE, description="text in subject and description"),
+    ] = None,
+    due_before: Annotated[
+        AwareDatetime | None,
+        Query(description="next due instant before this (ISO 8601 with its offset)"),
+    ] = None,
+    sort: tickets.TicketSort = tickets.TicketSort.CREATED_AT_DESC,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> TicketPage:
-    """Tickets newest first, from the read model; contacts see their client's only."""
+    """Tickets from the read model, newest first unless `sort` says otherwise (`next_due`:
+    what is due next first); contacts see their client's only. Pages by limit and offset."""
     filters = tickets.TicketFilters(
-        status=status, priority=priority, nit=nit, assignee=assignee, breached=breached
+        statuses=tuple(status or ()),
+        priority=priority,
+        nit=nit,
+        assignee=assignee,
+        breached=breached,
+        kind=kind,
+        category=category,
+        q=q,
+        due_before=due_before,
     )
-    return await tickets.list_tickets(session, principal, filters, limit, offset)
+    return await tickets.list_tickets(session, principal, filters, limit, offset, sort)
 
 
 @router.get("/{number}", response_model=TicketOut)

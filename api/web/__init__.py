@@ -19,7 +19,21 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 from temporalio.service import RPCError
 
-from api.web import contact, core, forms, sign_in, ticket_pages
+from api.web import (
+    committee_pages,
+    console,
+    contact,
+    core,
+    dashboard_pages,
+    forms,
+    incident_pages,
+    refused_mail_pages,
+    registry_pages,
+    saved_reply_pages,
+    sign_in,
+    ticket_pages,
+    ticket_work,
+)
 from soporte import portal_paths
 from soporte.services.errors import ServiceError
 
@@ -101,7 +115,20 @@ class PortalStatic(StaticFiles):
 
 def install(app: FastAPI) -> None:
     app.mount(portal_paths.STATIC, PortalStatic(directory=core.STATIC), name="static")
-    for module in (sign_in, contact, forms, ticket_pages):
+    for module in (
+        sign_in,
+        contact,
+        console,
+        forms,
+        ticket_pages,
+        ticket_work,
+        saved_reply_pages,
+        committee_pages,
+        incident_pages,
+        registry_pages,
+        refused_mail_pages,
+        dashboard_pages,
+    ):
         app.include_router(module.router)
     _wrap(app, ServiceError, lambda exc: exc.status)
     _wrap(app, StarletteHTTPException, lambda exc: exc.status_code)

@@ -23,7 +23,8 @@ from starlette.datastructures import FormData
 from api.state import AppState
 from api.web import words
 from soporte import portal_paths
-from soporte.services import portal_auth
+from soporte.services import access, portal_auth
+from soporte.services.access import Action
 from soporte.services.auth import Principal
 from soporte.services.portal_auth import WebPrincipal
 from soporte.settings import Settings
@@ -237,6 +238,8 @@ def page(
         request=request,
         caller=caller,
         principal=caller.principal if caller else None,
+        roles={role.value for role in caller.principal.roles} if caller else set(),
+        can=lambda name: caller is not None and access.may(caller.principal, Action[name]),
         csrf=csrf,
         flash=words.NOTICES.get(request.query_params.get("aviso", ""), ""),
         **context,

@@ -20,6 +20,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from api.web import core, words
 from api.web.core import Caller, page, redirect, signed_in
+from api.web.staff_tools import StaffTools, staff_tools
 from soporte import portal_paths
 from soporte.db.models import Contact, Staff, Ticket
 from soporte.policy import Kind, Status, Visibility
@@ -27,7 +28,7 @@ from soporte.policy.evidence import sniff_content_type
 from soporte.policy.tickets import TicketView
 from soporte.schedules import next_committee_runs
 from soporte.services import attachments, commands, tickets
-from soporte.services.errors import ServiceError
+from soporte.services.errors import InvalidInput, ServiceError
 from soporte.services.intake import stored_input
 from soporte.services.schemas import (
     AttachmentOut,
@@ -161,14 +162,6 @@ async def ticket_list(request: Request, estado: str = "", desde: int = 0) -> Res
     )
 
 
-@router.get(portal_paths.STAFF_HOME)
-async def staff_home(request: Request, estado: str = "", desde: int = 0) -> Response:
-    caller = await signed_in(request)
-    if caller.is_contact:
-        return redirect(portal_paths.TICKETS)
-    return await ticket_list(request, estado, desde)
-
-
 # --- The ticket page ------------------------------------------------------------------------
 
 
@@ -202,6 +195,9 @@ class TicketPage:
     errors: dict[str, str] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
     refusal: str = ""
+    staff: StaffTools | None = None
+    # The form that came back refused: shown again with what was typed, whatever the state.
+    action: str = ""
 
 
 async def people_names(session: AsyncSession, emails: set[str]) -> dict[str, str]:
@@ -255,9 +251,13 @@ async def ticket_page_data(request: Request, caller: Caller, number: int) -> Tic
         log = render_log(await tickets.read_log(session, principal, number), principal)
         files = await attachments.list_attachments(session, principal, number)
         names = await people_names(session, {entry.actor for entry in log} | {view.reporter_email})
+        ticket_input = stored_input(intake)
+        policy = ticket_input.policy if ticket_input else None
+        tools = None
+        if not caller.is_contact:
+            tools = await staff_tools(session, principal, view, policy)
+            names.update({email: f"{name}{STAFF_SUFFIX}" for email, name in tools.engineers})
         await session.commit()
-    ticket_input = stored_input(intake)
-    policy = ticket_input.policy if ticket_input else None
     now = datetime.now(UTC)
     open_statuses = (Status.RESOLVED, Status.CLOSED)
     resolved = view.status is Status.RESOLVED
@@ -277,6 +277,7 @@ async def ticket_page_data(request: Request, caller: Caller, number: int) -> Tic
         next_committee=await next_session(request) if pending else None,
         decision=decisions[-1] if decisions else None,
         released_slot=None,
+        staff=tools,
     )
 
 
@@ -302,11 +303,14 @@ async def refused(
 ) -> Response:
     """The ticket page again, with the refusal in Spanish and what was typed kept."""
     data = await ticket_page_data(request, caller, number)
-    data.values = values
+    data.values, data.action = values, action
     if isinstance(error, ValidationError):
         data.errors = {f"{action}.{k}": v for k, v in field_errors(error).items()}
         return show_ticket(request, caller, data, 422)
-    data.refusal = words.refusal(action, error, data.view)
+    if isinstance(error, InvalidInput) and not caller.is_contact:
+        data.errors = {f"{action}.{error.field}": words.staff_refusal(action, error, data.view)}
+    word = words.refusal if caller.is_contact else words.staff_refusal
+    data.refusal = word(action, error, data.view)
     return show_ticket(request, caller, data, error.status if error.status < 500 else 503)
 
 
@@ -318,8 +322,10 @@ async def reply(request: Request, number: Number) -> Response:
     internal = not caller.is_contact and form.get("visibility") == Visibility.INTERNAL.value
     visibility = Visibility.INTERNAL if internal else Visibility.PUBLIC
     files = uploads_in(form, "files")
-    values = {"reply.body": body}
+    values = {"reply.body": body, "reply.visibility": visibility.value}
     state = core.state_of(request)
+    if form.get("insertar") is not None and not caller.is_contact:
+        return await with_saved_reply(request, caller, number, values, str(form.get("plantilla")))
     try:
         problem = await evidence_problem(files)
         if problem:
@@ -347,7 +353,24 @@ async def reply(request: Request, number: Number) -> Response:
                 )
     except (ServiceError, ValidationError) as error:
         return await refused(request, caller, number, error, values, "reply")
-    return redirect(portal_paths.ticket(number), "respuesta", "historial")
+    notice = "respuesta" if visibility is Visibility.PUBLIC else "nota"
+    return redirect(portal_paths.ticket(number), notice, "historial")
+
+
+async def with_saved_reply(
+    request: Request, caller: Caller, number: int, values: dict[str, str], chosen: str
+) -> Response:
+    """The page again (no script): the saved reply added to what was typed, nothing sent."""
+    data = await ticket_page_data(request, caller, number)
+    replies = {str(r.id): r.body for r in (data.staff.replies if data.staff else [])}
+    typed = values["reply.body"].rstrip()
+    if chosen in replies:
+        values["reply.body"] = f"{typed}\n\n{replies[chosen]}" if typed else replies[chosen]
+        values["reply.plantilla"] = chosen
+    else:
+        data.errors = {"reply.plantilla": "Elija una plantilla de la lista."}
+    data.values = values
+    return show_ticket(request, caller, data, 200 if chosen in replies else 422)
 
 
 @router.post(portal_paths.TICKETS + "/{number}/reabrir")

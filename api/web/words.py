@@ -3,6 +3,7 @@ field errors and refusals. Numbers come from the policy core (soporte.sla), neve
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,11 @@ KIND_WORDS = {
     Kind.SUPPORT: "Soporte (una falla)",
     Kind.REQUIREMENT: "Requerimiento (un cambio o mejora)",
     Kind.ADVISORY: "Asesoría personalizada (una capacitación)",
+}
+KIND_SHORT = {
+    Kind.SUPPORT: "Soporte",
+    Kind.REQUIREMENT: "Requerimiento",
+    Kind.ADVISORY: "Asesoría",
 }
 PRIORITY_MEANINGS = {
     Priority.P1: "Una falla que afecta de forma significativa a varios clientes.",
@@ -248,6 +254,23 @@ NOTICES = {
     "creada": "Registramos su solicitud. Le enviamos la confirmación por correo.",
     "agendada": "Su asesoría quedó agendada. Le enviamos la confirmación por correo.",
     "sesion": "Su sesión terminó. Ingrese de nuevo para continuar.",
+    "asignada": "Asignamos la solicitud.",
+    "prioridad": "Cambiamos la prioridad; los vencimientos se recalcularon.",
+    "pedida": "Pedimos la información al cliente; el tiempo de atención queda en pausa.",
+    "resuelta": "Resolvimos la solicitud y se lo informamos al cliente.",
+    "abandonada": "Cerramos la solicitud por abandono.",
+    "entregada": "Registramos la entrega del requerimiento.",
+    "realizada": "Registramos la asesoría como realizada.",
+    "vinculada": "Vinculamos la solicitud a la falla general.",
+    "nota": "Guardamos la nota interna.",
+    "plantilla": "Guardamos la plantilla.",
+    "decision": "Registramos la decisión del Comité.",
+    "sesion_comite": "Iniciamos una sesión extraordinaria del Comité.",
+    "incidente": "Registramos la falla general.",
+    "incidente_resuelto": "Resolvimos la falla general y todas sus solicitudes.",
+    "guardado": "Guardamos los cambios.",
+    "revocado": "Revocamos el acceso.",
+    "convertido": "Registramos la solicitud a partir del correo.",
 }
 
 UNAVAILABLE = (
@@ -260,7 +283,97 @@ ACTION_WORDS = {
     "rate": "registrar su calificación",
     "book": "agendar ese espacio",
     "open": "registrar la solicitud",
+    "assign": "asignar la solicitud",
+    "priority": "cambiar la prioridad",
+    "request_info": "pedir información al cliente",
+    "resolve": "resolver la solicitud",
+    "abandon": "cerrar la solicitud por abandono",
+    "deliver": "registrar la entrega del requerimiento",
+    "done": "marcar la asesoría como realizada",
+    "link": "vincular la solicitud a la falla general",
+    "decide": "registrar la decisión",
+    "start_session": "iniciar una sesión extraordinaria",
+    "incident_resolve": "resolver la falla general",
+    "save": "guardar los cambios",
 }
+# The workflow's and the services' refusals (English, for the API), said in Spanish on the
+# staff pages: (a pattern of the refusal, its Spanish words with the pattern's groups).
+STAFF_REFUSALS = (
+    (
+        r"the DIAN check digit for (\d+) is (\d)",
+        "El dígito de verificación no corresponde: para {0} es {1}.",
+    ),
+    (r"^(nit: )?NIT ", "Escriba el NIT con su dígito de verificación, como 900123456-8."),
+    (r"there is no client with NIT", "No hay un cliente con ese NIT."),
+    (
+        r"no contact or staff member has the email",
+        "Ningún contacto ni miembro del personal tiene ese correo.",
+    ),
+    (r"already assigned to (\S+)", "La solicitud ya está asignada a {0}."),
+    (
+        r"is not an active engineer or supervisor",
+        "Esa persona no es un ingeniero ni un supervisor activo.",
+    ),
+    (r"is already (P\d)", "La solicitud ya tiene la prioridad {0}."),
+    (
+        r"only support tickets have a priority",
+        "Solo las solicitudes de soporte tienen una prioridad que se pueda cambiar.",
+    ),
+    (
+        r"already waits on the client",
+        "Ya estamos esperando la respuesta del cliente; los recordatorios salen solos.",
+    ),
+    (r"was already resolved", "La solicitud ya está resuelta."),
+    (
+        r"has (\d+) unanswered attempt\(s\); abandoning needs (\d+)",
+        "Aún no se puede cerrar por abandono: lleva {0} intento(s) de contacto sin respuesta y "
+        "la política pide {1}.",
+    ),
+    (
+        r"not waiting on the client: only an unanswered",
+        "Solo se cierra por abandono una solicitud que espera la respuesta del cliente.",
+    ),
+    (
+        r"only a requirement the committee accepted",
+        "Solo se entrega un requerimiento que el Comité Operativo aceptó (en desarrollo).",
+    ),
+    (r"only a requirement is delivered", "Esta solicitud no es un requerimiento."),
+    (r"only a scheduled advisory", "Solo se marca como realizada una asesoría agendada."),
+    (r"only an advisory is marked done", "Esta solicitud no es una asesoría."),
+    (r"is closed for good|is closed: cannot", "La solicitud está cerrada definitivamente."),
+    (r"already linked", "La solicitud ya está vinculada a esa falla general."),
+    (r"incident \S+ is resolved|already resolved", "La falla general ya está resuelta."),
+    (r"still open \(until", "Ya hay una sesión del Comité abierta: decida su agenda allí."),
+    (r"started this very second", "Se acaba de iniciar una sesión; intente de nuevo."),
+    (r"already decided in this session: (\w+)", "Ese requerimiento ya se decidió en esta sesión."),
+    (
+        r"committee session \S+ is closed|session \S+ is closed",
+        "La sesión del Comité ya está cerrada.",
+    ),
+    (r"still preparing its agenda", "La sesión aún prepara su agenda; intente en unos segundos."),
+    (
+        r"is not on (this|the) agenda|not on the agenda",
+        "Ese requerimiento no está en la agenda de esta sesión.",
+    ),
+    (r"in the past", "La fecha estimada de entrega no puede ser anterior a hoy."),
+    (r"required to accept", "Para aceptar, escriba la fecha estimada de entrega."),
+    (r"required to reject", "Para rechazar, escriba el motivo."),
+    (r"already registered", "Ya existe un registro con ese dato."),
+    (r"already revoked", "Ese token ya estaba revocado."),
+    (r"a saved reply is already called", "Ya hay una plantilla con ese título."),
+)
+
+
+def staff_refusal(action: str, error: Any, view: Any = None) -> str:
+    """A refusal on a staff page: the workflow's reason in Spanish, else the general words."""
+    message = str(getattr(error, "message", "") or error)
+    status = getattr(error, "status", 409)
+    if status < 500:
+        for pattern, words_es in STAFF_REFUSALS:
+            found = re.search(pattern, message)
+            if found:
+                return words_es.format(*found.groups())
+    return refusal(action, error, view)
 
 
 def refusal(action: str, error: Any, view: Any) -> str:
@@ -272,7 +385,11 @@ def refusal(action: str, error: Any, view: Any) -> str:
     if status == 403:
         return f"No tiene permiso para {doing}."
     if status == 404:
-        return "No encontramos esa solicitud."
+        return (
+            "No encontramos esa solicitud."
+            if view is not None or action in ("reply", "reopen", "rate", "book", "open")
+            else "No encontramos ese registro."
+        )
     if status == 413:
         return "El archivo es demasiado grande."
     state = getattr(view, "status", None)
@@ -316,3 +433,15 @@ def day_label(value: datetime) -> str:
 def clock(value: datetime) -> str:
     """'9:00 a. m.' (Bogota wall time of an instant)."""
     return format_bogota(value).split(", ", 1)[-1]
+
+
+def duration(delta: timedelta) -> str:
+    """'2 h 15 min', '3 d 4 h' (a counted length of time)."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {mins} min"
+    return f"{mins} min"

@@ -62,6 +62,10 @@ class RefusedMail(Base):
     # The ticket the message pointed at, when it threaded to one.
     number: Mapped[int | None] = mapped_column(Integer)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
+    # Handled from the console (migration 0012): who, when, and the ticket it became.
+    handled_at: Mapped[datetime | None] = mapped_column()
+    handled_by: Mapped[str | None] = mapped_column(String(254))
+    ticket_number: Mapped[int | None] = mapped_column(Integer)
 
 
 class AutoReply(Base):

@@ -41,7 +41,9 @@ def alembic_config(url: str) -> Config:
 
 
 def run_migrations(url: str, revision: str = "head") -> None:
-    """Create or upgrade the schema of the database at `url` (async or sync URL)."""
+    """Create or upgrade the schema of the database at `url` (async or sync URL). The
+    revisions form one chain: a second head (two branches' revisions after the same
+    parent) fails here until they are chained."""
     if url.startswith("sqlite") and ":///" in url:
         path = url.split(":///", 1)[1].split("?", 1)[0]
         if path and path != ":memory:":

@@ -6,13 +6,14 @@ Instants are stored as UTC (naive in SQLite, `timestamptz` in PostgreSQL) throug
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -166,6 +167,23 @@ class SlotClaim(Base):
 # --- Read model (written only by activities) ------------------------------------------------
 
 
+REPORT_COLUMNS = (
+    "opened_on",
+    "priority",
+    "nit",
+    "assignee",
+    "first_response_outcome",
+    "first_response_due",
+    "resolution_outcome",
+    "resolution_due",
+    "first_response_seconds",
+    "resolution_seconds",
+    "paused_seconds",
+    "reopen_count",
+    "rating",
+)
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
@@ -176,6 +194,12 @@ class Ticket(Base):
         Index("ix_tickets_assignee_status", "assignee", "status"),
         Index("ix_tickets_breached_created", "breached", "created_at"),
         Index("ix_tickets_booked_slot", "booked_slot"),
+        # Migration 0008: the queue's sort and filters, and the SLA report's range.
+        Index("ix_tickets_next_due", "next_due", "number"),
+        Index("ix_tickets_kind_created", "kind", "created_at"),
+        Index("ix_tickets_category_created", "category", "created_at"),
+        # Covers the SLA report (soporte.services.reports): its range scan reads no row.
+        Index("ix_tickets_report", *REPORT_COLUMNS),
     )
 
     number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -195,6 +219,20 @@ class Ticket(Base):
     # Advisories: the booked slot's start (migration 0002).
     booked_slot: Mapped[datetime | None] = mapped_column()
     view: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Migration 0008 (soporte.policy.sla_report.SlaFacts, computed by the projection).
+    category: Mapped[str] = mapped_column(String(100), default="")
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    next_due: Mapped[datetime | None] = mapped_column()
+    opened_on: Mapped[date | None] = mapped_column(Date)
+    first_responded_at: Mapped[datetime | None] = mapped_column()
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    first_response_outcome: Mapped[str] = mapped_column(String(10), default="pending")
+    resolution_outcome: Mapped[str] = mapped_column(String(10), default="pending")
+    first_response_seconds: Mapped[int | None] = mapped_column(Integer)
+    resolution_seconds: Mapped[int | None] = mapped_column(Integer)
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    rating: Mapped[int | None] = mapped_column(Integer)
 
 
 class TicketEvent(Base):

@@ -139,6 +139,23 @@ async def read_at_once(
         return await connection.run_sync(work)
 
 
+async def read_on_a_thread(bind: Bind, work: Callable[[Connection], T]) -> T:
+    """Run `work` (synchronous Core code that only reads, and reads much: a report) on a
+    thread with a plain SQLite connection, so the event loop stays free and no row goes
+    through aiosqlite (about 3 us a row: a second for 300,000). PostgreSQL: the async
+    connection, as usual."""
+    engine = engine_of(bind)
+    if engine.dialect.name == "sqlite":
+
+        def run() -> T:
+            with _sqlite_twin(engine, "thread").connect() as connection:
+                return work(connection)
+
+        return await asyncio.to_thread(run)
+    async with engine.connect() as connection:
+        return await connection.run_sync(work)
+
+
 def _run_in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
     with Session(engine, expire_on_commit=False) as session, session.begin():
         return work(session)

@@ -48,6 +48,9 @@ class Action(StrEnum):
     MANAGE_REGISTRY = "manage the registry"
     POST_INBOUND_EMAIL = "post raw inbound email"
     CONFIRM_HELD_MAIL = "see and confirm held email requests"
+    USE_SAVED_REPLIES = "use and edit saved replies"
+    READ_REFUSED_MAIL = "read refused mail"
+    READ_SLA_REPORT = "read the SLA report"
 
 
 ALLOWED: Mapping[Action, frozenset[Role]] = {
@@ -67,7 +70,8 @@ ALLOWED: Mapping[Action, frozenset[Role]] = {
     Action.BOOK: CONTACT | WORKING_ROLES | ADMIN,
     Action.ADVISORY_DONE: WORKING_ROLES,
     Action.READ_COMMITTEE: STAFF_ROLES,
-    Action.START_SESSION: ADMIN,
+    # Committee members and admin start an extraordinary session (issue 13).
+    Action.START_SESSION: frozenset({Role.COMMITTEE}) | ADMIN,
     Action.DECIDE: frozenset({Role.COMMITTEE}) | ADMIN,
     Action.READ_INCIDENTS: STAFF_ROLES,
     Action.ACT_ON_INCIDENTS: WORKING_ROLES | ADMIN,
@@ -75,6 +79,10 @@ ALLOWED: Mapping[Action, frozenset[Role]] = {
     Action.POST_INBOUND_EMAIL: ADMIN,
     # A new request whose sender was not verified (POLICY.md "Who sees what").
     Action.CONFIRM_HELD_MAIL: WORKING_ROLES | ADMIN,
+    Action.USE_SAVED_REPLIES: WORKING_ROLES | ADMIN,
+    Action.READ_REFUSED_MAIL: WORKING_ROLES | ADMIN,
+    # The SLA report (GET /api/v1/reports/sla), and the console's dashboard that draws it.
+    Action.READ_SLA_REPORT: frozenset({Role.SUPERVISOR}) | ADMIN,
 }
 _ROLE_ORDER = (Role.CONTACT, Role.ENGINEER, Role.SUPERVISOR, Role.COMMITTEE, Role.ADMIN)
 

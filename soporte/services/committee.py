@@ -2,7 +2,7 @@
 now, and deciding agenda items (the session workflow's update `decide`).
 
 Contacts never reach the committee (403). Staff read sessions; only committee members and
-admin decide; only admin starts a session by hand.
+admin decide, and start an extraordinary session by hand.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ async def _not_projected_yet(temporal: TemporalClient, session_id: str) -> Sessi
 async def start_session(
     session: AsyncSession, temporal: TemporalClient, settings: Settings, principal: Principal
 ) -> SessionView:
-    """Admin starts a session now; refused while another one is open."""
+    """A committee member or admin starts a session now; refused while another is open."""
     check(principal, Action.START_SESSION)
     open_row = await _open_row(session)
     await session.commit()

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, StringConstraints
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client as TemporalClient
 from temporalio.client import (
@@ -99,6 +100,37 @@ async def open_incident(
         opened_at=now,
         version=1,
     )
+
+
+class IncidentPage(BaseModel):
+    items: list[IncidentView]
+    total: int
+    limit: int
+    offset: int
+
+
+async def list_incidents(
+    session: AsyncSession,
+    principal: Principal,
+    status: IncidentStatus | None,
+    limit: int,
+    offset: int,
+) -> IncidentPage:
+    """Incidents newest first, as last projected (ix_incidents_status_opened)."""
+    require_reader(principal)
+    condition = [] if status is None else [IncidentRow.status == status.value]
+    total = await session.scalar(select(func.count()).select_from(IncidentRow).where(*condition))
+    query = (
+        select(IncidentRow.view)
+        .where(*condition)
+        .order_by(IncidentRow.opened_at.desc(), IncidentRow.incident_id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    views = (await session.scalars(query)).all()
+    await session.commit()
+    items = [IncidentView.model_validate(view) for view in views]
+    return IncidentPage(items=items, total=total or 0, limit=limit, offset=offset)
 
 
 async def live_incident(temporal: TemporalClient, incident_id: str) -> IncidentView | None:

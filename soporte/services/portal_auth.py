@@ -47,6 +47,7 @@ class EndReason(StrEnum):
     SIGNED_OUT = "signed_out"
     DEACTIVATED = "deactivated"
     EXPIRED = "expired"
+    REVOKED = "revoked"
 
 
 class Limited(StrEnum):
@@ -323,6 +324,29 @@ async def end_session(session: AsyncSession, session_id: int) -> None:
         .values(ended_at=now_utc(), end_reason=EndReason.SIGNED_OUT.value)
     )
     await session.commit()
+
+
+async def open_sessions(session: AsyncSession, limit: int = 200) -> list[WebSession]:
+    """The sessions not ended nor expired, last seen first (the admin's list)."""
+    now = now_utc()
+    rows = await session.scalars(
+        select(WebSession)
+        .where(WebSession.ended_at.is_(None), WebSession.expires_at > now)
+        .order_by(WebSession.last_seen_at.desc())
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
+async def revoke_session(session: AsyncSession, session_id: int) -> bool:
+    """An admin ends someone's session; False when it had already ended."""
+    ended = await session.execute(
+        update(WebSession)
+        .where(WebSession.id == session_id, WebSession.ended_at.is_(None))
+        .values(ended_at=now_utc(), end_reason=EndReason.REVOKED.value)
+    )
+    await session.commit()
+    return bool(getattr(ended, "rowcount", 0))
 
 
 async def end_sessions_of(session: AsyncSession, emails: list[str]) -> None:

@@ -302,6 +302,11 @@ class TicketSummary(BaseModel):
     paused: bool
     first_response_due: datetime | None
     resolution_due: datetime | None
+    category: str = ""
+    # The next SLA instant not yet met (first response while unanswered, else
+    # resolution); null when paused, resolved or without an SLA clock.
+    next_due: datetime | None = None
+    first_responded_at: datetime | None = None
 
 
 class TicketPage(BaseModel):

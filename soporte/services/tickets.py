@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -33,9 +33,10 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from soporte.db.models import CommandKey, OutboundMail, Ticket, TicketEvent, TicketIntake
-from soporte.policy import Priority, Status, Visibility
+from soporte.policy import Kind, Priority, Status, Visibility
 from soporte.policy import ticket as ts
 from soporte.policy.names import Query, TicketSignal, TicketUpdate
+from soporte.policy.sla_report import fold
 from soporte.policy.tickets import ClientMessage, TicketInput, TicketView, workflow_id
 from soporte.services import access
 from soporte.services.access import Action
@@ -117,64 +118,99 @@ async def read_ticket(
     raise not_found(number)
 
 
+class TicketSort(StrEnum):
+    """The list's orders; ties broken by ticket number in the same direction."""
+
+    NEXT_DUE = "next_due"
+    NEXT_DUE_DESC = "-next_due"
+    CREATED_AT = "created_at"
+    CREATED_AT_DESC = "-created_at"
+
+
 @dataclass(frozen=True)
 class TicketFilters:
-    status: Status | None = None
+    statuses: tuple[Status, ...] = ()
     priority: Priority | None = None
     nit: str | None = None
     assignee: str | None = None
     breached: bool | None = None
+    kind: Kind | None = None
+    category: str | None = None
+    q: str | None = None
+    due_before: datetime | None = None
+    # One state: the filter as it was before `statuses` (kept for its callers).
+    status: Status | None = None
+    # Only tickets nobody is assigned to (the console's "Sin asignar").
+    unassigned: bool = False
+
+    def all_statuses(self) -> tuple[Status, ...]:
+        return (*self.statuses, self.status) if self.status is not None else self.statuses
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern for text anywhere, with the user's % and _ taken literally."""
+    escaped = fold(text.strip()).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def _filtered(query: Select[Any], principal: Principal, filters: TicketFilters) -> Select[Any]:
     if principal.is_contact:
         query = query.where(Ticket.nit == principal.nit)
-    if filters.status is not None:
-        query = query.where(Ticket.status == filters.status.value)
+    statuses = sorted({s.value for s in filters.all_statuses()})
+    if len(statuses) == 1:
+        query = query.where(Ticket.status == statuses[0])
+    elif statuses:
+        query = query.where(Ticket.status.in_(statuses))
     if filters.priority is not None:
         query = query.where(Ticket.priority == filters.priority.value)
     if filters.nit is not None:
         query = query.where(Ticket.nit == filters.nit.strip())
     if filters.assignee is not None:
         query = query.where(Ticket.assignee == filters.assignee.strip().lower())
+    if filters.unassigned:
+        query = query.where(Ticket.assignee.is_(None))
     if filters.breached is not None:
         query = query.where(Ticket.breached == filters.breached)
+    if filters.kind is not None:
+        query = query.where(Ticket.kind == filters.kind.value)
+    if filters.category is not None:
+        query = query.where(Ticket.category == filters.category.strip())
+    if filters.q is not None and filters.q.strip():
+        query = query.where(Ticket.search_text.like(like_pattern(filters.q), escape="\\"))
+    if filters.due_before is not None:
+        query = query.where(Ticket.next_due < filters.due_before)
     return query
 
 
-def summary(row: Ticket) -> TicketSummary:
-    return TicketSummary.model_validate(
-        {
-            "number": row.number,
-            "kind": row.kind,
-            "status": row.status,
-            "priority": row.priority,
-            "nit": row.nit,
-            "assignee": row.assignee,
-            "subject": row.subject,
-            "created_at": row.created_at,
-            "updated_at": row.updated_at,
-            "breached": row.breached,
-            "warned": row.warned,
-            "paused": row.paused,
-            "first_response_due": row.first_response_due,
-            "resolution_due": row.resolution_due,
-        }
-    )
+def _ordered(query: Select[Any], sort: TicketSort) -> Select[Any]:
+    """Tickets without a next due instant come last in both next_due orders."""
+    if sort is TicketSort.NEXT_DUE:
+        return query.order_by(Ticket.next_due.asc().nulls_last(), Ticket.number.asc())
+    if sort is TicketSort.NEXT_DUE_DESC:
+        return query.order_by(Ticket.next_due.desc().nulls_last(), Ticket.number.desc())
+    if sort is TicketSort.CREATED_AT:
+        return query.order_by(Ticket.created_at.asc(), Ticket.number.asc())
+    return query.order_by(Ticket.created_at.desc(), Ticket.number.desc())
 
 
-SUMMARY_COLUMNS = [c for c in Ticket.__table__.columns if c.name != "view"]
+SUMMARY_COLUMNS = [c for c in Ticket.__table__.columns if c.name in TicketSummary.model_fields]
 
 
 async def list_tickets(
-    session: AsyncSession, principal: Principal, filters: TicketFilters, limit: int, offset: int
+    session: AsyncSession,
+    principal: Principal,
+    filters: TicketFilters,
+    limit: int,
+    offset: int,
+    sort: TicketSort = TicketSort.CREATED_AT_DESC,
 ) -> TicketPage:
+    """One page of the read model (indexed offset pagination: every order and the common
+    filters follow an index, so a page costs the offset's index steps, not a sort)."""
     access.check(principal, Action.READ_TICKETS)
     total = await session.scalar(
         _filtered(select(func.count()).select_from(Ticket), principal, filters)
     )
-    query = _filtered(select(*SUMMARY_COLUMNS), principal, filters)
-    query = query.order_by(Ticket.created_at.desc(), Ticket.number.desc())
+    query = _ordered(_filtered(select(*SUMMARY_COLUMNS), principal, filters), sort)
     rows = (await session.execute(query.limit(limit).offset(offset))).mappings().all()
     items = [TicketSummary.model_validate(dict(row)) for row in rows]
     return TicketPage(items=items, total=total or 0, limit=limit, offset=offset)
@@ -317,7 +353,13 @@ async def send_client_message(
         # answer in time is a 202 and where to look, never an error.
         async with asyncio.timeout(COMMAND_BOUND.total_seconds()):
             answer = await reopen_on_client_message(temporal, number, message)
-    except (TimeoutError, RPCError, WorkflowUpdateRPCTimeoutOrCancelledError):
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            # The ticket closed for good and its workflow completed after taking the message.
+            raise _closed(number) from None
+        log.warning("ticket %s: the reopen check of a client message was not answered", number)
+        raise in_flight(number, "took the message") from None
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         log.warning("ticket %s: the reopen check of a client message was not answered", number)
         raise in_flight(number, "took the message") from None
     if answer.outcome is ReopenOutcome.REFUSED and answer.window_ended:
@@ -350,6 +392,9 @@ async def reopen_on_client_message(
     command = ts.reopen_request(view.status, message)
     if command is None:
         return ReopenAnswer(ReopenOutcome.NOT_ASKED, view)
+    if view.status is Status.CLOSED:
+        # Closed for good: its workflow is completing or done, so there is nothing to ask.
+        return ReopenAnswer(ReopenOutcome.REFUSED, None, str(_closed(number)), True)
     try:
         reopened = await handle.execute_update(
             TicketUpdate.REOPEN,
@@ -361,6 +406,11 @@ async def reopen_on_client_message(
     except WorkflowUpdateFailedError as error:
         ended = getattr(error.cause, "type", None) == ts.REOPEN_WINDOW_ENDED
         return ReopenAnswer(ReopenOutcome.REFUSED, None, refusal_message(error), ended)
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+        # The window ended and the workflow completed between the query and the update.
+        return ReopenAnswer(ReopenOutcome.REFUSED, None, str(_closed(number)), True)
     return ReopenAnswer(ReopenOutcome.REOPENED, reopened)
 
 

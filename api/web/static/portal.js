@@ -24,4 +24,22 @@
   }
   kinds.forEach(function (k) { k.addEventListener("change", syncKind); });
   syncKind();
+  // Saved replies: with a script a click inserts the text where the cursor is (without
+  // one, the select and "Insertar" send the form back with the text in place).
+  document.querySelectorAll(".js-only").forEach(function (el) { el.hidden = false; });
+  document.querySelectorAll(".js-hide-when-script").forEach(function (el) { el.hidden = true; });
+  document.querySelectorAll(".js-insert-reply").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var box = document.getElementById(button.getAttribute("data-target"));
+      if (!box) { return; }
+      var text = button.getAttribute("data-text") || "";
+      var start = box.selectionStart || 0, end = box.selectionEnd || 0;
+      var before = box.value.slice(0, start), after = box.value.slice(end);
+      var glue = before && !/\n$/.test(before) ? "\n\n" : "";
+      box.value = before + glue + text + after;
+      box.focus();
+      var at = (before + glue + text).length;
+      box.setSelectionRange(at, at);
+    });
+  });
 })();

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from pydantic import BaseModel, Field
 
 from soporte.policy import Kind, Priority, ResolutionKind, Status, Visibility
-from soporte.policy.config import ABANDON_AFTER_ATTEMPTS
+from soporte.policy.config import ABANDON_AFTER_ATTEMPTS, PolicyConfig
 from soporte.policy.refusals import Refusal
 from soporte.policy.tickets import (
     EventType,
@@ -323,7 +323,12 @@ def is_open(state: TicketState) -> bool:
 
 
 def abandon_threshold(state: TicketState) -> int:
-    return min(ABANDON_AFTER_ATTEMPTS, 1 + len(state.input.policy.reminder_offsets))
+    return abandon_attempts_needed(state.input.policy)
+
+
+def abandon_attempts_needed(policy: PolicyConfig) -> int:
+    """Unanswered attempts (the request and its reminders) before a ticket may be abandoned."""
+    return min(ABANDON_AFTER_ATTEMPTS, 1 + len(policy.reminder_offsets))
 
 
 # The flows import this module, and `TicketState.initial` calls two of them: modules imported last,

@@ -322,10 +322,11 @@ def reopen_request(status: Status, message: ClientMessage) -> ReopenCommand | No
     """The reopen rule of every channel (POLICY.md, "Resolution, reopening, closing").
 
     A message of the client on a resolved ticket (portal, API or email) asks to reopen it,
-    with the message as the reason; `check_reopen` then decides on the window. Any other
-    status: the message is only a message (None).
+    with the message as the reason; `check_reopen` then decides on the window. On a closed
+    ticket (the window ended) it is the same request, which `check_reopen` refuses with the
+    policy's message. Any other status: the message is only a message (None).
     """
-    if status is not Status.RESOLVED:
+    if status not in (Status.RESOLVED, Status.CLOSED):
         return None
     return ReopenCommand(actor_email=message.author_email, reason=message.body)
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from soporte import metrics
 from soporte.db.mail_models import AutoReply, MailOutcome, RefusedMail
 from soporte.db.models import Client
 from soporte.db.session import bind_of, write_turn
@@ -55,8 +56,9 @@ class Refusals:
         reason: str,
         number: int | None,
         outcome: str,
+        template: str | None = None,
     ) -> int:
-        """Keep the message whole in `refused_mail` (once); returns its row id."""
+        """Keep the message in `refused_mail` (once, within its bounds); returns its row id."""
         async with write_turn(bind_of(self.sessions)), self.sessions() as session:
             exists = await session.scalar(
                 select(RefusedMail.id).where(RefusedMail.message_id == key)
@@ -84,6 +86,7 @@ class Refusals:
                 if found is None:
                     raise
                 return found
+            metrics.MAILS_REFUSED.labels(reason=metrics.refusal_reason(template, outcome)).inc()
             return row.id
 
     async def refuse(
@@ -102,7 +105,7 @@ class Refusals:
         """Keep the message in `refused_mail`; answer the sender when that is safe (never
         when `forged`: our receiving server said the sender's domain failed verification,
         so an answer would go to someone who did not write)."""
-        await self.keep(parsed, raw, key, reason, number, outcome)
+        await self.keep(parsed, raw, key, reason, number, outcome, template=template)
         note = ""
         if template is not None and outcome == MailOutcome.REFUSED:
             if forged:
