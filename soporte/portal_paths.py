@@ -9,6 +9,8 @@ SIGN_OUT = "/salir"
 TICKETS = "/solicitudes"
 NEW_TICKET = "/solicitudes/nueva"
 STAFF_HOME = "/personal"
+# The vendor's channels (no sign-in): every refusal and acknowledgement links to it.
+CONTACT = "/contacto"
 # The staff console (STAFF_HOME is "Mi cola").
 UNASSIGNED = "/personal/sin-asignar"
 ALL_TICKETS = "/personal/todas"

@@ -14,20 +14,19 @@ from soporte.email.loops import should_auto_reply
 from soporte.email.parse import parse_message
 from soporte.email.templates import (
     TEMPLATES,
+    MessageIds,
     build_email,
     format_bogota,
     is_our_message_id,
-    message_id_for,
     render,
     ticket_number_from_message_id,
-    ticket_thread_id,
 )
 from soporte.policy.tickets import Notification
 
 MONDAY_8AM = "2026-11-30T13:00:00Z"
-MONDAY_8AM_TEXT = "lunes 30 de noviembre de 2026, 8:00 a. m."
+MONDAY_8AM_TEXT = "lunes 30 de noviembre de 2026, 8:00 a. m. (hora de Bogotá)"
 WEDNESDAY_10AM = "2026-12-02T15:00:00+00:00"
-WEDNESDAY_10AM_TEXT = "miércoles 2 de diciembre de 2026, 10:00 a. m."
+WEDNESDAY_10AM_TEXT = "miércoles 2 de diciembre de 2026, 10:00 a. m. (hora de Bogotá)"
 
 FULL_DATA: dict[str, object] = {
     "subject": "No puedo facturar",
@@ -74,6 +73,8 @@ EXPECTED_WORDS = {
     "refused_unknown_sender": "no está registrada",
     "refused_inactive_client": "no tiene hoy un servicio de soporte activo",
     "reopen_refused": "No es posible reabrir",
+    "unverified_message": "no pudimos verificar",
+    "confirm_ticket": "Confirmar mi solicitud",
     "priority_changed": "Nueva prioridad: P1 – Crítico",
     "assigned": "Se le asignó la solicitud",
     "client_message": "ana@cliente.co escribió en la solicitud",
@@ -88,8 +89,13 @@ EXPECTED_WORDS = {
     "incident_resolved": "falla general",
     "attachments_refused": "no pudimos conservar estos adjuntos",
 }
-# Not about one ticket: checked on its own below.
-STAFF_WIDE_TEMPLATES = {"committee_agenda"}
+# Not about one ticket: checked on their own (here and in tests/test_mail_wording.py).
+STAFF_WIDE_TEMPLATES = {
+    "committee_agenda",
+    "committee_agenda_unrouted",
+    "foreign_thread",
+    "refused_staff_sender",
+}
 # About no ticket, tested with the portal (tests/test_portal_links.py).
 NO_TICKET_TEMPLATES = {"sign_in_link"}
 
@@ -176,15 +182,15 @@ def test_refusal_without_a_ticket_has_no_number() -> None:
     ("instant", "expected"),
     [
         (MONDAY_8AM, MONDAY_8AM_TEXT),
-        ("2026-11-30T18:30:00+00:00", "lunes 30 de noviembre de 2026, 1:30 p. m."),
-        ("2026-11-30T17:00:00Z", "lunes 30 de noviembre de 2026, 12:00 p. m."),
-        ("2026-12-01T05:05:00Z", "martes 1 de diciembre de 2026, 12:05 a. m."),
+        ("2026-11-30T18:30:00+00:00", "lunes 30 de noviembre de 2026, 1:30 p. m. (hora de Bogotá)"),
+        ("2026-11-30T17:00:00Z", "lunes 30 de noviembre de 2026, 12:00 p. m. (hora de Bogotá)"),
+        ("2026-12-01T05:05:00Z", "martes 1 de diciembre de 2026, 12:05 a. m. (hora de Bogotá)"),
         # Crossing midnight backwards: 03:00 UTC is still the previous evening in Bogota.
-        ("2027-01-01T03:00:00Z", "jueves 31 de diciembre de 2026, 10:00 p. m."),
+        ("2027-01-01T03:00:00Z", "jueves 31 de diciembre de 2026, 10:00 p. m. (hora de Bogotá)"),
         ("2026-11-30T08:00:00-05:00", MONDAY_8AM_TEXT),
         ("2026-11-30T13:00:00", MONDAY_8AM_TEXT),  # naive: taken as UTC
         (datetime(2026, 11, 30, 13, 0, tzinfo=UTC), MONDAY_8AM_TEXT),
-        ("2026-08-15T12:00:00Z", "sábado 15 de agosto de 2026, 7:00 a. m."),
+        ("2026-08-15T12:00:00Z", "sábado 15 de agosto de 2026, 7:00 a. m. (hora de Bogotá)"),
         ("no es una fecha", "no es una fecha"),
         (None, ""),
     ],
@@ -262,17 +268,46 @@ def test_render_never_raises(template: str, data: dict[str, object], number: int
 # --- Message-IDs and the message on the wire --------------------------------------------
 
 
+IDS = MessageIds(b"template-tests")
+message_id_for = IDS.for_mail
+ticket_thread_id = IDS.thread_root
+
+
 def test_message_ids_are_stable_and_name_the_ticket() -> None:
     first = message_id_for(1234, "1234-7")
-    assert first == "<ticket-1234.1234-7@soporte.btw.com.co>" == message_id_for(1234, "1234-7")
-    assert ticket_number_from_message_id(first) == 1234
+    assert first.startswith("<ticket-1234.") and first.endswith("@soporte.btw.com.co>")
+    assert len(message_id_for(999_999_999, "999999999-9999-requirement_delivered")) <= 63
+    assert first == message_id_for(1234, "1234-7")
+    assert ticket_number_from_message_id(first) == 1234 == IDS.ticket_of(first)
     assert is_our_message_id(first)
+    for other_of_ours in ("<auto.abc@soporte.btw.com.co>", "<notice.1-x@soporte.btw.com.co>"):
+        assert is_our_message_id(other_of_ours) and IDS.ticket_of(other_of_ours) is None
+    assert not is_our_message_id("<auto.abc@cliente.co>")
     odd = message_id_for(5, "a b<c>@d..e")
-    assert odd.count("@") == 1 and " " not in odd and ticket_number_from_message_id(odd) == 5
-    assert ticket_number_from_message_id(ticket_thread_id(77)) == 77
+    assert odd.count("@") == 1 and " " not in odd and IDS.ticket_of(odd) == 5
+    assert IDS.ticket_of(ticket_thread_id(77)) == 77
     assert ticket_number_from_message_id("<ticket-1234.x@otro.co>") is None
     assert ticket_number_from_message_id("<abc@soporte.btw.com.co>") is None
     assert ticket_number_from_message_id(message_id_for(0, "refusal")) is None
+
+
+def test_a_guessed_message_id_is_not_ours() -> None:
+    """Only the keyed hash makes an id ours: a guess, another key or another number is not."""
+    genuine = message_id_for(1234, "1234-7")
+    mac = genuine.split("@")[0].rsplit(".", 1)[1]
+    assert len(mac) == 16
+    for guess in (
+        "<ticket-1234.1234-7@soporte.btw.com.co>",
+        "<ticket-1234.1234-7.aaaaaaaaaaaaaaaa@soporte.btw.com.co>",
+        "<ticket-1234@soporte.btw.com.co>",
+        "<ticket-1234.x@soporte.btw.com.co>",
+        genuine.replace("ticket-1234.", "ticket-1235."),
+        genuine.replace(mac, "a" * 16),
+        MessageIds(b"another-secret").for_mail(1234, "1234-7"),
+        MessageIds(b"another-secret").thread_root(1234),
+    ):
+        assert ticket_number_from_message_id(guess) is not None  # it has our shape...
+        assert IDS.ticket_of(guess) is None, guess  # ...but it is not one of ours
 
 
 def build(**overrides: object) -> EmailMessage:
@@ -284,6 +319,7 @@ def build(**overrides: object) -> EmailMessage:
         "in_reply_to": "<original@cliente.co>",
         "references": ["<original@cliente.co>", message_id_for(1234, "1234-1")],
         "number": 1234,
+        "thread_root": ticket_thread_id(1234),
     }
     arguments.update(overrides)
     return build_email(rendered, **arguments)  # type: ignore[arg-type]
@@ -292,7 +328,7 @@ def build(**overrides: object) -> EmailMessage:
 def test_build_email_headers() -> None:
     message = build()
     assert message["Auto-Submitted"] == "auto-generated"
-    assert message["Message-ID"] == "<ticket-1234.1234-7@soporte.btw.com.co>"
+    assert message["Message-ID"] == message_id_for(1234, "1234-7")
     assert message["In-Reply-To"] == "<original@cliente.co>"
     assert str(message["References"]).split() == [
         ticket_thread_id(1234),

@@ -12,7 +12,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import update
 
 from activities.notifications import deliver
-from soporte.db.models import OutboundMail
+from soporte.db.models import Client, Contact, OutboundMail, TicketIntake
 from soporte.db.session import create_engine, create_sessionmaker
 from soporte.policy.tickets import Notification
 from soporte.settings import Settings, load_settings
@@ -32,7 +32,20 @@ NOTIFICATION = Notification(
 @pytest.fixture
 async def db_url(tmp_path: Path) -> AsyncIterator[str]:
     with database("sqlite", tmp_path) as url:
+        await register_ticket_77(url)
         yield url
+
+
+async def register_ticket_77(url: str) -> None:
+    """Mail about a ticket goes only to its client's active contacts, rechecked at send time."""
+    sessions = create_sessionmaker(engine := create_engine(url))
+    async with sessions() as session:
+        session.add(Client(nit="900123456", name="Tornillos SAS"))
+        await session.flush()
+        session.add(Contact(email="ana@tornillo.co", client_nit="900123456", name="Ana"))
+        session.add(TicketIntake(number=77, principal="ana@tornillo.co", nit="900123456"))
+        await session.commit()
+    await engine.dispose()
 
 
 async def crash_before_the_record(url: str) -> None:

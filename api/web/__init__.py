@@ -22,6 +22,7 @@ from temporalio.service import RPCError
 from api.web import (
     committee_pages,
     console,
+    contact,
     core,
     dashboard_pages,
     forms,
@@ -116,6 +117,7 @@ def install(app: FastAPI) -> None:
     app.mount(portal_paths.STATIC, PortalStatic(directory=core.STATIC), name="static")
     for module in (
         sign_in,
+        contact,
         console,
         forms,
         ticket_pages,

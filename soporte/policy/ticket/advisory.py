@@ -127,6 +127,16 @@ def book(state: TicketState, command: BookingCommand, now: datetime) -> int:
 
 
 def check_advisory_done(state: TicketState, command: AdvisoryDoneCommand, now: datetime) -> None:
+    """The update's validator: a scheduled advisory, once its booked session has started."""
+    _check_can_be_done(state)
+    if state.booked_slot is not None and utc(now) < state.booked_slot:
+        raise CommandRefused(
+            f"ticket #{state.input.number}'s session starts at {iso(state.booked_slot)}: "
+            "it can be marked done once it has started"
+        )
+
+
+def _check_can_be_done(state: TicketState) -> None:
     if state.input.kind is not Kind.ADVISORY:
         raise CommandRefused(
             f"ticket #{state.input.number} is a {state.input.kind.value}: "
@@ -140,8 +150,11 @@ def check_advisory_done(state: TicketState, command: AdvisoryDoneCommand, now: d
 
 
 def advisory_done(state: TicketState, command: AdvisoryDoneCommand, now: datetime) -> int:
-    """The session was held: resolved (kind advice), the client told."""
-    check_advisory_done(state, command, now)
+    """The session was held: resolved (kind advice), the client told.
+
+    The start-time rule lives in the validator only: validators do not run on replay, and a
+    ticket marked done early on older code must replay as it ran."""
+    _check_can_be_done(state)
     body = command.body.strip() or ADVISORY_DONE_TEXT
     _resolve(state, now, ResolutionKind.ADVICE, body, command.actor_email, _slot_data(state))
     _notify(

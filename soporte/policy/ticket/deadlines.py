@@ -114,6 +114,8 @@ def _fire_sla(state: TicketState, at: datetime, target: Target, *, breach: bool)
         "target": target.value,
         "due": iso(sla_instants(state).due(target)),
     }
+    if not breach:  # the warning mail says how much of the target is used
+        data["percent"] = round(state.input.policy.warning_ratio * 100)
     event_type = EventType.SLA_BREACH if breach else EventType.SLA_WARNING
     _log(state, at, event_type, visibility=Visibility.INTERNAL, data=data)
     _notify(state, at, event_type.value, SLA_RECIPIENTS, data, to_client=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from soporte.policy import Status, Visibility
+from soporte.policy.calendar import BusinessCalendar
 from soporte.policy.ticket.journal import _log, _notify, _set_status
 from soporte.policy.ticket.sla_clock import _start_clock
 from soporte.policy.ticket.state import (
@@ -18,6 +19,11 @@ from soporte.policy.ticket.state import (
     working_status,
 )
 from soporte.policy.tickets import ClientMessage, EventType
+
+
+def is_business_time(state: TicketState, at: datetime) -> bool:
+    """Inside the business hours of POLICY §VII (the P1 line answers outside them)."""
+    return BusinessCalendar(state.input.holidays).is_open(utc(at))
 
 
 def needs_auto_assignment(state: TicketState) -> bool:
@@ -46,7 +52,10 @@ def acknowledge(state: TicketState, now: datetime) -> int:
     """Tell the reporter and the contacts to inform that the ticket exists (POLICY §V)."""
     if state.registration_done:
         return state.last_seq
-    data: dict[str, object] = {"missing_info": list(state.input.missing_info)}
+    data: dict[str, object] = {
+        "missing_info": list(state.input.missing_info),
+        "outside_business_hours": not is_business_time(state, state.input.registered_at),
+    }
     if state.input.refused_attachments:
         data["refused_attachments"] = list(state.input.refused_attachments)
     _notify(
@@ -58,8 +67,15 @@ def acknowledge(state: TicketState, now: datetime) -> int:
         to_client=True,
         event_type=EventType.ACKNOWLEDGED,
     )
+    _ack_first(state)
     state.registration_done = True
     return state.last_seq
+
+
+def _ack_first(state: TicketState) -> None:
+    """The acknowledgement (just queued, last) goes out before anything queued while the
+    ticket was being registered (an engineer's quick reply, say): first in the outbox."""
+    state.outbox.insert(0, state.outbox.pop())
 
 
 # --- Client messages (a signal: never refused) -------------------------------------------
@@ -73,6 +89,8 @@ def client_message(state: TicketState, message: ClientMessage, now: datetime) ->
     if message.message_id in state.seen_message_ids:
         return None
     state.seen_message_ids.append(message.message_id)
+    if not message.verified:
+        return _unverified_message(state, message, now)
     _log(
         state,
         now,
@@ -108,6 +126,28 @@ def client_message(state: TicketState, message: ClientMessage, now: datetime) ->
             to_client=True,
             in_reply_to=message.email_message_id,
         )
+    return state.last_seq
+
+
+def _unverified_message(state: TicketState, message: ClientMessage, now: datetime) -> int:
+    """A message in a contact's name that nothing proves is theirs (POLICY.md "Who sees
+    what"): kept in the log for staff only; it ends no wait, reopens nothing, mails no one."""
+    _log(
+        state,
+        now,
+        EventType.UNVERIFIED_MESSAGE,
+        actor=message.author_email,
+        channel=message.channel,
+        visibility=Visibility.INTERNAL,
+        body=message.body,
+        data={
+            "message_id": message.message_id,
+            "email_message_id": message.email_message_id,
+            "claimed_author": message.author_email,
+            "attachments": [a.model_dump() for a in message.attachments],
+            **_refused(message.refused_attachments),
+        },
+    )
     return state.last_seq
 
 

@@ -53,7 +53,8 @@ def _notify(
 ) -> LogEvent:
     """Log a notification and queue it; its id (number, seq, template) makes sends idempotent.
 
-    Mail to the client threads under the message that opened the ticket, or `in_reply_to`."""
+    Mail to the client threads under the message that opened the ticket, or `in_reply_to`;
+    mail to staff is marked `audience: staff` (rendered in staff wording)."""
     number = state.input.number
     notification_id = f"{number}-{state.last_seq + 1}-{template}"
     event = _log(
@@ -69,16 +70,25 @@ def _notify(
             number=number,
             template=template,
             to=list(to),
-            data={**_ticket_summary(state), **(data or {})},
+            data={**_ticket_summary(state), **_audience(to_client), **(data or {})},
             in_reply_to=(in_reply_to or state.input.source_message_id) if to_client else None,
         )
     )
     return event
 
 
+def _audience(to_client: bool) -> dict[str, object]:
+    return {} if to_client else {"audience": "staff"}
+
+
 def _ticket_summary(state: TicketState) -> dict[str, object]:
     instants = sla_instants(state)
+    # Until when the client may ask to reopen (POLICY §VIII.c): every mail after a resolution.
+    reopen = {"reopen_until": iso(state.reopen_until)} if state.reopen_until else {}
+    written_to = state.input.support_address
     return {
+        **reopen,
+        **({"support_address": written_to} if written_to else {}),
         "number": state.input.number,
         "subject": state.input.subject,
         "client_name": state.input.client_name,

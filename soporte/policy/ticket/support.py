@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from soporte.policy import (
@@ -400,3 +401,18 @@ def rate(state: TicketState, command: RatingCommand, now: datetime) -> int:
         data={"score": command.score},
     )
     return state.last_seq
+
+
+# "5", "5, excelente atención", "4/5 bien", "3 - regular": a score 1-5 first, then a comment.
+_LEADING_SCORE = re.compile(
+    r"^\s*([1-5])(?:\s*/\s*5)?(?![\d.,]\d)(?:\s*[,.;:–—-]\s*|\s+|$)(.*)$", re.S
+)
+
+
+def score_at_start(text: str) -> tuple[int, str] | None:
+    """The score and comment of a reply to the rating invitation that starts with a score
+    (POLICY §VIII: it records the rating and never reopens); None when it does not."""
+    match = _LEADING_SCORE.match(text)
+    if match is None:
+        return None
+    return int(match.group(1)), match.group(2).strip()
