@@ -14,12 +14,15 @@ from itertools import count
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
+from soporte.db.models import Ticket
 from soporte.db.session import create_engine, create_sessionmaker
-from soporte.policy import Priority, Role
+from soporte.policy import SUPPORT_PRIORITIES, Priority, Role, Status
 from soporte.policy.sla_report import GroupBy, ReportTicket, aggregate, sla_facts
 from soporte.policy.ticket import CommandRefused
+from soporte.services import dashboard
 from soporte.services.auth import Principal
 from soporte.services.errors import InvalidInput
 from soporte.services.reports import CSV_COLUMNS, ReportQuery, dashboard_reports, row_json
@@ -167,6 +170,47 @@ async def test_the_dashboards_one_read_folds_into_the_three_reports(
     )
     assert [row_json(r) for r in found.months.rows] == expected(GroupBy.MONTH, tickets, False)
     assert sum(r.tickets for r in found.months.rows) == len(tickets)
+
+
+async def test_the_open_tickets_tables_equal_a_count_of_the_rows(world: World) -> None:
+    """The dashboard's open tickets by priority and age, and by assignee (one grouped read,
+    soporte.services.dashboard.open_now), equal a plain count of the read model's rows."""
+    rng = random.Random(7)
+    nit = make_nit("904600000")
+    await store(create_sessionmaker(world.engine), *(random_walk(rng, nit) for _ in range(30)))
+    now = datetime.now(UTC)
+    async with create_sessionmaker(world.engine)() as session:
+        found = await dashboard.open_now(session, SUPERVISOR, now)
+        rows = (
+            await session.execute(
+                select(
+                    Ticket.status,
+                    Ticket.priority,
+                    Ticket.created_at,
+                    Ticket.assignee,
+                    Ticket.breached,
+                )
+            )
+        ).all()
+    ages = {p.value: [0] * len(dashboard.AGES) for p in SUPPORT_PRIORITIES}
+    loads: dict[str | None, list[int]] = {}
+    for status, priority, created_at, assignee, breached in rows:
+        if status in (Status.RESOLVED, Status.CLOSED):
+            continue
+        age = now - created_at
+        bucket = next(
+            i for i, (_, upper) in enumerate(dashboard.AGES) if upper is None or age < upper
+        )
+        if priority in ages:
+            ages[priority][bucket] += 1
+        counts = loads.setdefault(assignee, [0, 0])
+        counts[0] += 1
+        counts[1] += 1 if breached else 0
+    assert found.ages == ages and sum(map(sum, ages.values())) > 0
+    assert {load.email: [load.open, load.breached] for load in found.loads} == loads
+    assert [load.open for load in found.loads] == sorted(
+        (n for n, _ in loads.values()), reverse=True
+    )
 
 
 async def test_csv_equals_json(world: World) -> None:
