@@ -73,6 +73,7 @@ from soporte.temporal_client import quiet_runtime  # noqa: E402
 PEER_HARNESS = Path(__file__).resolve().parent.parent.parent / "shared/peers/django_helpdesk"
 WARMUP = 20
 PHASES = ("contact", "reply", "request_info")
+PROFILE = Path(os.environ["BENCH_PROFILE_WORKER"]) if os.environ.get("BENCH_PROFILE_WORKER") else None
 
 
 @workflow.defn(sandboxed=False)
@@ -210,9 +211,20 @@ async def run_phase(
 
 
 class SeasonStack(Stack):
-    def __init__(self, root: Path, cached_workflows: int | None) -> None:
+    def __init__(self, root: Path, cached_workflows: int | None, profile: Path | None) -> None:
         super().__init__(root)
         self.cached_workflows = cached_workflows
+        self.profile = profile
+
+    def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
+        if name == "worker" and self.profile is not None:
+            # launcher.cli's main ends in os._exit: profile run() itself.
+            code = (
+                "import cProfile; from launcher.cli import run; "
+                f"cProfile.run({f'run({args[3:]!r})'!r}, {str(self.profile)!r})"
+            )
+            args = [args[0], "-c", code]
+        super().spawn(name, args, env)
 
     def env(self) -> dict[str, str]:
         env = super().env()
@@ -293,6 +305,8 @@ async def open_tickets(
     await timed_all(n, concurrency, open_one)
     opened_in = time.perf_counter() - started
     while not await settled(http, stack.root / "soporte.db", numbers):
+        if any(child.poll() is not None for child in stack.children):
+            raise RuntimeError(f"a process of the stack ended; see the logs in {stack.root}")
         await asyncio.sleep(0.5)
     settled_in = time.perf_counter() - started
     idle_in = await until_stack_idle(stack, limit=600)
@@ -308,7 +322,7 @@ async def one_round(
     n_open: int, n: int, concurrency: int, cached: int | None, phases: list[str]
 ) -> list[Phase]:
     with tempfile.TemporaryDirectory(prefix="soporte-season-") as tmp:
-        stack = SeasonStack(Path(tmp), cached)
+        stack = SeasonStack(Path(tmp), cached, PROFILE)
         try:
             await stack.start()
             return await measure(stack, n_open, n, concurrency, phases)
