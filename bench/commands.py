@@ -17,7 +17,9 @@ assigned and acknowledged and the stack is idle. Then, on the same server:
 - request_info: N `POST /tickets/{n}/request-info` (an engineer's token).
 
 Each command goes to another ticket, in a shuffled order (a busy desk touches its open
-tickets at random, not in the order they came), with its own Idempotency-Key. The stack
+tickets at random, not in the order they came), with its own Idempotency-Key. Every phase
+uses the same order: with a worker cache smaller than the open tickets that is LRU's worst
+case (every command a cache miss, a replay of the ticket's whole history). The stack
 is let idle between phases (the mail and projections of one phase are not charged to the
 next) and the time it took is printed. Per phase: rate, p50, p99, the answers by class
 (2xx, 202, 4xx, 5xx), the CPU per command of each process while sending and until idle,
@@ -73,7 +75,9 @@ from soporte.temporal_client import quiet_runtime  # noqa: E402
 PEER_HARNESS = Path(__file__).resolve().parent.parent.parent / "shared/peers/django_helpdesk"
 WARMUP = 20
 PHASES = ("contact", "reply", "request_info")
-PROFILE = Path(os.environ["BENCH_PROFILE_WORKER"]) if os.environ.get("BENCH_PROFILE_WORKER") else None
+# Diagnosis: BENCH_PROFILE_WORKER=FILE runs the worker under cProfile, written to FILE.
+_PROFILE = os.environ.get("BENCH_PROFILE_WORKER")
+PROFILE = Path(_PROFILE) if _PROFILE else None
 
 
 @workflow.defn(sandboxed=False)
