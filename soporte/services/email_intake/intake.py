@@ -14,6 +14,7 @@ from temporalio.client import Client as TemporalClient
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from soporte import portal_paths
 from soporte.db.mail_models import InboundMail, MailOutcome, RefusedMail
 from soporte.db.models import Attachment, Client, Contact, Staff, Ticket
 from soporte.db.models import utcnow as _utcnow
@@ -325,7 +326,9 @@ class EmailIntake:
         row_id = await self._refusals.keep(parsed, raw, key, why, None, MailOutcome.PENDING)
         token = confirmation_token(self.settings, row_id, key)
         extra: dict[str, object] = {
-            "confirm_url": f"{self.settings.public_url.rstrip('/')}/api/v1/confirm/{token}",
+            "confirm_url": portal_paths.absolute(
+                self.settings.public_url, portal_paths.confirmation(token)
+            ),
             "received_at": self.clock().isoformat(),
         }
         note = await self._refusals.auto_reply(
