@@ -6,6 +6,7 @@ and picks the read model has not seen yet still count as load.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Sequence
 
@@ -18,6 +19,8 @@ from soporte.db.models import AssignmentPick, Staff, Ticket
 from soporte.db.session import bind_of, write_in_one_go
 from soporte.policy import Role, Status
 from soporte.policy.tickets import PickAssigneeInput
+
+log = logging.getLogger("soporte.assignment")
 
 DONE_STATUSES = (Status.RESOLVED.value, Status.CLOSED.value)
 
@@ -69,7 +72,15 @@ def choose(session: Session, data: PickAssigneeInput) -> str | None:
         return earlier.engineer
     if data.consultant_email and data.consultant_email.lower() in {s.email for s in everyone}:
         return data.consultant_email.lower()
-    return least_loaded(open_load(session, engineers))
+    chosen = least_loaded(open_load(session, engineers))
+    if data.consultant_email:
+        log.warning(
+            "ticket %s: consultant %s is not active staff; routed to %s instead",
+            data.number,
+            data.consultant_email,
+            chosen or "nobody",
+        )
+    return chosen
 
 
 def choose_and_record(session: Session, data: PickAssigneeInput) -> str | None:

@@ -14,6 +14,7 @@ our record) sends again with the same Message-ID, and says so in the log (README
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from email.message import EmailMessage
 
 from sqlalchemy import select
@@ -23,12 +24,23 @@ from sqlalchemy.orm import Session
 
 from activities.assignment import active_staff
 from soporte import metrics, portal_paths
-from soporte.db.models import AssignmentPick, OutboundMail, Ticket, utcnow
+from soporte.db.models import (
+    AssignmentPick,
+    OutboundMail,
+    Staff,
+    Ticket,
+    TicketIntake,
+    utcnow,
+)
 from soporte.db.session import bind_of, write_in_one_go
-from soporte.email.templates import MESSAGE_ID_DOMAIN, build_email, message_id_for, render
+from soporte.email.secret import message_ids
+from soporte.email.templates import build_email, render
 from soporte.email.transport import send_mail
-from soporte.policy import Role
+from soporte.policy import Kind, Role
+from soporte.policy.committee import next_session
+from soporte.policy.names import MailTemplate
 from soporte.policy.tickets import Notification
+from soporte.services.people_to_inform import informable
 from soporte.settings import Settings
 
 log = logging.getLogger("soporte.mail")
@@ -62,7 +74,52 @@ async def recipients(session: AsyncSession, notification: Notification) -> list[
             found += [staff.email for staff in await active_staff(session, ROLE_WORDS[word])]
         elif "@" in word and not word.startswith("@"):
             found.append(word)
-    return sorted({email.strip().lower() for email in found})
+    if not found and notification.to:
+        log.warning(
+            "notification %s (%s) has no recipient: nobody answers to %s",
+            notification.id,
+            notification.template,
+            ", ".join(notification.to),
+        )
+    addresses = sorted({email.strip().lower() for email in found})
+    if not is_about_a_ticket(notification):
+        return addresses
+    return await still_entitled(session, notification.number, addresses)
+
+
+async def still_entitled(session: AsyncSession, number: int, addresses: list[str]) -> list[str]:
+    """The addresses that may get mail about ticket `number` now, from the registry at send
+    time: our active staff, and active contacts of the ticket's client. A contact deactivated
+    or moved to another client since the ticket was opened gets nothing more."""
+    if not addresses:
+        return []
+    nit = await session.scalar(select(TicketIntake.nit).where(TicketIntake.number == number))
+    staff = await session.scalars(
+        select(Staff.email).where(Staff.email.in_(addresses), Staff.active.is_(True))
+    )
+    allowed = set(staff.all())
+    if nit is not None:
+        allowed |= await informable(session, nit, addresses)
+    return [address for address in addresses if address in allowed]
+
+
+async def unrouted_agenda(
+    session: AsyncSession, notification: Notification
+) -> tuple[Notification, list[str]] | None:
+    """An agenda no committee member receives goes to the admins instead, saying so."""
+    if notification.template != MailTemplate.COMMITTEE_AGENDA:
+        return None
+    admins = sorted({staff.email.lower() for staff in await active_staff(session, Role.ADMIN)})
+    log.warning(
+        "committee agenda %s: no active committee member is registered; told %d admin(s)",
+        notification.id,
+        len(admins),
+    )
+    if not admins:
+        return None
+    return notification.model_copy(
+        update={"template": MailTemplate.COMMITTEE_AGENDA_UNROUTED}
+    ), admins
 
 
 def is_about_a_ticket(notification: Notification) -> bool:
@@ -70,66 +127,90 @@ def is_about_a_ticket(notification: Notification) -> bool:
     return notification.number > 0
 
 
-def message_id(notification: Notification, domain: str = MESSAGE_ID_DOMAIN) -> str:
+def message_id(notification: Notification, settings: Settings) -> str:
     if not is_about_a_ticket(notification):
         # Never `<ticket-0...>`: a reply to it must not be taken for a ticket's thread.
-        return f"<notice.{notification.id}@{domain}>"
-    return message_id_for(notification.number, notification.id, domain)
+        return f"<notice.{notification.id}@{settings.mail_domain.strip().lower()}>"
+    return message_ids(settings).for_mail(notification.number, notification.id)
 
 
-# Mail that invites the client to rate the service carries the rating page's link.
-RATING_TEMPLATES = frozenset({"resolved", "rating_invitation", "incident_resolved"})
+# The mail that invites the client to rate the service (sent with each resolution, of a
+# ticket or of its incident) carries the rating page's link.
+RATING_TEMPLATES = frozenset({MailTemplate.RATING_INVITATION})
 
 
-def with_links(notification: Notification, settings: Settings) -> Notification:
-    """The portal pages a mail links to, as absolute URLs: every mail about a ticket its
-    page; advisories' mail the booking page; a rating invitation the rating form."""
+def with_context(
+    notification: Notification, settings: Settings, now: datetime | None = None
+) -> Notification:
+    """What a template shows that the settings decide: the portal pages a mail links to
+    (absolute, from the public URL: every mail about a ticket its page, advisories' mail the
+    booking page, a rating invitation the rating page), the vendor's channels, and a
+    requirement's next committee session."""
     if not is_about_a_ticket(notification):
         return notification
     number = notification.number
-    links = {"ticket_url": portal_paths.absolute(settings.public_url, portal_paths.ticket(number))}
-    if notification.data.get("kind") == "advisory":
+    context: dict[str, object] = {
+        **settings.channels(),
+        "ticket_url": portal_paths.absolute(settings.public_url, portal_paths.ticket(number)),
+    }
+    kind = notification.data.get("kind")
+    if kind == Kind.ADVISORY.value:
         booking = portal_paths.absolute(settings.public_url, portal_paths.booking(number))
-        links["booking_url"] = booking
+        context["booking_url"] = booking
     if notification.template in RATING_TEMPLATES:
         rating = portal_paths.absolute(settings.public_url, portal_paths.rating(number))
-        links["rating_url"] = rating
-    data = {**links, **notification.data}
+        context["rating_url"] = rating
+    if kind == Kind.REQUIREMENT.value and notification.template == MailTemplate.ACKNOWLEDGEMENT:
+        session = next_session(settings.committee_schedule, now or datetime.now(UTC))
+        context["committee_at"] = session.isoformat()
+    data = {**context, **notification.data}
     return notification.model_copy(update={"data": data})
 
 
 def compose(notification: Notification, to: list[str], settings: Settings) -> EmailMessage:
+    about = is_about_a_ticket(notification)
     return build_email(
-        render(with_links(notification, settings)),
+        render(with_context(notification, settings)),
         to=to,
-        from_addr=settings.mail_from,
-        message_id=message_id(notification, settings.mail_domain),
+        from_addr=settings.from_header(notification.data.get("support_address")),
+        message_id=message_id(notification, settings),
         in_reply_to=notification.in_reply_to,
-        number=notification.number if is_about_a_ticket(notification) else None,
-        domain=settings.mail_domain,
+        number=notification.number if about else None,
+        thread_root=message_ids(settings).thread_root(notification.number) if about else None,
     )
 
 
-def claim_in(session: Session, notification: Notification, to: list[str], subject: str) -> bool:
+def claim_in(
+    session: Session, notification: Notification, to: list[str], subject: str, message_id: str
+) -> bool:
     row = session.get(OutboundMail, notification.id)
     if row is not None:
         return row.sent_at is None
     session.add(
         OutboundMail(
-            id=notification.id, number=notification.number, to=", ".join(to), subject=subject[:300]
+            id=notification.id,
+            number=notification.number,
+            to=", ".join(to),
+            subject=subject[:300],
+            # What a reply's In-Reply-To names: threads.py finds the mail it answers by it.
+            message_id=message_id[:300],
         )
     )
     return True
 
 
 async def claim(
-    sessions: async_sessionmaker[AsyncSession], notification: Notification, to: list[str]
+    sessions: async_sessionmaker[AsyncSession],
+    notification: Notification,
+    to: list[str],
+    message_id: str,
 ) -> bool:
     """Record the notification; False when an earlier attempt already sent it."""
     subject = render(notification).subject
     try:
         return await write_in_one_go(
-            bind_of(sessions), lambda session: claim_in(session, notification, to, subject)
+            bind_of(sessions),
+            lambda session: claim_in(session, notification, to, subject, message_id),
         )
     except IntegrityError:
         return False  # a concurrent attempt claimed it
@@ -183,7 +264,9 @@ async def deliver(
     """Send the notification once; returns the addresses it went to."""
     async with sessions() as session:
         to = await recipients(session, notification)
-    if not await claim(sessions, notification, to):
+        if not to and (instead := await unrouted_agenda(session, notification)) is not None:
+            notification, to = instead
+    if not await claim(sessions, notification, to, message_id(notification, settings)):
         return []
     if to:
         message = compose(notification, to, settings)

@@ -22,6 +22,8 @@ log = logging.getLogger("soporte.api")
 
 class ErrorBody(BaseModel):
     detail: str
+    # The refusal in Spanish for the person reading it, when a client meets it.
+    message_es: str | None = None
 
 
 class FieldError(BaseModel):
@@ -117,6 +119,9 @@ def service_error_response(exc: ServiceError) -> JSONResponse:
         body = {"detail": exc.message, "location": exc.location}
         return JSONResponse(body, status_code=202, headers={"Location": exc.location})
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+    if exc.spanish:
+        body = {"detail": exc.message, "message_es": exc.spanish}
+        return JSONResponse(body, status_code=exc.status, headers=headers)
     return error_response(exc.status, exc.message, headers)
 
 

@@ -2,7 +2,9 @@
 
 The state of `soporte up` is four things in its data dir: `temporal.db` (every ticket's
 workflow), `soporte.db` (the registry, the ticket numbers, the read model), the
-attachments (content-addressed files, `attachments/<2 hex>/<sha256>`) and `admin-token`.
+attachments (content-addressed files, `attachments/<2 hex>/<sha256>`), and the secret files
+`admin-token` and `mail-secret` (the key of our Message-IDs: without it a restored stack
+would take every reply to our earlier mail for an unverified one).
 
 A backup is consistent while the stack runs: each database is copied with SQLite's online
 backup API (one snapshot per database, writers are not stopped), `temporal.db` first and
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from soporte.db.session import is_sqlite
+from soporte.email.secret import SECRET_FILE
 from soporte.errors import UsageError
 from soporte.settings import Settings
 
@@ -39,6 +42,8 @@ FORMAT = 1
 MANIFEST = "manifest.json"
 DATABASES = ("temporal.db", "soporte.db")  # in this order: see the module's docstring
 ADMIN_TOKEN = "admin-token"  # nosec B105  # a file name, not a secret
+MAIL_SECRET = SECRET_FILE
+SECRET_FILES = (ADMIN_TOKEN, MAIL_SECRET)  # copied as they are, kept 0600
 ATTACHMENTS = "attachments"
 LOCK_FILE = "soporte.lock"
 PENDING = "restore-pending.json"
@@ -96,9 +101,10 @@ def backup(settings: Settings, target: Path) -> BackupSummary:
         copy_database(paths[name], target / name)
     restart = registered_since(target / "soporte.db", snapshot_started - START_MARGIN)
     attachments = copy_attachments(data_dir / ATTACHMENTS, target / ATTACHMENTS)
-    if paths[ADMIN_TOKEN].is_file():
-        shutil.copy2(paths[ADMIN_TOKEN], target / ADMIN_TOKEN)
-        (target / ADMIN_TOKEN).chmod(0o600)
+    for name in SECRET_FILES:
+        if paths[name].is_file():
+            shutil.copy2(paths[name], target / name)
+            (target / name).chmod(0o600)
     tickets, last_number = intake_counts(target / "soporte.db")
     manifest = {
         "format": FORMAT,
@@ -134,7 +140,7 @@ def state_paths(settings: Settings) -> dict[str, Path]:
     return {
         "temporal.db": settings.data_dir / "temporal.db",
         "soporte.db": soporte_db,
-        ADMIN_TOKEN: settings.data_dir / ADMIN_TOKEN,
+        **{name: settings.data_dir / name for name in SECRET_FILES},
     }
 
 
@@ -223,7 +229,7 @@ def _sha256(path: Path) -> str:
 
 
 def _top_files(target: Path) -> list[str]:
-    return [name for name in (*DATABASES, ADMIN_TOKEN) if (target / name).is_file()]
+    return [name for name in (*DATABASES, *SECRET_FILES) if (target / name).is_file()]
 
 
 # --- Restore ---------------------------------------------------------------------------------
@@ -246,8 +252,9 @@ def restore(settings: Settings, source: Path, *, force: bool) -> dict[str, Any]:
             _put(source / name, paths[name])
         for sha in manifest["attachments"]:
             _put(source / ATTACHMENTS / sha[:2] / sha, data_dir / ATTACHMENTS / sha[:2] / sha)
-        if (data_dir / ADMIN_TOKEN).exists():
-            (data_dir / ADMIN_TOKEN).chmod(0o600)
+        for name in SECRET_FILES:
+            if (data_dir / name).exists():
+                (data_dir / name).chmod(0o600)
         pending = {"numbers": manifest["restart_numbers"], "backup": manifest["created_at"]}
         (data_dir / PENDING).write_text(json.dumps(pending) + "\n")
     return manifest
@@ -293,7 +300,8 @@ def _remove_state(data_dir: Path, paths: dict[str, Path]) -> None:
     for name in DATABASES:
         for suffix in ("", "-wal", "-shm", "-journal"):
             paths[name].with_name(paths[name].name + suffix).unlink(missing_ok=True)
-    paths[ADMIN_TOKEN].unlink(missing_ok=True)
+    for name in SECRET_FILES:
+        paths[name].unlink(missing_ok=True)
     (data_dir / PENDING).unlink(missing_ok=True)
     shutil.rmtree(data_dir / ATTACHMENTS, ignore_errors=True)
 

@@ -6,9 +6,13 @@ HOME = "/"
 SIGN_IN = "/ingresar"
 SIGN_IN_LINK = "/ingresar/enlace"
 SIGN_OUT = "/salir"
+# A new email request held until its contact confirms it (sender trust): the mailed link.
+CONFIRM_REQUEST = "/confirmar"
 TICKETS = "/solicitudes"
 NEW_TICKET = "/solicitudes/nueva"
 STAFF_HOME = "/personal"
+# The vendor's channels (no sign-in): every refusal and acknowledgement links to it.
+CONTACT = "/contacto"
 # The staff console (STAFF_HOME is "Mi cola").
 UNASSIGNED = "/personal/sin-asignar"
 ALL_TICKETS = "/personal/todas"
@@ -31,6 +35,10 @@ def booking(number: int) -> str:
 
 def rating(number: int) -> str:
     return f"{ticket(number)}/calificar"
+
+
+def confirmation(token: str) -> str:
+    return f"{CONFIRM_REQUEST}/{token}"
 
 
 def absolute(public_url: str, path: str) -> str:

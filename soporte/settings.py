@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import time, timedelta
+from email.utils import formataddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +13,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from soporte import portal_paths
 from soporte.logs import check_format, check_level
 from soporte.policy.config import (
     DEFAULT_ABANDON_AFTER,
@@ -83,7 +86,22 @@ class Settings(BaseSettings):
     mail_from: str = "soporte@btw.com.co"
     # The domain of our Message-IDs (and the SMTP listener's name): replies thread on it.
     mail_domain: str = DEFAULT_MAIL_DOMAIN
+    # The key of our Message-IDs' hashes (soporte.email.secret): else <data dir>/mail-secret.
+    mail_secret: str | None = None
+    # The authserv-id of the receiving server whose Authentication-Results we believe
+    # (RFC 8601); unset: we believe none, and only a reply to one of our mails is trusted.
+    trusted_authserv_id: str | None = None
+    # Automatic replies to senders, all senders together, per hour (besides the per-sender cap).
+    auto_reply_global_cap_per_hour: int = Field(default=30, ge=0, le=100_000)
+    # The display name on every mail we send ("Soporte Amazonas ERP <soporte@btw.com.co>").
+    mail_from_name: str = "Soporte Amazonas ERP"
     public_url: str = "http://127.0.0.1:8000"
+    # The vendor's channels (POLICY.md "Channels"), named by refusals and acknowledgements.
+    support_phone: str = "(+57 4) 6047282 ext. 121–157"
+    p1_phone: str = "(+57 4) 6047282 ext. 911"
+    p1_phone_hours: str = "lunes a jueves de 18:00 a 22:00 y viernes de 17:00 a 22:00"
+    # unset: the portal's contact page, <public_url>/contacto
+    contact_url: str | None = None
     # The policy's numbers: defaults and bounds are soporte.policy.config's.
     auto_assign: bool = DEFAULT_AUTO_ASSIGN
     warning_ratio: WarningRatio = DEFAULT_WARNING_RATIO
@@ -175,6 +193,35 @@ class Settings(BaseSettings):
         """The domains our Message-IDs may carry: the mail domain and the sender's."""
         domains = {self.mail_domain.strip().lower(), self.mail_from.rpartition("@")[2].lower()}
         return tuple(sorted(domain for domain in domains if domain))
+
+    @property
+    def effective_contact_url(self) -> str:
+        return self.contact_url or portal_paths.absolute(self.public_url, portal_paths.CONTACT)
+
+    def channels(self) -> dict[str, object]:
+        """The vendor's channels as the mail templates read them (soporte.email.templates)."""
+        return {
+            "support_phone": self.support_phone,
+            "p1_phone": self.p1_phone,
+            "p1_phone_hours": self.p1_phone_hours,
+            "contact_url": self.effective_contact_url,
+            "support_emails": list(self.support_addresses),
+        }
+
+    def from_header(self, written_to: object = None) -> str:
+        """`Soporte Amazonas ERP <address>`: the support address the client wrote to, when
+        known and ours, else `mail_from`."""
+        address = self.mail_from
+        if isinstance(written_to, str) and written_to.strip().lower() in self.support_addresses:
+            address = written_to.strip().lower()
+        return formataddr((self.mail_from_name, address)) if self.mail_from_name else address
+
+    def support_address_in(self, addresses: Iterable[str]) -> str | None:
+        """The first of our support addresses among these (a message's To and Cc)."""
+        for address in addresses:
+            if address.strip().lower() in self.support_addresses:
+                return address.strip().lower()
+        return None
 
     @property
     def outbox_dir(self) -> Path:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.api_support import ADMIN, Api, bearer, wrong_nit
+from tests.api_support import ADMIN, Api, bearer, make_nit, wrong_nit
 
 COMMAND_BODIES: dict[str, dict[str, Any]] = {
     "messages": {"body": "hola"},
@@ -169,7 +169,47 @@ async def test_inactive_client_cannot_open_tickets(world: World) -> None:
         headers=world.contact_inactive,
     )
     assert response.status_code == 403
-    assert "inactive" in response.json()["detail"]
+    body = response.json()
+    # English for scripts; Spanish, with the vendor's real channels, for the person.
+    assert body["detail"] == (
+        f"client {make_nit('811000003')} is inactive: only contacts of active clients may "
+        "open tickets"
+    )
+    assert body["message_es"].startswith("Cliente Inactivo (NIT ")
+    assert "no tiene hoy un servicio de soporte activo con BTW" in body["message_es"]
+    assert "soporte@btw.com.co o servicioalcliente@btw.com.co" in body["message_es"]
+    assert "(+57 4) 6047282 ext. 121–157" in body["message_es"]
+    assert "601 000 0000" not in response.text
+
+
+async def test_a_consultant_must_be_active_staff(world: World) -> None:
+    api = world.api
+    nit = make_nit("811000009")
+    body = {"nit": nit, "name": "Con consultor", "consultant_email": "nadie@btw.com.co"}
+    response = await api.http.post("/api/v1/clients", json=body, headers=ADMIN)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"].startswith("consultant_email: nadie@btw.com.co is not")
+    created = await api.ok(
+        "POST", "/api/v1/clients", 201, json={**body, "consultant_email": "eng@btw.com.co"},
+        headers=ADMIN,
+    )  # fmt: skip
+    assert created["consultant_email"] == "eng@btw.com.co"
+    await api.staff("ida@btw.com.co", ["engineer"])
+    await api.ok("PATCH", "/api/v1/staff/ida@btw.com.co", json={"active": False}, headers=ADMIN)
+    response = await api.http.patch(
+        f"/api/v1/clients/{nit}", json={"consultant_email": "ida@btw.com.co"}, headers=ADMIN
+    )
+    assert response.status_code == 422, response.text
+    assert "consultant_email" in response.json()["detail"]
+
+
+async def test_the_contact_page_lists_the_channels_without_a_token(world: World) -> None:
+    response = await world.api.http.get("/contacto")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Línea única: (+57 4) 6047282 ext. 121–157." in response.text
+    assert "ext. 911: lunes a jueves de 18:00 a 22:00 y viernes de 17:00 a 22:00" in response.text
+    assert 'href="mailto:servicioalcliente@btw.com.co"' in response.text
 
 
 @pytest.mark.parametrize("field", ["status", "assignee", "priority", "number"])

@@ -14,8 +14,8 @@ from tests.api_support import ADMIN, Api, eventually, module_api
 async def test_the_whole_story(api: Api) -> None:
     nit = await api.client("900123456", "Ferretería Andina")
     contact = await api.contact(nit, "ana@andina.com.co", "Ana")
+    await api.contact(nit, "jefe@andina.com.co", "Jefe")
     engineer = await api.staff("ingrid@btw.com.co", ["engineer"], "Ingrid")
-    await api.contact(nit, "jefe@andina.com.co", "Jefe")  # people to inform are contacts
 
     ticket = await api.open_ticket(contact, notify=["jefe@andina.com.co"])
     number = ticket["number"]

@@ -128,7 +128,7 @@ def test_backup_under_load_restores_to_a_stack_that_finds_every_ticket(tmp_path:
     assert f"start ticket-{first['number']} request_id={request_id}" in worker_log
 
     manifest = json.loads((backup_dir / "manifest.json").read_text())
-    assert set(manifest["files"]) == {"temporal.db", "soporte.db", "admin-token"}
+    assert set(manifest["files"]) == {"temporal.db", "soporte.db", "admin-token", "mail-secret"}
     assert manifest["attachments"] == [sha]
     assert manifest["tickets"] >= 1 + len(before)
 
@@ -138,6 +138,7 @@ def test_backup_under_load_restores_to_a_stack_that_finds_every_ticket(tmp_path:
     again = soporte("restore", str(backup_dir), "--data-dir", str(target), "--force")
     assert again.returncode == 0, again.stderr
     assert (target / "admin-token").read_text() == (source / "admin-token").read_text()
+    assert (target / "mail-secret").read_text() == (source / "mail-secret").read_text()
 
     stack = start_stack(target)
     try:
@@ -227,3 +228,32 @@ def test_tickets_registered_during_the_copy_are_listed(tmp_path: Path):
         db.commit()
     engine.dispose()
     assert registered_since(tmp_path / "s.db", now - timedelta(minutes=1)) == [2, 3]
+
+
+def test_the_mail_secret_is_backed_up_so_a_restore_knows_our_old_message_ids(tmp_path: Path):
+    """Without `mail-secret` a restored stack would make a new one, and every reply to our
+    earlier mail would name a Message-ID it no longer recognises (an unverified message)."""
+    import sqlite3
+
+    from soporte.db.migrate import run_migrations
+    from soporte.email.secret import message_ids
+    from soporte.settings import load_settings
+
+    source, backup_dir, target = tmp_path / "var", tmp_path / "backup", tmp_path / "restored"
+    source.mkdir()
+    run_migrations(f"sqlite+aiosqlite:///{source / 'soporte.db'}")
+    with sqlite3.connect(source / "temporal.db") as db:
+        db.execute("CREATE TABLE t (x)")
+    (source / "admin-token").write_text("token\n")
+    sent = message_ids(load_settings(data_dir=source)).for_mail(7, "7-1")
+    assert (source / "mail-secret").is_file()
+
+    made = soporte("backup", str(backup_dir), "--data-dir", str(source))
+    assert made.returncode == 0, made.stderr
+    assert "mail-secret" in json.loads((backup_dir / "manifest.json").read_text())["files"]
+    restored = soporte("restore", str(backup_dir), "--data-dir", str(target))
+    assert restored.returncode == 0, restored.stderr
+
+    assert (target / "mail-secret").stat().st_mode & 0o777 == 0o600
+    assert message_ids(load_settings(data_dir=target)).ticket_of(sent) == 7
+    assert message_ids(load_settings(data_dir=tmp_path / "fresh")).ticket_of(sent) is None

@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import SMTP as SMTP_POLICY
 from email.policy import default as default_policy
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ from tests.api_support import ADMIN, Api, api_settings, backends, database, even
 from workflows.registry import ALL_WORKFLOWS
 
 HOST = "127.0.0.1"
+AUTHSERV = "mx.pruebas.btw.com.co"
 SUPPORT = "soporte@btw.com.co"
 MAIL_TABLES = ("inbound_mail", "refused_mail", "auto_replies")
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -153,8 +154,15 @@ def message(
     pdf: bool = False,
     program: bool = False,
     headers: dict[str, str] | None = None,
+    verified: bool = True,
 ) -> tuple[bytes, str]:
+    """A client's message; `verified`: our receiving server vouches for its sender (the
+    Authentication-Results a real MX adds), as it does for a contact writing from its own
+    mail server. Tests of unverified senders are in tests/test_sender_trust.py."""
     mail = EmailMessage()
+    if verified:
+        domain = parseaddr(sender)[1].rpartition("@")[2]
+        mail["Authentication-Results"] = f"{AUTHSERV}; dmarc=pass header.from={domain}"
     mail["From"] = sender
     mail["To"] = SUPPORT
     mail["Subject"] = subject
@@ -180,7 +188,9 @@ async def mail(
     data_dir: Path = tmp_path_factory.mktemp(f"mail-{request.param}")
     with database(request.param, data_dir) as url:
         await number_below_a_billion(url)
-        settings = api_settings(data_dir, url, dev_env)
+        settings = api_settings(data_dir, url, dev_env).model_copy(
+            update={"trusted_authserv_id": AUTHSERV}
+        )
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
@@ -730,6 +740,7 @@ async def test_soporte_smtp_serves_the_intake_and_stops_on_sigterm(mail: Mail) -
         "SOPORTE_TEMPORAL_ADDRESS": str(mail.settings.temporal_address),
         "SOPORTE_TASK_QUEUE": mail.settings.task_queue,
         "SOPORTE_LOG_LEVEL": "WARNING",
+        "SOPORTE_TRUSTED_AUTHSERV_ID": AUTHSERV,
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -798,3 +809,112 @@ async def test_the_endpoint_takes_a_message_over_a_megabyte(mail: Mail) -> None:
     headers = {**ADMIN, "Content-Type": "message/rfc822"}
     opened = await mail.api.ok("POST", "/api/v1/inbound-email", 202, content=raw, headers=headers)
     assert opened["outcome"] == "ticket_opened"
+
+
+# --- What our mails say (issue 14) ----------------------------------------------------------
+
+
+def plain_text(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+async def test_a_score_replied_to_the_rating_invitation_rates_and_never_reopens(
+    mail: Mail,
+) -> None:
+    number, _ = await open_by_email(mail, "Error al imprimir")
+    engineer = await mail.api.token("ingrid@btw.com.co")
+    await mail.api.ok(
+        "POST",
+        f"/api/v1/tickets/{number}/resolve",
+        json={"kind": "solution", "body": "Controlador actualizado"},
+        headers=engineer,
+    )
+
+    async def invitation() -> list[EmailMessage]:
+        return [
+            m
+            for m in mail.outbox("ana@andina.com.co")
+            if ticket_number_in(str(m["Subject"])) == number
+            and "¿Cómo fue nuestra atención?" in str(m["Subject"])
+        ]
+
+    [invited] = await eventually(invitation, lambda found: len(found) == 1)
+    assert "empezando por un número de 1 a 5" in plain_text(invited)
+    reply, reply_id = message(
+        f"RE: {invited['Subject']}",
+        "5, excelente atención\n\nEl mar., Ana escribió:\n> Nos gustaría saber",
+        headers={"In-Reply-To": str(invited["Message-ID"])},
+    )
+    await mail.send(reply)
+    row = await mail.inbound(reply_id)
+    assert row is not None and (row.outcome, row.number, row.reason) == (
+        "message_added",
+        number,
+        "rated 5",
+    )
+    ticket = await mail.api.ok("GET", f"/api/v1/tickets/{number}", headers=engineer)
+    assert ticket["status"] == "resolved"
+    assert (ticket["rating"]["score"], ticket["rating"]["comment"]) == (5, "excelente atención")
+    log = await mail.log(number)
+    assert not [line for line in log if line["type"] == "reopened"]
+
+    # A second score to the same invitation: the rating stands, still no reopening.
+    again, again_id = message(
+        f"RE: {invited['Subject']}",
+        "1 mejor no",
+        headers={"In-Reply-To": str(invited["Message-ID"])},
+    )
+    await mail.send(again)
+    row = await mail.inbound(again_id)
+    assert row is not None and row.outcome == "message_added"
+    ticket = await mail.api.ok("GET", f"/api/v1/tickets/{number}", headers=engineer)
+    assert ticket["status"] == "resolved" and ticket["rating"]["score"] == 5
+
+
+async def test_mail_from_a_staff_address_is_refused_with_staff_advice(mail: Mail) -> None:
+    staff = "ingrid@btw.com.co"
+    raw, message_id = message("RE: [#12] Factura", "Ya quedó resuelto", sender=staff)
+    await mail.send(raw, staff)
+    row = await mail.inbound(message_id)
+    assert row is not None and (row.outcome, row.number) == ("refused", None)
+    assert "staff address" in row.reason
+    [reply] = [m for m in mail.outbox(staff) if m["In-Reply-To"] == message_id]
+    text = plain_text(reply)
+    assert "Responda al cliente desde la consola o la API" in text
+    assert "registre esta dirección" not in text
+
+
+async def test_mail_answers_from_the_address_written_to_with_a_display_name(mail: Mail) -> None:
+    written = EmailMessage()
+    written["Authentication-Results"] = f"{AUTHSERV}; dmarc=pass header.from=andina.com.co"
+    written["From"] = "Ana <ana@andina.com.co>"
+    written["To"] = "Servicio al cliente <servicioalcliente@btw.com.co>"
+    written["Subject"] = "No carga el informe de ventas"
+    written["Message-ID"] = message_id = make_msgid(domain="andina.com.co")
+    written.set_content("El informe no carga.\nImpacto: no vemos las ventas del día")
+    await mail.send(written.as_bytes(policy=SMTP_POLICY))
+    ack = await acknowledgement(mail, message_id)
+    assert ack["From"] == "Soporte Amazonas ERP <servicioalcliente@btw.com.co>"
+    text = plain_text(ack)
+    assert "Agende su sesión de asesoría" not in text  # a support ticket books nothing
+    assert "Evidencia: capturas de pantalla" in text  # a fault without any evidence
+
+    number, opening = await open_by_email(mail, "Otro error")
+    assert (await acknowledgement(mail, opening))["From"] == (
+        "Soporte Amazonas ERP <soporte@btw.com.co>"
+    )
+    assert number
+
+
+async def test_an_unknown_sender_is_told_the_vendors_channels(mail: Mail) -> None:
+    stranger = "marta@nueva.co"
+    raw, _ = message("Cotización", "Quiero soporte.", sender=stranger)
+    await mail.send(raw, stranger)
+    [reply] = mail.outbox(stranger)
+    text = plain_text(reply)
+    assert "Línea única: (+57 4) 6047282 ext. 121–157" in text
+    assert "soporte@btw.com.co o servicioalcliente@btw.com.co" in text
+    assert "/contacto" in text and "601 000 0000" not in text
+    assert reply["From"] == "Soporte Amazonas ERP <soporte@btw.com.co>"

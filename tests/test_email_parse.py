@@ -21,9 +21,11 @@ from soporte.email.parse import (
     trim_reply,
 )
 from soporte.email.subject_tag import tagged_number, with_tag
-from soporte.email.templates import message_id_for
+from soporte.email.templates import MessageIds
 from soporte.policy import Priority
 from soporte.settings import load_settings
+
+message_id_for = MessageIds(b"parse-tests").for_mail
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
@@ -733,7 +735,7 @@ def test_a_long_filename_is_capped_by_the_evidence_rule_keeping_its_extension() 
 
 def test_one_loop_rule_for_the_intake_and_the_automatic_replies() -> None:
     settings = load_settings(mail_domain="correo.ejemplo.co")
-    ours = message_id_for(9, "9-1", "correo.ejemplo.co")
+    ours = MessageIds(b"parse-tests", "correo.ejemplo.co").for_mail(9, "9-1")
     mail = person(message_id=ours)
     # Before, the automatic replies knew only the built-in domain, the intake both.
     assert loop_reason(mail, settings.our_addresses, settings.our_mail_domains) == OWN_MESSAGE
@@ -754,17 +756,21 @@ def test_one_subject_tag_for_the_parser_the_threading_and_the_mail_we_send() -> 
 
 
 def test_the_mail_domain_comes_from_the_settings() -> None:
+    from soporte.email.secret import message_ids
     from soporte.email.templates import RenderedMail, build_email
 
-    settings = load_settings(mail_domain="correo.ejemplo.co")
+    settings = load_settings(mail_domain="correo.ejemplo.co", mail_secret="parse-tests")
+    ids = message_ids(settings)
     sent = build_email(
         RenderedMail(subject="Hola", text="hola", html="<p>hola</p>"),
         to=["ana@cliente.co"],
         from_addr=settings.mail_from,
-        message_id=message_id_for(5, "5-1", settings.mail_domain),
+        message_id=ids.for_mail(5, "5-1"),
         number=5,
-        domain=settings.mail_domain,
+        thread_root=ids.thread_root(5),
     )
-    assert sent["References"] == "<ticket-5@correo.ejemplo.co>"
+    assert sent["Message-ID"].endswith("@correo.ejemplo.co>")
+    assert sent["References"] == ids.thread_root(5)
+    assert sent["References"].startswith("<ticket-5.") and ids.ticket_of(sent["References"]) == 5
     assert sent["Subject"] == "[#5] Hola"
     assert settings.our_mail_domains == ("btw.com.co", "correo.ejemplo.co")

@@ -12,8 +12,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import update
 
 from activities.notifications import deliver
-from soporte.db.models import OutboundMail
+from soporte.db.models import Client, Contact, OutboundMail, TicketIntake
 from soporte.db.session import create_engine, create_sessionmaker
+from soporte.policy.names import MailTemplate
 from soporte.policy.tickets import Notification
 from soporte.settings import Settings, load_settings
 from tests.api_support import database
@@ -23,7 +24,7 @@ from tests.test_outbound_smtp import Inbox
 NOTIFICATION = Notification(
     id="77-1-acknowledgement",
     number=77,
-    template="acknowledgement",
+    template=MailTemplate.ACKNOWLEDGEMENT,
     to=["ana@tornillo.co"],
     data={"subject": "No puedo facturar", "priority": "P2"},
 )
@@ -32,7 +33,20 @@ NOTIFICATION = Notification(
 @pytest.fixture
 async def db_url(tmp_path: Path) -> AsyncIterator[str]:
     with database("sqlite", tmp_path) as url:
+        await register_ticket_77(url)
         yield url
+
+
+async def register_ticket_77(url: str) -> None:
+    """Mail about a ticket goes only to its client's active contacts, rechecked at send time."""
+    sessions = create_sessionmaker(engine := create_engine(url))
+    async with sessions() as session:
+        session.add(Client(nit="900123456", name="Tornillos SAS"))
+        await session.flush()
+        session.add(Contact(email="ana@tornillo.co", client_nit="900123456", name="Ana"))
+        session.add(TicketIntake(number=77, principal="ana@tornillo.co", nit="900123456"))
+        await session.commit()
+    await engine.dispose()
 
 
 async def crash_before_the_record(url: str) -> None:

@@ -21,16 +21,21 @@ from temporalio.worker import Worker
 from activities import TicketActivities
 from activities.notifications import deliver
 from activities.projection import project
+from soporte.db.models import Client as ClientRow
+from soporte.db.models import Contact, Staff, TicketIntake
 from soporte.db.session import create_engine, create_sessionmaker
 from soporte.metrics import REGISTRY
 from soporte.policy import Priority
-from soporte.policy.tickets import EventType, Notification
+from soporte.policy.names import MailTemplate
+from soporte.policy.tickets import EventType, Notification, TicketInput
 from soporte.settings import load_settings
 from soporte.worker_metrics import free_loopback_port, runtime_with_metrics, serve_metrics
 from tests.api_support import ADMIN, Api, database, make_nit, module_api
 from tests.ticket_paths import Walk, store
 from tests.workflow_support import (
+    ENGINEER,
     HOLIDAY_SET,
+    REPORTER,
     Recorder,
     at_bogota,
     move_to,
@@ -81,6 +86,7 @@ async def test_tickets_opened_and_sla_events_move_the_worker_counters(
             activities=worker_activities(tmp_path, url),
         ):
             ticket = ticket_input(registered_at=start, priority=Priority.P2)
+            await register_people_of(ticket, url)
             await start_ticket(time_env.client, task_queue, ticket)
             await until(lambda: opened() == before[0] + 1)
             # First response due 10:00 (warning 09:45): past both, nobody answered.
@@ -98,6 +104,20 @@ async def test_tickets_opened_and_sla_events_move_the_worker_counters(
         before[1] + 1
     )
     assert value("soporte_mails_sent_total", template="acknowledgement") > before[3]
+
+
+async def register_people_of(ticket: TicketInput, url: str) -> None:
+    """Mail goes only to our active staff and the client's active contacts, rechecked from
+    the registry at send time: register the ticket's engineer, client and reporter."""
+    engine = create_engine(url)
+    async with create_sessionmaker(engine)() as session:
+        session.add(Staff(email=ENGINEER, name="Ana", roles=["engineer"]))
+        session.add(ClientRow(nit=ticket.nit, name=ticket.client_name))
+        await session.flush()
+        session.add(Contact(email=ticket.reporter_email, client_nit=ticket.nit, name="Compras"))
+        session.add(TicketIntake(number=ticket.number, principal=REPORTER, nit=ticket.nit))
+        await session.commit()
+    await engine.dispose()
 
 
 async def until(check: object, timeout: float = 20.0) -> None:
@@ -149,7 +169,7 @@ async def test_a_failed_send_is_counted_then_raised(tmp_path: Path) -> None:
         notification = Notification(
             id="n-1",
             number=0,
-            template="committee_agenda",
+            template=MailTemplate.COMMITTEE_AGENDA,
             to=["comite@btw.com.co"],
             data={"session_id": "s", "agenda": []},
         )

@@ -9,7 +9,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from activities.notifications import compose
+from soporte.email.templates import MessageIds
 from soporte.email.transport import send_smtp
+from soporte.policy.names import MailTemplate
 from soporte.policy.tickets import Notification
 from soporte.settings import load_settings
 from tests.stack_support import free_port
@@ -43,11 +45,13 @@ def test_a_notification_goes_out_over_smtp_with_login():
     )
     controller.start()
     try:
-        settings = load_settings(smtp_url=f"smtp://mesa:s3cr3to@127.0.0.1:{port}")
+        settings = load_settings(
+            smtp_url=f"smtp://mesa:s3cr3to@127.0.0.1:{port}", mail_secret="outbound-tests"
+        )
         notification = Notification(
             id="42-3-acknowledgement",
             number=42,
-            template="acknowledgement",
+            template=MailTemplate.ACKNOWLEDGEMENT,
             to=["ana@tornillo.co"],
             data={"subject": "No puedo facturar", "priority": "P2"},
             in_reply_to="<cliente-1@tornillo.co>",
@@ -60,6 +64,8 @@ def test_a_notification_goes_out_over_smtp_with_login():
     mail = message_from_bytes(raw, policy=default)
     assert mail["Subject"].startswith("[#42] ")
     assert mail["Auto-Submitted"] == "auto-generated"
-    assert mail["Message-ID"] == "<ticket-42.42-3-acknowledgement@soporte.btw.com.co>"
+    assert str(mail["Message-ID"]).strip() == MessageIds(b"outbound-tests").for_mail(
+        42, "42-3-acknowledgement"
+    )
     assert mail["In-Reply-To"] == "<cliente-1@tornillo.co>"
     assert "Registramos su solicitud" in mail.get_body(("plain",)).get_content()

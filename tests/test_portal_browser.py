@@ -267,7 +267,9 @@ async def test_a_client_follows_answers_books_reopens_rates_and_signs_out(
         await eventually_text(page, "Volvió a fallar esta mañana.")
         resolve = {"kind": "instructions", "body": "Reinicie el servicio de firma."}
         assert (await site.api.post(f"{api}/resolve", json=resolve, headers=staff)).is_success
-        mail = await wait_for_mail(site.outbox, contact, "Reinicie el servicio de firma.")
+        await wait_for_mail(site.outbox, contact, "Reinicie el servicio de firma.")
+        # The rating invitation (sent with each resolution) carries the rating page's link.
+        mail = await wait_for_mail(site.outbox, contact, "¿Cómo fue nuestra atención?")
         rating_link = f"{site.url}/solicitudes/{number}/calificar"
         assert rating_link in body_text(mail[-1])
         await page.goto(rating_link)

@@ -1,11 +1,12 @@
-"""Every link in our mail opens a portal page (activities.notifications.with_links): the
+"""Every link in our mail opens a portal page (activities.notifications.with_context): the
 ticket's page on every mail about a ticket, the booking page only on advisories' mail, the
 rating form on the mail that invites a rating. Pure: no server."""
 
 from __future__ import annotations
 
-from activities.notifications import with_links
+from activities.notifications import with_context
 from soporte.email.templates import render
+from soporte.policy.names import MailTemplate
 from soporte.policy.tickets import Notification
 from soporte.settings import load_settings
 
@@ -20,7 +21,7 @@ def links(template: str, kind: str = "support", number: int = 42) -> dict[str, o
         to=["a@b.co"],
         data={"kind": kind, "subject": "Asunto"},
     )
-    return with_links(notification, SETTINGS).data
+    return with_context(notification, SETTINGS).data
 
 
 def test_every_mail_about_a_ticket_links_its_page() -> None:
@@ -43,10 +44,12 @@ def test_the_booking_link_is_on_advisories_mail_only() -> None:
 
 
 def test_the_rating_invitation_opens_the_rating_form() -> None:
-    for template in ("resolved", "rating_invitation"):
-        assert links(template)["rating_url"] == (
-            "https://soporte.btw.com.co/solicitudes/42/calificar"
-        )
+    assert links("rating_invitation")["rating_url"] == (
+        "https://soporte.btw.com.co/solicitudes/42/calificar"
+    )
+    # One mail invites the rating (sent with each resolution); the resolution's own mail
+    # says how to reopen.
+    assert "rating_url" not in links("resolved")
     mail = render(Notification(**{**_ack("rating_invitation"), "data": links("rating_invitation")}))
     assert "https://soporte.btw.com.co/solicitudes/42/calificar" in mail.text
 
@@ -65,7 +68,7 @@ def test_the_sign_in_mail_names_its_link_and_its_fifteen_minutes() -> None:
         Notification(
             id="sign-in-1",
             number=0,
-            template="sign_in_link",
+            template=MailTemplate.SIGN_IN_LINK,
             to=["a@b.co"],
             data={"recipient_name": "Ana", "sign_in_url": url, "minutes": 15},
         )

@@ -483,7 +483,10 @@ async def test_engineer_reply_internal_note_wait_reply_resolve_reopen_rate(porta
             f"{page_path}/reabrir", {"reason": "otra vez"}, page=page_path
         )
         assert late.status_code == 409 and "no está resuelta" in late.text
-    rating_mail = (await wait_for_mail(portal.settings.outbox_dir, ana, "Solicitud resuelta"))[-1]
+    invitations = await wait_for_mail(
+        portal.settings.outbox_dir, ana, "¿Cómo fue nuestra atención?"
+    )
+    rating_mail = invitations[-1]
     assert f"{BASE}/solicitudes/{number}/calificar" in body_text(rating_mail)
 
 
@@ -666,3 +669,21 @@ async def test_cookies_are_secure_when_the_public_url_is_https(portal: Portal) -
             assert (await browser.get("/solicitudes")).status_code == 200
     finally:
         portal.settings.public_url = BASE
+
+
+async def test_the_contact_page_is_a_portal_page_for_anyone(portal: Portal) -> None:
+    """Every refusal and acknowledgement links to /contacto (Settings.effective_contact_url):
+    a portal page like the others, signed in or not, with the channels of the settings."""
+    _, ana, _ = await company(portal)
+    async with portal.browser() as browser:
+        signed_out = await browser.get("/contacto")
+        assert signed_out.status_code == 200
+        assert 'lang="es-CO"' in signed_out.text and "Content-Security-Policy" in signed_out.headers
+        assert "Línea única: (+57 4) 6047282 ext. 121–157." in signed_out.text
+        assert 'href="mailto:soporte@btw.com.co"' in signed_out.text
+        assert "Ingrese al portal" in signed_out.text
+        await browser.sign_in(ana)
+        signed_in = await browser.get("/contacto")
+        assert signed_in.status_code == 200 and "Cerrar sesión" in signed_in.text
+        assert "Ingrese al portal" not in signed_in.text
+    assert portal.settings.effective_contact_url.endswith("/contacto")

@@ -53,3 +53,28 @@ async def test_refused_mail_is_capped_and_expired(
             await session.commit()
         names = await session.scalars(select(RefusedMail.message_id).order_by(RefusedMail.id))
         assert list(names) == ["<r3@x>", "<r4@x>", "<r5@x>"]  # the newest three
+
+
+async def test_a_held_request_keeps_its_bytes_and_outlives_the_row_count(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A pending row's confirmation link opens the ticket from its raw bytes: the cap and
+    the count spare it; only its age expires it."""
+    limits = RefusedMailLimits(max_bytes=1000, max_age=timedelta(days=30), max_rows=3)
+    held = refused(0, NOW, b"Subject: x\r\n\r\n" + b"y" * 5000)
+    held.outcome = MailOutcome.PENDING
+    whole = bytes(held.raw)
+    async with sessions() as session:
+        await keep_refused(session, held, limits)
+        await session.commit()
+        for n in range(1, 8):
+            await keep_refused(session, refused(n, NOW + timedelta(minutes=n)), limits)
+            await session.commit()
+        names = await session.scalars(select(RefusedMail.message_id).order_by(RefusedMail.id))
+        assert list(names) == ["<r0@x>", "<r5@x>", "<r6@x>", "<r7@x>"]
+        kept = await session.scalar(select(RefusedMail).where(RefusedMail.message_id == "<r0@x>"))
+        assert kept is not None and kept.raw == whole
+        await keep_refused(session, refused(8, NOW + timedelta(days=31)), limits)
+        await session.commit()
+        names = await session.scalars(select(RefusedMail.message_id))
+        assert "<r0@x>" not in set(names)  # by age, a held request expires too

@@ -66,6 +66,17 @@ FOLDERS: dict[str, tuple[str, ...]] = {
     # ticket is told its incident).
     "before-incident-linked-signal": ("incident_three_tickets",),
     "incident-linked-signal": ("incident_three_tickets",),
+    # Issue 16: a message in the client's name that nothing proves (verified=False) is
+    # logged for staff and ends no wait (the patch unverified-client-message).
+    "unverified-client-message": ("unverified_message_then_verified_reply",),
+    # Issue 14: an engineer's reply during the assignment pick, held until the
+    # acknowledgement went out first (the patch ack-first); every history above was
+    # recorded before it and keeps sending as it did.
+    "ack-first": (
+        "reply_during_registration_ack_first",
+        "reply_with_the_start_ack_first",  # the reply right after the start
+        "reply_in_the_first_task_ack_first",  # update-with-start: before `run` starts
+    ),
     # The ticket upserts its search attributes and memo as its state and priority move
     # (tests/test_ticket_visibility.py, on the dev server); every history above was
     # recorded before the patch and replays without them.

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from activities.notifications import with_links
+from activities.notifications import with_context
 from soporte.policy import Kind, Priority, ResolutionKind, Status, slots
 from soporte.policy.ticket import (
     DeadlineAction,
@@ -70,7 +70,7 @@ def test_an_advisory_gets_its_booking_link_as_attempt_one_of_waiting() -> None:
     assert "slots_path" not in link.data
     settings = load_settings(public_url="https://soporte.btw.co/")
     booking_page = f"https://soporte.btw.co/solicitudes/{state.input.number}/agendar"
-    assert with_links(link, settings).data["booking_url"] == booking_page  # a portal page
+    assert with_context(link, settings).data["booking_url"] == booking_page  # a portal page
     shown = view(state)
     assert shown.status is Status.SCHEDULING and shown.waiting_attempts == 1
     assert shown.sla.first_response_due is None and not shown.sla.paused
@@ -164,6 +164,17 @@ def test_done_only_for_a_scheduled_advisory() -> None:
     assert "scheduled" in refused(check_advisory_done, state, command, WEDNESDAY).message
     support = registered(Kind.SUPPORT)
     assert refused(check_advisory_done, support, command, WEDNESDAY).reason == "InvalidState"
+
+
+def test_done_is_refused_before_the_booked_session_starts() -> None:
+    state = registered(Kind.ADVISORY)
+    slot = bogota(2026, 12, 9, 10, 0)
+    book(state, booking(slot), WEDNESDAY)
+    command = AdvisoryDoneCommand(actor_email=ENGINEER)
+    early = refused(check_advisory_done, state, command, slot - timedelta(seconds=1))
+    assert early.reason == "InvalidState" and "session starts at" in early.message
+    assert utc_iso(slot) in early.message
+    check_advisory_done(state, command, slot)  # from its start on, it may be marked done
 
 
 def test_an_advisory_registered_before_the_booking_link_has_no_timers() -> None:

@@ -21,7 +21,13 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -367,8 +373,60 @@ async def test_the_notifications_owed_at_registration_go_out_in_one_activity(
         await eventually(lambda: bool(recorder.sent(ticket.number, "assigned")))
     acknowledgement = recorder.sent(ticket.number, "acknowledgement")
     assigned = recorder.sent(ticket.number, "assigned")
-    assert recorder.delivery_batches == [[assigned[0].id, acknowledgement[0].id]]
+    # The acknowledgement first (patch ack-first), then the assignee's notice.
+    assert recorder.delivery_batches == [[acknowledgement[0].id, assigned[0].id]]
     assert recorder.delivery_attempts == recorder.delivery_batches[0]
+
+
+async def test_the_acknowledgement_goes_before_a_reply_made_during_registration(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """An engineer's reply while the assignment pick still runs waits for the
+    acknowledgement, which goes out first (patch ack-first)."""
+    gate = asyncio.Event()
+    recorder = Recorder(pick_gate=gate)
+    ticket = ticket_input(registered_at=await time_env.get_current_time())
+    async with recorder.worker(time_env.client, task_queue):
+        handle = await start_ticket(time_env.client, task_queue, ticket)
+        await handle.execute_update(
+            TicketWorkflow.reply, EngineerMessage(author_email=ENGINEER, body="Ya lo vemos")
+        )
+        assert recorder.delivery_batches == []  # nothing left before the acknowledgement
+        gate.set()
+        await eventually(lambda: bool(recorder.sent(ticket.number, "assigned")))
+        await keep_history(handle, "reply_during_registration_ack_first")
+    sent = [n.template for batch in recorder.delivery_batches for n in map(
+        lambda i: recorder.notifications[i], batch
+    )]  # fmt: skip
+    assert sent == ["acknowledgement", "engineer_reply", "assigned"]
+
+
+async def test_the_acknowledgement_goes_before_a_reply_that_came_with_the_start(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """The reply comes in the ticket's very first task (update-with-start), so its handler
+    runs before `run` starts: it still waits for the acknowledgement."""
+    recorder = Recorder()
+    ticket = ticket_input(registered_at=await time_env.get_current_time())
+    start = WithStartWorkflowOperation(
+        TicketWorkflow.run,
+        args=[ticket],
+        id=workflow_id(ticket.number),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+    )
+    async with recorder.worker(time_env.client, task_queue):
+        await time_env.client.execute_update_with_start_workflow(
+            TicketWorkflow.reply,
+            EngineerMessage(author_email=ENGINEER, body="Ya lo vemos"),
+            start_workflow_operation=start,
+        )
+        await eventually(lambda: bool(recorder.sent(ticket.number, "engineer_reply")))
+        await keep_history(await start.workflow_handle(), "reply_in_the_first_task_ack_first")
+    sent = [
+        recorder.notifications[i].template for batch in recorder.delivery_batches for i in batch
+    ]
+    assert sent == ["acknowledgement", "engineer_reply", "assigned"]
 
 
 async def test_a_failed_delivery_is_retried_and_sent_once(
@@ -664,3 +722,38 @@ async def test_a_killed_worker_loses_and_doubles_nothing(
             ["assigned", "acknowledgement", "engineer_reply", "client_message",
              "client_message", "resolved", "rating_invitation"]
         )  # fmt: skip
+
+
+async def test_an_unverified_message_is_kept_for_staff_and_changes_nothing(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """Issue 16: a message nothing proves is the client's (verified=False) neither ends the
+    wait nor reopens; it is logged internal. A verified one afterwards still does."""
+    recorder = Recorder()
+    ticket = ticket_input()
+    forged = from_client("forged-1", "Ya está, cierren").model_copy(update={"verified": False})
+    async with recorder.worker(dev_env.client, task_queue):
+        handle = await start_ticket(dev_env.client, task_queue, ticket)
+        await handle.execute_update(
+            TicketWorkflow.request_info, RequestInfoCommand(actor_email=ENGINEER, body="¿NIT?")
+        )
+        await handle.signal(TicketWorkflow.client_message, forged)
+        await eventually(
+            lambda: bool(recorder.of_type(ticket.number, EventType.UNVERIFIED_MESSAGE))
+        )
+        still = await handle.query(TicketWorkflow.view)
+        assert still.status is Status.WAITING_ON_CLIENT and still.sla.paused
+        await handle.signal(TicketWorkflow.client_message, from_client("mail-1"))
+        await eventually(lambda: bool(recorder.of_type(ticket.number, EventType.CLIENT_MESSAGE)))
+        await eventually(lambda: bool(recorder.sent(ticket.number, "client_message")))
+        resumed = await handle.query(TicketWorkflow.view)
+        await keep_history(handle, "unverified_message_then_verified_reply")
+        await handle.terminate()
+    assert resumed.status is not Status.WAITING_ON_CLIENT and not resumed.sla.paused
+    [kept] = recorder.of_type(ticket.number, EventType.UNVERIFIED_MESSAGE)
+    assert kept.visibility is Visibility.INTERNAL and kept.body == "Ya está, cierren"
+    assert kept.actor == REPORTER and kept.data["claimed_author"] == REPORTER
+    # Only the verified message told the assignee (the unverified one mailed no one).
+    assert [n.data["body"] for n in recorder.sent(ticket.number, "client_message")] == [
+        "Aquí está la información"
+    ]

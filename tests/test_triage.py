@@ -137,8 +137,13 @@ def test_the_priority_suggestion_has_one_home_every_door_uses() -> None:
 def test_the_starting_priority_takes_the_clients_suggestion_only_when_it_fits() -> None:
     from soporte.policy.triage import starting_priority
 
-    assert starting_priority(Kind.SUPPORT, Priority.P3, Priority.P2) is Priority.P3
-    assert starting_priority(Kind.SUPPORT, None, Priority.P2) is Priority.P2
-    assert starting_priority(Kind.SUPPORT, Priority.REQUIREMENT, Priority.P1) is Priority.P1
-    assert starting_priority(Kind.REQUIREMENT, Priority.P1, Priority.P1) is Priority.REQUIREMENT
-    assert starting_priority(Kind.ADVISORY, None, Priority.P2) is Priority.ADVISORY
+    assert starting_priority(Kind.SUPPORT, Priority.P3, Priority.P2).priority is Priority.P3
+    assert starting_priority(Kind.SUPPORT, None, Priority.P2).priority is Priority.P2
+    assert (
+        starting_priority(Kind.SUPPORT, Priority.REQUIREMENT, Priority.P1).priority is Priority.P1
+    )
+    assert (
+        starting_priority(Kind.REQUIREMENT, Priority.P1, Priority.P1).priority
+        is Priority.REQUIREMENT
+    )
+    assert starting_priority(Kind.ADVISORY, None, Priority.P2).priority is Priority.ADVISORY

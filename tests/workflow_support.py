@@ -93,8 +93,11 @@ class Recorder:
         engineer: str | None = ENGINEER,
         failing_deliveries: int = 0,
         fatal_deliveries: int = 0,
+        pick_gate: asyncio.Event | None = None,
     ) -> None:
         self.engineer = engineer
+        # When set, the pick waits for it: the ticket stays mid-registration meanwhile.
+        self.pick_gate = pick_gate
         self.failing_deliveries = failing_deliveries
         self.fatal_deliveries = fatal_deliveries
         self.events: dict[tuple[int, int], LogEvent] = {}
@@ -133,6 +136,8 @@ class Recorder:
 
         @activity.defn(name=Activity.PICK_ASSIGNEE.value)
         async def pick_assignee(request: PickAssigneeInput) -> str | None:
+            if self.pick_gate is not None:
+                await self.pick_gate.wait()
             return self.engineer
 
         return [project_ticket, deliver_notification, deliver_notifications, pick_assignee]

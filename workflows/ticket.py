@@ -84,6 +84,14 @@ BATCHED_MAIL_PATCH = "batched-mail"
 # A client's email whose attachments were not kept gets a notice to its sender. A ticket
 # that took such a message on older code (which ignored the list) replays without one.
 REFUSED_ATTACHMENTS_NOTICE_PATCH = "refused-attachments-notice"
+# An unverified client message (issue 16) is logged for staff and changes nothing; before,
+# every message acted as the client's.
+UNVERIFIED_MESSAGE_PATCH = "unverified-client-message"
+# No mail leaves before the acknowledgement is queued (it goes first): an engineer's reply
+# during the assignment pick once reached the client before it. Decided once, the first
+# time mail is owed before registration (an update may come before `run` starts), so a
+# ticket that started on older code keeps sending as it did.
+ACK_FIRST_PATCH = "ack-first"
 # The Temporal UI's list shows and filters tickets by number, client NIT, priority and
 # state (search attributes), with a memo carrying the subject; tickets started before keep
 # their histories without those upserts.
@@ -106,6 +114,7 @@ class TicketWorkflow:
         self._sending: set[str] = set()  # ids of the notifications being delivered
         self._senders: set[asyncio.Task[None]] = set()  # the tasks delivering them
         self._batch_due = False
+        self._ack_first: bool | None = None  # decided on first use (see ACK_FIRST_PATCH)
         self._shown: tuple[Status, object] | None = None  # (status, priority) upserted last
 
     @workflow.run
@@ -137,6 +146,8 @@ class TicketWorkflow:
         """The client wrote; a repeated message_id is ignored. Never raises."""
         if message.refused_attachments and not workflow.patched(REFUSED_ATTACHMENTS_NOTICE_PATCH):
             message = message.model_copy(update={"refused_attachments": []})
+        if not message.verified and not workflow.patched(UNVERIFIED_MESSAGE_PATCH):
+            message = message.model_copy(update={"verified": True})
         self._apply_signal(ts.client_message, message, f"client message {message.message_id}")
 
     @workflow.signal(name=TicketSignal.COMMITTEE_DECISION)
@@ -389,7 +400,14 @@ class TicketWorkflow:
             self._send(self._deliver(notification))
 
     def _owed(self) -> list[Notification]:
+        if not self._state.registration_done and self._holds_mail_until_acknowledged():
+            return []  # held until the acknowledgement, first in the outbox, is queued
         return [n for n in self._state.outbox if n.id not in self._sending]
+
+    def _holds_mail_until_acknowledged(self) -> bool:
+        if self._ack_first is None:
+            self._ack_first = workflow.patched(ACK_FIRST_PATCH)
+        return self._ack_first
 
     def _send(self, delivery: Coroutine[Any, Any, None]) -> None:
         sender = asyncio.create_task(delivery)

@@ -1,15 +1,23 @@
-"""`POST /api/v1/inbound-email`: one raw RFC 5322 message, handled exactly as SMTP does."""
+"""`POST /api/v1/inbound-email`: one raw RFC 5322 message, handled exactly as SMTP does; and
+the confirmation of a new request held because its sender was not verified (by staff here;
+the contact's link is the portal page `/confirmar/{token}`, api/web/confirm_pages.py)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
-from pydantic import BaseModel, Field
+from datetime import datetime
+from urllib.parse import quote
 
-from api.deps import PrincipalDep, StateDep
+from fastapi import APIRouter, Request, status
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from api.deps import PrincipalDep, StateDep, email_intake
 from api.errors import COMMON_RESPONSES, ErrorBody
+from soporte import portal_paths
+from soporte.db.mail_models import MailOutcome, RefusedMail
 from soporte.email.smtp_server import MAX_MESSAGE_BYTES
 from soporte.services.access import Action, check
-from soporte.services.email_intake import EmailIntake
 from soporte.services.errors import InvalidInput, ServiceError, TooLarge
 
 router = APIRouter(prefix="/api/v1", tags=["email"], responses=COMMON_RESPONSES)
@@ -22,20 +30,13 @@ class UnsupportedMediaType(ServiceError):
 
 
 class InboundEmailOut(BaseModel):
-    outcome: str = Field(description="ticket_opened | message_added | refused | ignored")
+    outcome: str = Field(
+        description="ticket_opened | message_added | unverified | pending | refused | ignored"
+    )
     number: int | None = Field(default=None, description="the ticket, when one was touched")
     reason: str | None = None
     message_id: str = Field(description="the message's Message-ID (or its synthesized one)")
     duplicate: bool = Field(default=False, description="this Message-ID was handled before")
-
-
-def _intake(state: StateDep, request: Request) -> EmailIntake:
-    """One intake per app, so concurrent duplicates of one message wait for each other."""
-    intake: EmailIntake | None = getattr(request.app.state, "email_intake", None)
-    if intake is None:
-        intake = EmailIntake(state.settings, state.sessions, state.temporal)
-        request.app.state.email_intake = intake
-    return intake
 
 
 async def _read_capped(request: Request) -> bytes:
@@ -80,7 +81,65 @@ async def inbound_email(
     raw = await _read_capped(request)
     if not raw.strip():
         raise InvalidInput("body", "the message is empty")
-    result = await _intake(state, request).receive(raw)
+    result = await email_intake(state, request).receive(raw)
+    return InboundEmailOut(
+        outcome=result.outcome,
+        number=result.number,
+        reason=result.reason or None,
+        message_id=result.message_id,
+        duplicate=result.duplicate,
+    )
+
+
+# --- Held requests: confirmed by the contact's link, or by staff ---------------------------
+
+
+class PendingMailOut(BaseModel):
+    id: int
+    from_address: str
+    subject: str
+    received_at: datetime
+    reason: str
+
+
+@router.api_route("/confirm/{token}", methods=["GET", "POST"], include_in_schema=False)
+async def old_confirmation_link(token: str) -> RedirectResponse:
+    """The link of mail sent before the portal page: 303 to that page (its button, with the
+    portal's CSRF, is the only door that confirms)."""
+    return RedirectResponse(portal_paths.confirmation(quote(token, safe="")), status_code=303)
+
+
+@router.get("/inbound-email/pending")
+async def pending_mail(principal: PrincipalDep, state: StateDep) -> list[PendingMailOut]:
+    """New requests held because their sender was not verified, oldest first (staff)."""
+    check(principal, Action.CONFIRM_HELD_MAIL)
+    async with state.sessions() as session:
+        rows = await session.scalars(
+            select(RefusedMail)
+            .where(RefusedMail.outcome == MailOutcome.PENDING)
+            .order_by(RefusedMail.received_at)
+            .limit(500)
+        )
+        return [
+            PendingMailOut(
+                id=row.id,
+                from_address=row.from_address,
+                subject=row.subject,
+                received_at=row.received_at,
+                reason=row.reason,
+            )
+            for row in rows
+        ]
+
+
+@router.post("/inbound-email/pending/{pending_id}/confirm")
+async def confirm_pending(
+    pending_id: int, principal: PrincipalDep, state: StateDep, request: Request
+) -> InboundEmailOut:
+    """Staff confirm a held request (they reached its contact): the ticket opens now.
+    Idempotent: a second confirmation answers the same ticket."""
+    check(principal, Action.CONFIRM_HELD_MAIL)
+    result = await email_intake(state, request).confirm(row_id=pending_id)
     return InboundEmailOut(
         outcome=result.outcome,
         number=result.number,

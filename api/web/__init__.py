@@ -21,7 +21,9 @@ from temporalio.service import RPCError
 
 from api.web import (
     committee_pages,
+    confirm_pages,
     console,
+    contact,
     core,
     dashboard_pages,
     forms,
@@ -116,6 +118,8 @@ def install(app: FastAPI) -> None:
     app.mount(portal_paths.STATIC, PortalStatic(directory=core.STATIC), name="static")
     for module in (
         sign_in,
+        contact,
+        confirm_pages,
         console,
         forms,
         ticket_pages,

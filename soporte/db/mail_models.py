@@ -27,6 +27,12 @@ class MailOutcome:
     MESSAGE_ADDED = "message_added"
     REFUSED = "refused"
     IGNORED = "ignored"
+    # Sender trust (POLICY.md "Who sees what"): a reply in a contact's name that nothing
+    # proves is theirs, logged for staff only; a new request held until its contact (or
+    # staff) confirms it, then `confirmed` in refused_mail and ticket_opened in inbound_mail.
+    UNVERIFIED = "unverified"
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
 
 
 class InboundMail(Base):

@@ -9,12 +9,13 @@ still undecided is simply still pending_committee, so the next session's agenda 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
 from soporte.policy.calendar import BOGOTA, OPENING_HOURS, BusinessCalendar, require_aware
+from soporte.policy.config import CommitteeSchedule
 from soporte.policy.refusals import Refusal, RefusalCode
 
 # Ids of the sessions started by the schedule (Temporal appends the scheduled instant).
@@ -22,7 +23,6 @@ SCHEDULED_SESSION_ID_PREFIX = "committee-session"
 MANUAL_SESSION_ID_PREFIX = "committee-manual"
 COMMITTEE_SESSION_ID_PREFIXES = (SCHEDULED_SESSION_ID_PREFIX, MANUAL_SESSION_ID_PREFIX)
 COMMITTEE_RECIPIENT = "@committee"
-AGENDA_TEMPLATE = "committee_agenda"
 
 
 class SessionStatus(StrEnum):
@@ -171,3 +171,16 @@ def decision_signal(decision: RecordedDecision, session_id: str) -> CommitteeDec
         decided_by=decision.decided_by,
         decided_at=decision.decided_at,
     )
+
+
+def next_session(schedule: CommitteeSchedule, after: datetime) -> datetime:
+    """The first weekly session (POLICY §VI.d, Bogota wall time) strictly after `after`: the
+    one a requirement filed then is reviewed in."""
+    require_aware(after)
+    local = after.astimezone(BOGOTA)
+    days_ahead = (schedule.weekday - local.weekday()) % 7
+    day = local.date() + timedelta(days=days_ahead)
+    candidate = datetime.combine(day, schedule.at, BOGOTA)
+    if candidate <= local:
+        candidate += timedelta(days=7)
+    return candidate.astimezone(UTC)

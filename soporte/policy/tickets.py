@@ -20,6 +20,7 @@ from soporte.policy import (
     Visibility,
 )
 from soporte.policy.config import PolicyConfig
+from soporte.policy.names import MailTemplate
 
 
 def workflow_id(number: int) -> str:
@@ -55,8 +56,11 @@ class TicketInput(BaseModel):
     suggested_priority: Priority | None = None
     # The system's own suggestion from category and text (soporte.policy.triage).
     system_priority: Priority
-    # The priority the ticket starts with: the client's suggestion, else the system's.
+    # The priority the ticket starts with: soporte.policy.triage.starting_priority.
     priority: Priority
+    # A suggested P1 the system did not agree with, started as P2 (the P1 rule): support
+    # verifies it within the hour (an internal log line at registration).
+    priority_to_verify: bool = False
     registered_at: datetime
     # Information the request lacks (POLICY.md §IV); the acknowledgement asks for it.
     missing_info: list[str] = Field(default_factory=list)
@@ -67,6 +71,9 @@ class TicketInput(BaseModel):
     refused_attachments: list[str] = Field(default_factory=list)
     # The Message-ID of the email that opened the ticket, for threading.
     source_message_id: str | None = None
+    # The support address that email was written to (soporte@ or servicioalcliente@): our
+    # mail about the ticket answers from it.
+    support_address: str | None = None
     # Colombian holiday dates, resolved outside the workflow so replay never changes.
     holidays: list[date]
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
@@ -87,6 +94,9 @@ class ClientMessage(BaseModel):
     # Attachments of an email the evidence rules did not keep ("name: reason"): the
     # sender is told which (template attachments_refused).
     refused_attachments: list[str] = Field(default_factory=list)
+    # False: nothing proves the author wrote it (an email whose From matches a contact, with
+    # no reference to our mail and no verified sender). Kept for staff, changes nothing.
+    verified: bool = True
 
 
 class EngineerMessage(BaseModel):
@@ -169,6 +179,8 @@ class EventType(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     ASSIGNED = "assigned"
     CLIENT_MESSAGE = "client_message"
+    UNVERIFIED_MESSAGE = "unverified_message"
+    PRIORITY_TO_VERIFY = "priority_to_verify"
     ENGINEER_REPLY = "engineer_reply"
     INTERNAL_NOTE = "internal_note"
     PRIORITY_CHANGED = "priority_changed"
@@ -204,13 +216,13 @@ class Notification(BaseModel):
     """An outbound message the ticket owes someone; sent once by an activity.
 
     `id` is stable (ticket number and event seq), so a retried send is never doubled.
-    `template` names a Spanish template; `to` holds emails and role words
+    `template` names its Spanish template; `to` holds emails and role words
     ("@assignee", "@supervisors", "@committee") resolved by the activity.
     """
 
     id: str
     number: int
-    template: str
+    template: MailTemplate
     to: list[str]
     data: dict[str, object] = Field(default_factory=dict)
     in_reply_to: str | None = None

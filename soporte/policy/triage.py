@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 
 from soporte.policy import Channel, Kind, Priority
 
@@ -97,25 +99,46 @@ def suggest_priority(kind: Kind, category: str, text: str) -> Priority:
     return Priority.P3
 
 
-def starting_priority(kind: Kind, suggested: Priority | None, system: Priority) -> Priority:
-    """A new ticket's priority: the client's suggestion when it fits the kind, else the
-    system's (an engineer verifies it, POLICY §V.b)."""
-    if kind == Kind.REQUIREMENT:
-        return Priority.REQUIREMENT
-    if kind == Kind.ADVISORY:
-        return Priority.ADVISORY
+# The P1 rule (POLICY.md §V.b; README "The P1 rule"): P1 means one failure hitting several
+# clients, which one contact cannot know. A suggested P1 starts as P1 only when the system's
+# own suggestion agrees; else the ticket starts as P2, flagged for support to verify within
+# the hour (an internal log line); staff may raise it to P1 with a reason.
+P1_VERIFY_WITHIN = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class StartingPriority:
+    priority: Priority
+    # A suggested P1 the system did not agree with: started as P2, to verify within the hour.
+    to_verify: bool = False
+
+
+def starting_priority(kind: Kind, suggested: Priority | None, system: Priority) -> StartingPriority:
+    """The priority a ticket starts with: the kind's own word for requirements and advisories;
+    for support, the suggestion when it fits (a P1 only with the system's agreement), else
+    the system's."""
+    if kind is Kind.REQUIREMENT:
+        return StartingPriority(Priority.REQUIREMENT)
+    if kind is Kind.ADVISORY:
+        return StartingPriority(Priority.ADVISORY)
+    if suggested is Priority.P1 and system is not Priority.P1:
+        return StartingPriority(Priority.P2, to_verify=True)
     if suggested is not None and suggested.has_sla_clock:
-        return suggested
-    return system if system.has_sla_clock else Priority.P3
+        return StartingPriority(suggested)
+    return StartingPriority(system if system.has_sla_clock else Priority.P3)
 
 
 # What POLICY §IV asks of every request, in the order an acknowledgement lists it. Intake
 # refuses a request without a known client and contact, so NIT and reporter are never
 # missing here; the legal number is optional; who to inform defaults to the reporter; the
-# suggested priority defaults to the system's; evidence is uploaded after registration.
+# suggested priority defaults to the system's. Evidence (§IV.a, images or PDF) is asked of
+# a support fault that came without any (it may still be uploaded after registration); an
+# advisory is a session to book, with no expected result to state.
 # Their Spanish wording: soporte.email.templates.MISSING_INFO_LABELS.
 REQUIRED_FIELDS = ("category", "description", "expected_result")
 REQUIRED_BY_CHANNEL: Mapping[Channel, tuple[str, ...]] = {Channel.EMAIL: ("business_impact",)}
+REQUIRED_BY_KIND: Mapping[Kind, tuple[str, ...]] = {Kind.SUPPORT: ("evidence",)}
+NOT_ASKED_BY_KIND: Mapping[Kind, tuple[str, ...]] = {Kind.ADVISORY: ("expected_result",)}
 
 
 def _is_absent(value: object) -> bool:
@@ -128,7 +151,15 @@ def _is_absent(value: object) -> bool:
     return False
 
 
-def missing_info(channel: Channel, fields: Mapping[str, object]) -> list[str]:
-    """The names of the required fields that are absent or blank, in a stable order."""
+def missing_info(
+    channel: Channel, fields: Mapping[str, object], kind: Kind | None = None
+) -> list[str]:
+    """The names of the required fields that are absent or blank, in a stable order.
+
+    With a `kind`, its own rules too: `fields["evidence"]` holds a support fault's evidence."""
     required = REQUIRED_FIELDS + REQUIRED_BY_CHANNEL.get(channel, ())
+    if kind is not None:
+        skipped = NOT_ASKED_BY_KIND.get(kind, ())
+        required = tuple(name for name in required if name not in skipped)
+        required += REQUIRED_BY_KIND.get(kind, ())
     return [name for name in required if _is_absent(fields.get(name))]

@@ -47,6 +47,7 @@ class Action(StrEnum):
     ACT_ON_INCIDENTS = "open, link and resolve incidents"
     MANAGE_REGISTRY = "manage the registry"
     POST_INBOUND_EMAIL = "post raw inbound email"
+    CONFIRM_HELD_MAIL = "see and confirm held email requests"
     USE_SAVED_REPLIES = "use and edit saved replies"
     READ_REFUSED_MAIL = "read refused mail"
     READ_SLA_REPORT = "read the SLA report"
@@ -76,6 +77,8 @@ ALLOWED: Mapping[Action, frozenset[Role]] = {
     Action.ACT_ON_INCIDENTS: WORKING_ROLES | ADMIN,
     Action.MANAGE_REGISTRY: ADMIN,
     Action.POST_INBOUND_EMAIL: ADMIN,
+    # A new request whose sender was not verified (POLICY.md "Who sees what").
+    Action.CONFIRM_HELD_MAIL: WORKING_ROLES | ADMIN,
     Action.USE_SAVED_REPLIES: WORKING_ROLES | ADMIN,
     Action.READ_REFUSED_MAIL: WORKING_ROLES | ADMIN,
     # The SLA report (GET /api/v1/reports/sla), and the console's dashboard that draws it.

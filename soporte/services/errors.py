@@ -6,11 +6,15 @@ from soporte.policy.refusals import Refusal
 
 
 class ServiceError(Exception):
+    """`message`: the English detail (for scripts); `spanish`: the same refusal for the person
+    reading it (es-CO), when a client meets it."""
+
     status = 400
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, spanish: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.spanish = spanish
 
 
 class Unauthorized(ServiceError):

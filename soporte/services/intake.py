@@ -34,6 +34,7 @@ from soporte.services.access import Action, check
 from soporte.services.auth import Principal
 from soporte.services.errors import Conflict, Forbidden, InvalidInput, Unavailable
 from soporte.services.intake_writer import intake_writer
+from soporte.services.people_to_inform import informable, normalized
 from soporte.services.registry import checked_nit
 from soporte.services.schemas import TicketCreate
 from soporte.services.views import initial_view
@@ -59,22 +60,29 @@ class Opened:
     replayed: bool
 
 
-def refuse_inactive(client: Client) -> Forbidden:
+def refuse_inactive(client: Client, settings: Settings) -> Forbidden:
+    """403 for an inactive client: the English detail for scripts, the Spanish message for the
+    person (with the vendor's channels, POLICY.md "Channels")."""
+    emails = " o ".join(settings.support_addresses)
     return Forbidden(
-        f"el cliente {client.name} (NIT {client.nit}) no está activo y no puede abrir "
-        f"tickets; comuníquese con soporte@btw.com.co o al 601 000 0000 para reactivarlo "
-        f"(client {client.nit} is inactive: only contacts of active clients may open tickets)"
+        f"client {client.nit} is inactive: only contacts of active clients may open tickets",
+        spanish=(
+            f"{client.name} (NIT {client.nit}) no tiene hoy un servicio de soporte activo con "
+            "BTW, así que no puede abrir solicitudes. Para reactivarlo, comuníquese con su "
+            f"consultor de BTW, escriba a {emails} o llame a la línea única "
+            f"{settings.support_phone}."
+        ),
     )
 
 
 async def resolve_reporter(
-    session: AsyncSession, principal: Principal, data: TicketCreate
+    session: AsyncSession, principal: Principal, data: TicketCreate, settings: Settings
 ) -> tuple[Reporter, Channel]:
     """The reporting contact and the channel, after the rules of who may open what."""
     check(principal, Action.OPEN_TICKET)
     if principal.is_contact:
-        return _contact_reporter(principal, data), Channel.WEB
-    return await _staff_reporter(session, data), data.channel or Channel.PHONE
+        return _contact_reporter(principal, data, settings), Channel.WEB
+    return await _staff_reporter(session, data, settings), data.channel or Channel.PHONE
 
 
 async def _load_reporter(session: AsyncSession, email: str) -> Reporter | None:
@@ -88,7 +96,7 @@ async def _load_reporter(session: AsyncSession, email: str) -> Reporter | None:
     return Reporter(contact=row[0], client=row[1]) if row else None
 
 
-def _contact_reporter(principal: Principal, data: TicketCreate) -> Reporter:
+def _contact_reporter(principal: Principal, data: TicketCreate, settings: Settings) -> Reporter:
     if data.channel not in (None, Channel.WEB):
         raise InvalidInput("channel", "contacts open tickets on the web channel only")
     if data.reporter_email not in (None, principal.email):
@@ -97,7 +105,7 @@ def _contact_reporter(principal: Principal, data: TicketCreate) -> Reporter:
     if data.nit is not None and checked_nit(data.nit) != reporter.client.nit:
         raise InvalidInput("nit", "a contact opens tickets for its own client only")
     if not reporter.client.active:
-        raise refuse_inactive(reporter.client)
+        raise refuse_inactive(reporter.client, settings)
     return reporter
 
 
@@ -116,7 +124,9 @@ def reporter_of(principal: Principal) -> Reporter:
     return Reporter(contact=contact, client=client)
 
 
-async def _staff_reporter(session: AsyncSession, data: TicketCreate) -> Reporter:
+async def _staff_reporter(
+    session: AsyncSession, data: TicketCreate, settings: Settings
+) -> Reporter:
     if data.reporter_email is None:
         raise InvalidInput(
             "reporter_email", "staff open a ticket on behalf of a contact: give its email"
@@ -129,7 +139,7 @@ async def _staff_reporter(session: AsyncSession, data: TicketCreate) -> Reporter
     if data.nit is not None and checked_nit(data.nit) != reporter.client.nit:
         raise InvalidInput("nit", f"{reporter.contact.email} is a contact of another client")
     if not reporter.client.active:
-        raise refuse_inactive(reporter.client)
+        raise refuse_inactive(reporter.client, settings)
     return reporter
 
 
@@ -137,25 +147,17 @@ async def check_people_to_inform(
     session: AsyncSession, reporter: Reporter, notify: list[str]
 ) -> None:
     """People to inform are active contacts of the reporter's own client (POLICY.md, "Who
-    sees what"): no mail about a ticket goes to another client or a stranger."""
-    others = sorted(set(notify) - {reporter.contact.email})
+    sees what"): any other address is refused, naming it, so no mail goes to a stranger."""
+    others = sorted(normalized(notify) - {reporter.contact.email})
     if not others:
         return
-    known = set(
-        await session.scalars(
-            select(Contact.email).where(
-                Contact.email.in_(others),
-                Contact.client_nit == reporter.client.nit,
-                Contact.active.is_(True),
-            )
-        )
-    )
+    known = await informable(session, reporter.client.nit, others)
     strangers = [email for email in others if email not in known]
     if strangers:
         raise InvalidInput(
             "notify",
             f"{', '.join(strangers)}: not an active contact of {reporter.client.name}; "
-            "people to inform are contacts of the same client",
+            "people to inform are active contacts of the same client",
         )
 
 
@@ -182,6 +184,7 @@ def build_input(
 ) -> TicketInput:
     registered_at = datetime.now(UTC)
     system = suggest_priority(data.kind, data.category, f"{data.subject}\n{data.description}")
+    start = starting_priority(data.kind, data.suggested_priority, system)
     category = data.category.strip().lower()
     consultant = reporter.client.consultant_email if category in IMPLEMENTATION_CATEGORIES else None
     return TicketInput(
@@ -201,13 +204,21 @@ def build_input(
         notify=sorted(set(data.notify) - {reporter.contact.email}),
         suggested_priority=data.suggested_priority,
         system_priority=system,
-        priority=starting_priority(data.kind, data.suggested_priority, system),
+        priority=start.priority,
+        priority_to_verify=start.to_verify,
         registered_at=registered_at,
-        missing_info=missing_info(channel, data.model_dump()),
         consultant_email=consultant,
         holidays=holidays_for(registered_at),
         policy=settings.policy(),
     )
+
+
+def with_missing_info(ticket: TicketInput) -> TicketInput:
+    """What the request lacks (POLICY §IV), once the channel added what it carries (an
+    email's attachments are its evidence)."""
+    fields = {**ticket.model_dump(), "evidence": ticket.attachments}
+    missing = missing_info(ticket.channel, fields, ticket.kind)
+    return ticket.model_copy(update={"missing_info": missing})
 
 
 def holidays_for(registered_at: datetime) -> list[date]:
@@ -233,7 +244,9 @@ async def allocate(
         earlier = await _earlier(session, principal, key, fingerprint)
         if earlier is not None:
             return earlier, True
-    draft = build_input(0, data, reporter, channel, settings).model_copy(update=amend or {})
+    draft = with_missing_info(
+        build_input(0, data, reporter, channel, settings).model_copy(update=amend or {})
+    )
     number = await intake_writer(engine_of(session.bind)).insert(
         {
             "idempotency_key": key,
@@ -393,7 +406,7 @@ async def open_ticket(
     idempotency_key: str | None = None,
 ) -> Opened:
     key = check_idempotency_key(idempotency_key)
-    reporter, channel = await resolve_reporter(session, principal, data)
+    reporter, channel = await resolve_reporter(session, principal, data, settings)
     await check_people_to_inform(session, reporter, data.notify)
     if session.in_transaction():  # a staff caller read the contact: end that read first
         await session.commit()

@@ -2,7 +2,8 @@
 
 Kept for staff to look at, but not without bound: each message's raw bytes are cut at
 `max_bytes` (a marker says how much was kept), and rows older than `max_age` or beyond the
-newest `max_rows` are deleted whenever another is kept. A refused message may be up to the
+newest `max_rows` are deleted whenever another is kept (a held request waiting for its
+sender's confirmation only by age, and never cut). A refused message may be up to the
 SMTP limit (25 MB) and comes from anyone: kept whole and forever, refusals alone could fill
 the disk.
 
@@ -23,7 +24,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client as TemporalClient
 
-from soporte.db.mail_models import RefusedMail
+from soporte.db.mail_models import MailOutcome, RefusedMail
 from soporte.email.parse import ParsedMail, parse_message
 from soporte.policy import Channel, Kind
 from soporte.services import access, attachments, intake, registry
@@ -54,19 +55,26 @@ def kept_raw(raw: bytes, limit: int) -> bytes:
 async def keep_refused(
     session: AsyncSession, row: RefusedMail, limits: RefusedMailLimits = LIMITS
 ) -> None:
-    """Add `row` (its raw bytes capped) and expire what is too old or too many."""
-    row.raw = kept_raw(row.raw, limits.max_bytes)
+    """Add `row` (its raw bytes capped) and expire what is too old or too many.
+
+    A held new request (outcome `pending`) is spared the cut and the count: its
+    confirmation link opens the ticket from those very bytes (POLICY.md "Who sees what").
+    Only its age expires it."""
+    if row.outcome != MailOutcome.PENDING:
+        row.raw = kept_raw(row.raw, limits.max_bytes)
     await session.execute(
         delete(RefusedMail).where(RefusedMail.received_at < row.received_at - limits.max_age)
     )
+    countable = RefusedMail.outcome != MailOutcome.PENDING
     newest_kept = (
         select(RefusedMail.id)
+        .where(countable)
         .order_by(RefusedMail.id.desc())
         .offset(limits.max_rows - 2)  # with `row`, `max_rows` remain
         .limit(1)
         .scalar_subquery()
     )
-    await session.execute(delete(RefusedMail).where(RefusedMail.id < newest_kept))
+    await session.execute(delete(RefusedMail).where(countable, RefusedMail.id < newest_kept))
     session.add(row)
 
 

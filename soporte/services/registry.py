@@ -74,8 +74,23 @@ async def get_client(session: AsyncSession, nit: str) -> Client:
     return client
 
 
+async def check_consultant(session: AsyncSession, email: str | None) -> None:
+    """A client's implementation consultant (§I) is an active staff member: requests are
+    routed to them, and routing to nobody would be silent."""
+    if email is None:
+        return
+    active = await session.scalar(
+        select(Staff.id).where(Staff.email == email.strip().lower(), Staff.active.is_(True))
+    )
+    if active is None:
+        raise InvalidInput(
+            "consultant_email", f"{email} is not an active staff member (register it first)"
+        )
+
+
 async def create_client(session: AsyncSession, data: ClientCreate, *, actor: str) -> ClientOut:
     nit = checked_nit(data.nit)
+    await check_consultant(session, data.consultant_email)
     if await session.get(Client, nit) is not None:
         raise Conflict(f"a client with NIT {nit} is already registered")
     client = Client(
@@ -94,6 +109,7 @@ async def update_client(
 ) -> ClientOut:
     client = await get_client(session, nit)
     changes = data.model_dump(mode="json", exclude_unset=True)
+    await check_consultant(session, changes.get("consultant_email"))
     for name, value in data.model_dump(exclude_unset=True).items():
         if value is None and name != "consultant_email":
             raise InvalidInput(name, "may not be null")

@@ -12,7 +12,7 @@ Data keys a template reads from `Notification.data` (all optional unless said):
 - engineer_reply: `body` (required), `engineer_name`
 - request_info: `body` (required), `abandon_at`
 - reminder: `attempt` (required), `body` (the pending request), `abandon_at`
-- resolved: `resolution_kind`, `body`, `reopen_until`, `rating_url`
+- resolved: `resolution_kind`, `body`, `reopen_until`
 - resolved_no_reply: `reopen_until`
 - reopened: `reason`, `resolution_due`
 - closed: `reason`
@@ -23,10 +23,17 @@ Data keys a template reads from `Notification.data` (all optional unless said):
 - assigned (staff): `client_name`, `priority`, `first_response_due`, `resolution_due`
 - client_message (staff): `author`, `body`
 - attachments_refused: `refused_attachments` (list of strings, required)
-- refused_unknown_sender: `from_address`, `support_phone`
-- refused_inactive_client: `client_name`, `support_phone`
+- refused_unknown_sender / foreign_thread: `from_address`, and the channels
+- refused_inactive_client: `client_name`, and the channels
+- refused_staff_sender (staff): `from_address`
 - reopen_refused: `reopen_until`, `reason`
 - sign_in_link (the portal; number 0): `sign_in_url` (required), `minutes`
+- committee_agenda / committee_agenda_unrouted (staff): `session_id`, `ends_at`, `items`
+- the channels (Settings.channels(), every refusal and the acknowledgement): `support_phone`,
+  `support_emails` (list), `contact_url`, `p1_phone`, `p1_phone_hours`
+- acknowledgement of a P1: `outside_business_hours` (true: it names the P1 line)
+A notification with `audience: staff` (or only role words in `to`) is rendered in staff
+wording: STAFF_TEMPLATES, or a generic staff notice.
 Instants are ISO 8601 strings (or aware datetimes) in UTC, shown in America/Bogota.
 
 The package: message_ids, formatting (es-CO), document (the block model and footer), data,
@@ -34,7 +41,7 @@ the templates by audience (client, staff, refusals, portal), catalog (TEMPLATES,
 (build_email).
 """
 
-from soporte.email.templates.catalog import TEMPLATES, render
+from soporte.email.templates.catalog import STAFF_TEMPLATES, TEMPLATES, is_for_staff, render
 from soporte.email.templates.compose import build_email
 from soporte.email.templates.document import (
     SIGNATURE,
@@ -56,12 +63,10 @@ from soporte.email.templates.formatting import (
 )
 from soporte.email.templates.message_ids import (
     MESSAGE_ID_DOMAIN,
+    MessageIds,
     is_our_message_id,
-    message_id_for,
     ticket_number_from_message_id,
-    ticket_thread_id,
 )
-from soporte.email.templates.refusals import foreign_thread_mail
 
 __all__ = [
     "Action",
@@ -70,6 +75,7 @@ __all__ = [
     "Bullets",
     "Facts",
     "MESSAGE_ID_DOMAIN",
+    "MessageIds",
     "MISSING_INFO_LABELS",
     "PRIORITY_LABELS",
     "Para",
@@ -77,14 +83,13 @@ __all__ = [
     "RESOLUTION_LABELS",
     "RenderedMail",
     "SIGNATURE",
+    "STAFF_TEMPLATES",
     "TEMPLATES",
     "as_utc",
     "build_email",
-    "foreign_thread_mail",
     "format_bogota",
+    "is_for_staff",
     "is_our_message_id",
-    "message_id_for",
     "render",
     "ticket_number_from_message_id",
-    "ticket_thread_id",
 ]

@@ -8,6 +8,7 @@ from soporte.email.templates.data import (
     _abandon_sentence,
     _Data,
     _missing_info_items,
+    _p1_line,
     _priority_label,
     _reopen_sentence,
 )
@@ -33,17 +34,37 @@ def _acknowledgement(data: _Data) -> _Mail:
             ("Solución a más tardar", data.when("resolution_due")),
         ),
     ]
-    if data.text("kind") == "requirement" or data.text("priority") == "requirement":
-        when = data.when("committee_at")
-        session = f" del {when}" if when else ""
-        blocks.append(Para(f"El Comité Operativo revisará su requerimiento en la sesión{session}."))
-    if data.text("booking_url"):
+    if data.kind == "requirement":
+        blocks.append(_committee_sentence(data))
+    if data.kind == "advisory" and data.text("booking_url"):
         blocks.append(Action("Agende su sesión de asesoría", data.text("booking_url")))
+    if data.text("priority") == "P1" and data.flag("outside_business_hours"):
+        blocks += _p1_line_sentence(data)
     if missing := _missing_info_items(data):
         blocks += [Para("Para avanzar, por favor envíenos también:"), Bullets(missing)]
     if refused := data.items("refused_attachments"):
         blocks += [Para("No pudimos conservar estos adjuntos:"), Bullets(refused)]
     return _Mail(data.with_subject("Recibimos su solicitud"), blocks + data.portal_link())
+
+
+def _committee_sentence(data: _Data) -> Para:
+    when = data.when("committee_at")
+    if not when:
+        return Para("El Comité Operativo revisará su requerimiento en su próxima sesión semanal.")
+    return Para(f"El Comité Operativo revisará su requerimiento en su próxima sesión, el {when}.")
+
+
+def _p1_line_sentence(data: _Data) -> list[Block]:
+    """A P1 opened outside business hours: the P1 line answers then (POLICY.md "Channels")."""
+    line = _p1_line(data)
+    if not line:
+        return []
+    return [
+        Para(
+            "Registró esta solicitud crítica fuera de nuestro horario hábil. Si necesita "
+            f"hablar con un ingeniero, llame a la línea exclusiva de prioridad 1: {line}."
+        )
+    ]
 
 
 def _engineer_reply(data: _Data) -> _Mail:
@@ -96,8 +117,6 @@ def _resolved(data: _Data) -> _Mail:
     if data.text("body"):
         blocks.append(Quote(data.text("body")))
     blocks += _reopen_sentence(data)
-    if data.text("rating_url"):
-        blocks.append(Action("Califique nuestra atención", data.text("rating_url")))
     return _Mail(data.with_subject("Solicitud resuelta"), blocks + data.portal_link())
 
 
@@ -146,9 +165,18 @@ def _rating_invitation(data: _Data) -> _Mail:
             f"Nos gustaría saber cómo fue la atención de su solicitud {data.ticket}. "
             "Califíquela de 1 a 5 y, si quiere, déjenos un comentario."
         ),
+        Para(
+            "Para calificar, responda a este correo empezando por un número de 1 a 5 "
+            "(por ejemplo: «5, excelente atención»); lo que escriba después del número queda "
+            "como su comentario. Esa respuesta solo registra la calificación: no reabre la "
+            "solicitud."
+        ),
     ]
     if data.text("rating_url"):
-        blocks.append(Action("Calificar la atención", data.text("rating_url")))
+        blocks += [
+            Para("También puede calificar desde el enlace:"),
+            Action("Calificar la atención", data.text("rating_url")),
+        ]
     return _Mail(data.with_subject("¿Cómo fue nuestra atención?"), blocks + data.portal_link())
 
 
@@ -206,7 +234,7 @@ def _booking_link(data: _Data) -> _Mail:
         blocks.append(Action("Agende su espacio", url))
     if attempt != "1":
         blocks.append(Para(f"Este es el intento de contacto número {attempt}."))
-    blocks.append(_abandon_sentence(data))
+    blocks.append(_abandon_sentence(data, paused=False))  # an advisory has no SLA clock
     return _Mail(data.with_subject("Agende su asesoría personalizada"), blocks)
 
 
@@ -236,7 +264,7 @@ def _advisory_done(data: _Data) -> _Mail:
     ]
     if data.text("body"):
         blocks.append(Quote(data.text("body")))
-    blocks += _reopen_sentence(data)
+    blocks += _reopen_sentence(data, "advisory")
     return _Mail(data.with_subject("Asesoría realizada"), blocks + data.portal_link())
 
 
@@ -255,7 +283,7 @@ def _committee_rejected(data: _Data) -> _Mail:
         data.greeting(),
         Para(f"El Comité Operativo no aprobó su requerimiento {data.ticket}."),
         data.facts(("Motivo", data.text("reason") or data.text("body"))),
-        *_reopen_sentence(data),
+        *_reopen_sentence(data, "rejected"),
     ]
     return _Mail(data.with_subject("Requerimiento no aprobado"), blocks + data.portal_link())
 
@@ -267,7 +295,7 @@ def _requirement_delivered(data: _Data) -> _Mail:
     ]
     if data.text("body"):
         blocks.append(Quote(data.text("body")))
-    blocks += _reopen_sentence(data)
+    blocks += _reopen_sentence(data, "delivered")
     return _Mail(data.with_subject("Requerimiento entregado"), blocks + data.portal_link())
 
 

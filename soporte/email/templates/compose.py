@@ -11,7 +11,6 @@ from email.utils import format_datetime
 
 from soporte.email.subject_tag import with_tag
 from soporte.email.templates.document import RenderedMail
-from soporte.email.templates.message_ids import MESSAGE_ID_DOMAIN, ticket_thread_id
 
 # On every message we send (RFC 3834): automatic, and asking Exchange for no out-of-office
 # answer; inbound, soporte.email.loops refuses to answer such mail.
@@ -33,11 +32,12 @@ def build_email(
     in_reply_to: str | None = None,
     references: Iterable[str] = (),
     number: int | None = None,
+    thread_root: str | None = None,
     now: datetime | None = None,
-    domain: str = MESSAGE_ID_DOMAIN,
 ) -> EmailMessage:
     """multipart/alternative (text + HTML, UTF-8) with the headers that keep threads and
-    prevent loops: Auto-Submitted, our Message-ID, In-Reply-To and References."""
+    prevent loops: Auto-Submitted, our Message-ID, In-Reply-To and References (the ticket's
+    `thread_root` first, when given: MessageIds.thread_root)."""
     subject = with_tag(number, _one_line(rendered.subject))
     message = EmailMessage()
     message["From"] = _one_line(from_addr)
@@ -45,7 +45,7 @@ def build_email(
     message["Subject"] = subject
     message["Date"] = format_datetime(now or datetime.now(UTC))
     message["Message-ID"] = _one_line(message_id)
-    thread = _references(number, in_reply_to, references, domain)
+    thread = _references(thread_root, in_reply_to, references)
     if in_reply_to:
         message["In-Reply-To"] = _one_line(in_reply_to)
     if thread:
@@ -61,9 +61,9 @@ def build_email(
 
 
 def _references(
-    number: int | None, in_reply_to: str | None, references: Iterable[str], domain: str
+    thread_root: str | None, in_reply_to: str | None, references: Iterable[str]
 ) -> list[str]:
-    ids = [ticket_thread_id(number, domain)] if number else []
+    ids = [_one_line(thread_root)] if thread_root else []
     ids += [_one_line(ref) for ref in references if ref and ref.strip()]
     if in_reply_to:
         ids.append(_one_line(in_reply_to))

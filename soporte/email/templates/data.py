@@ -6,7 +6,12 @@ import re
 
 from soporte.email.subject_tag import subject_tag
 from soporte.email.templates.document import Action, Block, Facts, Para
-from soporte.email.templates.formatting import MISSING_INFO_LABELS, PRIORITY_LABELS, format_bogota
+from soporte.email.templates.formatting import (
+    MISSING_INFO_LABELS,
+    PRIORITY_LABELS,
+    ZONE_NAME,
+    format_bogota,
+)
 from soporte.policy import NO_CLIENT_REPLY_TEXT
 from soporte.policy.tickets import Notification
 
@@ -66,6 +71,36 @@ class _Data:
     def facts(self, *rows: tuple[str, str]) -> Facts:
         return Facts([(label, value) for label, value in rows if value])
 
+    def flag(self, key: str) -> bool:
+        return self._values.get(key) is True
+
+    @property
+    def kind(self) -> str:
+        """support, requirement or advisory (older data: read from the priority word)."""
+        kind = self.text("kind")
+        if kind:
+            return kind
+        priority = self.text("priority")
+        return priority if priority in ("requirement", "advisory") else "support"
+
+
+def _channel_facts(data: _Data) -> Facts:
+    """The vendor's channels (POLICY.md "Channels"), from the settings the sender passed."""
+    emails = " o ".join(data.items("support_emails"))
+    return data.facts(
+        ("Línea única", data.text("support_phone")),
+        ("Correo", emails),
+        ("Página de contacto", data.text("contact_url")),
+    )
+
+
+def _p1_line(data: _Data) -> str:
+    """The P1 line and its hours, or "" when the sender did not pass them."""
+    phone, hours = data.text("p1_phone"), data.text("p1_phone_hours")
+    if not phone:
+        return ""
+    return f"{phone} ({hours}, {ZONE_NAME})" if hours else phone
+
 
 def _priority_label(data: _Data) -> str:
     value = data.text("priority")
@@ -76,22 +111,40 @@ def _missing_info_items(data: _Data) -> list[str]:
     return [MISSING_INFO_LABELS.get(item, item) for item in data.items("missing_info")]
 
 
-def _reopen_sentence(data: _Data) -> list[Block]:
+# What a client may ask for within the reopen window, by what was resolved (POLICY §VIII.c).
+_REOPEN_ASKS = {
+    "support": "Si el problema continúa, puede pedir que reabramos la solicitud",
+    "advisory": "Si quedó un tema pendiente de la asesoría, puede pedir que reabramos la solicitud",
+    "rejected": "Si quiere que el Comité Operativo reconsidere su requerimiento, puede pedirlo",
+    "delivered": (
+        "Si la mejora entregada no hace lo que se acordó, puede pedir que reabramos el "
+        "requerimiento"
+    ),
+}
+
+
+def _reopen_sentence(data: _Data, case: str = "support") -> list[Block]:
+    """Until when and how the client may ask to reopen (nothing when the end is unknown)."""
     until = data.when("reopen_until")
     if not until:
         return []
+    ask = _REOPEN_ASKS.get(case, _REOPEN_ASKS["support"])
     return [
         Para(
-            "Si el problema continúa, puede pedir que la reabramos respondiendo a este correo "
-            f"con el motivo, a más tardar el {until}."
+            f"{ask} respondiendo a este correo con el motivo, a más tardar el {until}. "
+            "Después de esa fecha la solicitud queda cerrada y, si lo necesita, abrimos una nueva."
         )
     ]
 
 
-def _abandon_sentence(data: _Data) -> Para:
+def _abandon_sentence(data: _Data, *, paused: bool = True) -> Para:
+    """What happens without an answer; `paused` says the SLA clock stopped (support only)."""
     when = data.when("abandon_at")
     deadline = f" antes del {when}" if when else " en los próximos días"
+    pause = (
+        "Mientras esperamos su respuesta, el tiempo de atención queda en pausa. " if paused else ""
+    )
     return Para(
-        "Mientras esperamos su respuesta, el tiempo de atención queda en pausa. Si no recibimos "
-        f"respuesta{deadline}, daremos la solicitud por resuelta «{NO_CLIENT_REPLY_TEXT}»."
+        f"{pause}Si no recibimos respuesta{deadline}, daremos la solicitud por resuelta "
+        f"«{NO_CLIENT_REPLY_TEXT}»."
     )

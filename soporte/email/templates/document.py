@@ -105,8 +105,17 @@ def _footer(number: int, staff: bool) -> str:
     return "Este es un mensaje automático."
 
 
+def _is_empty(block: Block) -> bool:
+    if isinstance(block, Facts):
+        return not block.rows
+    if isinstance(block, Bullets):
+        return not block.items
+    return False
+
+
 def _assemble(mail: _Mail, number: int) -> RenderedMail:
     footer = _footer(number, mail.staff)
+    mail = _Mail(mail.subject, [b for b in mail.blocks if not _is_empty(b)], mail.staff)
     text = "\n\n".join(_text_block(block) for block in mail.blocks)
     text += f"\n\n-- \n{SIGNATURE}\n{footer}\n"
     body = "\n".join(_html_block(block) for block in mail.blocks)

@@ -62,8 +62,12 @@ def as_utc(value: object) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+ZONE_NAME = "hora de Bogotá"
+
+
 def format_bogota(value: object) -> str:
-    """Bogota wall time in Spanish: 'lunes 30 de noviembre de 2026, 8:00 a. m.'.
+    """Bogota wall time in Spanish, the zone named:
+    'lunes 30 de noviembre de 2026, 8:00 a. m. (hora de Bogotá)'.
 
     An unreadable value is shown as given."""
     instant = as_utc(value)
@@ -73,4 +77,4 @@ def format_bogota(value: object) -> str:
     hour = local.hour % 12 or 12
     period = "a. m." if local.hour < 12 else "p. m."
     day = f"{_DAYS[local.weekday()]} {local.day} de {_MONTHS[local.month - 1]} de {local.year}"
-    return f"{day}, {hour}:{local.minute:02d} {period}"
+    return f"{day}, {hour}:{local.minute:02d} {period} ({ZONE_NAME})"

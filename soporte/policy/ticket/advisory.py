@@ -6,6 +6,7 @@ from datetime import datetime
 
 from soporte.policy import Kind, ResolutionKind, Status, slots
 from soporte.policy.calendar import BusinessCalendar
+from soporte.policy.names import MailTemplate
 from soporte.policy.ticket.journal import _log, _notify, _set_status
 from soporte.policy.ticket.requirement import ADVISORY_DONE_TEXT
 from soporte.policy.ticket.state import (
@@ -48,7 +49,7 @@ def _notify_booking_link(state: TicketState, now: datetime, attempt: int) -> Non
     _notify(
         state,
         now,
-        "booking_link",
+        MailTemplate.BOOKING_LINK,
         client_recipients(state),
         {
             "attempt": attempt,
@@ -121,12 +122,24 @@ def book(state: TicketState, command: BookingCommand, now: datetime) -> int:
     }
     _log(state, at, FlowEvent.SLOT_BOOKED, actor=command.actor_email, data=data)
     _set_status(state, at, Status.SCHEDULED, command.actor_email)
-    _notify(state, at, "booking_confirmed", client_recipients(state), data, to_client=True)
-    _notify(state, at, "booking_confirmed", ["@assignee"], data, to_client=False)
+    _notify(
+        state, at, MailTemplate.BOOKING_CONFIRMED, client_recipients(state), data, to_client=True
+    )
+    _notify(state, at, MailTemplate.BOOKING_CONFIRMED, ["@assignee"], data, to_client=False)
     return state.last_seq
 
 
 def check_advisory_done(state: TicketState, command: AdvisoryDoneCommand, now: datetime) -> None:
+    """The update's validator: a scheduled advisory, once its booked session has started."""
+    _check_can_be_done(state)
+    if state.booked_slot is not None and utc(now) < state.booked_slot:
+        raise CommandRefused(
+            f"ticket #{state.input.number}'s session starts at {iso(state.booked_slot)}: "
+            "it can be marked done once it has started"
+        )
+
+
+def _check_can_be_done(state: TicketState) -> None:
     if state.input.kind is not Kind.ADVISORY:
         raise CommandRefused(
             f"ticket #{state.input.number} is a {state.input.kind.value}: "
@@ -140,14 +153,17 @@ def check_advisory_done(state: TicketState, command: AdvisoryDoneCommand, now: d
 
 
 def advisory_done(state: TicketState, command: AdvisoryDoneCommand, now: datetime) -> int:
-    """The session was held: resolved (kind advice), the client told."""
-    check_advisory_done(state, command, now)
+    """The session was held: resolved (kind advice), the client told.
+
+    The start-time rule lives in the validator only: validators do not run on replay, and a
+    ticket marked done early on older code must replay as it ran."""
+    _check_can_be_done(state)
     body = command.body.strip() or ADVISORY_DONE_TEXT
     _resolve(state, now, ResolutionKind.ADVICE, body, command.actor_email, _slot_data(state))
     _notify(
         state,
         now,
-        "advisory_done",
+        MailTemplate.ADVISORY_DONE,
         client_recipients(state),
         {
             "resolution_kind": ResolutionKind.ADVICE.value,
@@ -157,5 +173,5 @@ def advisory_done(state: TicketState, command: AdvisoryDoneCommand, now: datetim
         },
         to_client=True,
     )
-    _notify(state, now, "rating_invitation", client_recipients(state), to_client=True)
+    _notify(state, now, MailTemplate.RATING_INVITATION, client_recipients(state), to_client=True)
     return state.last_seq

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from soporte.policy import Status, Visibility
+from soporte.policy.calendar import BusinessCalendar
+from soporte.policy.names import MailTemplate
 from soporte.policy.ticket.journal import _log, _notify, _set_status
 from soporte.policy.ticket.sla_clock import _start_clock
 from soporte.policy.ticket.state import (
@@ -18,6 +20,11 @@ from soporte.policy.ticket.state import (
     working_status,
 )
 from soporte.policy.tickets import ClientMessage, EventType
+
+
+def is_business_time(state: TicketState, at: datetime) -> bool:
+    """Inside the business hours of POLICY §VII (the P1 line answers outside them)."""
+    return BusinessCalendar(state.input.holidays).is_open(utc(at))
 
 
 def needs_auto_assignment(state: TicketState) -> bool:
@@ -46,20 +53,30 @@ def acknowledge(state: TicketState, now: datetime) -> int:
     """Tell the reporter and the contacts to inform that the ticket exists (POLICY §V)."""
     if state.registration_done:
         return state.last_seq
-    data: dict[str, object] = {"missing_info": list(state.input.missing_info)}
+    data: dict[str, object] = {
+        "missing_info": list(state.input.missing_info),
+        "outside_business_hours": not is_business_time(state, state.input.registered_at),
+    }
     if state.input.refused_attachments:
         data["refused_attachments"] = list(state.input.refused_attachments)
     _notify(
         state,
         now,
-        "acknowledgement",
+        MailTemplate.ACKNOWLEDGEMENT,
         client_recipients(state),
         data,
         to_client=True,
         event_type=EventType.ACKNOWLEDGED,
     )
+    _ack_first(state)
     state.registration_done = True
     return state.last_seq
+
+
+def _ack_first(state: TicketState) -> None:
+    """The acknowledgement (just queued, last) goes out before anything queued while the
+    ticket was being registered (an engineer's quick reply, say): first in the outbox."""
+    state.outbox.insert(0, state.outbox.pop())
 
 
 # --- Client messages (a signal: never refused) -------------------------------------------
@@ -73,6 +90,8 @@ def client_message(state: TicketState, message: ClientMessage, now: datetime) ->
     if message.message_id in state.seen_message_ids:
         return None
     state.seen_message_ids.append(message.message_id)
+    if not message.verified:
+        return _unverified_message(state, message, now)
     _log(
         state,
         now,
@@ -93,7 +112,7 @@ def client_message(state: TicketState, message: ClientMessage, now: datetime) ->
         _notify(
             state,
             now,
-            "client_message",
+            MailTemplate.CLIENT_MESSAGE,
             ["@assignee"],
             {"author": message.author_email, "body": message.body},
             to_client=False,
@@ -102,12 +121,34 @@ def client_message(state: TicketState, message: ClientMessage, now: datetime) ->
         _notify(
             state,
             now,
-            "attachments_refused",
+            MailTemplate.ATTACHMENTS_REFUSED,
             [message.author_email],
             {"refused_attachments": list(message.refused_attachments)},
             to_client=True,
             in_reply_to=message.email_message_id,
         )
+    return state.last_seq
+
+
+def _unverified_message(state: TicketState, message: ClientMessage, now: datetime) -> int:
+    """A message in a contact's name that nothing proves is theirs (POLICY.md "Who sees
+    what"): kept in the log for staff only; it ends no wait, reopens nothing, mails no one."""
+    _log(
+        state,
+        now,
+        EventType.UNVERIFIED_MESSAGE,
+        actor=message.author_email,
+        channel=message.channel,
+        visibility=Visibility.INTERNAL,
+        body=message.body,
+        data={
+            "message_id": message.message_id,
+            "email_message_id": message.email_message_id,
+            "claimed_author": message.author_email,
+            "attachments": [a.model_dump() for a in message.attachments],
+            **_refused(message.refused_attachments),
+        },
+    )
     return state.last_seq
 
 
@@ -144,4 +185,4 @@ def _assign(state: TicketState, engineer: str, actor: str, now: datetime) -> Non
     )
     if has_sla_clock(state) and state.sla_started_at is None:
         _start_clock(state, now)
-    _notify(state, now, "assigned", [engineer], {"engineer": engineer}, to_client=False)
+    _notify(state, now, MailTemplate.ASSIGNED, [engineer], {"engineer": engineer}, to_client=False)

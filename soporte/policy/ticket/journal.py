@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from soporte.policy import Channel, Status, Visibility
+from soporte.policy.names import MailTemplate
 from soporte.policy.ticket.sla_clock import sla_instants
 from soporte.policy.ticket.state import SYSTEM, FlowEvent, TicketState, iso, utc
 from soporte.policy.tickets import EventType, LogEvent, Notification
@@ -43,7 +44,7 @@ def _log(
 def _notify(
     state: TicketState,
     now: datetime,
-    template: str,
+    template: MailTemplate,
     to: list[str],
     data: dict[str, object] | None = None,
     *,
@@ -53,7 +54,8 @@ def _notify(
 ) -> LogEvent:
     """Log a notification and queue it; its id (number, seq, template) makes sends idempotent.
 
-    Mail to the client threads under the message that opened the ticket, or `in_reply_to`."""
+    Mail to the client threads under the message that opened the ticket, or `in_reply_to`;
+    mail to staff is marked `audience: staff` (rendered in staff wording)."""
     number = state.input.number
     notification_id = f"{number}-{state.last_seq + 1}-{template}"
     event = _log(
@@ -61,7 +63,7 @@ def _notify(
         now,
         event_type,
         visibility=Visibility.PUBLIC if to_client else Visibility.INTERNAL,
-        data={"template": template, "to": list(to), "notification_id": notification_id},
+        data={"template": template.value, "to": list(to), "notification_id": notification_id},
     )
     state.outbox.append(
         Notification(
@@ -69,16 +71,25 @@ def _notify(
             number=number,
             template=template,
             to=list(to),
-            data={**_ticket_summary(state), **(data or {})},
+            data={**_ticket_summary(state), **_audience(to_client), **(data or {})},
             in_reply_to=(in_reply_to or state.input.source_message_id) if to_client else None,
         )
     )
     return event
 
 
+def _audience(to_client: bool) -> dict[str, object]:
+    return {} if to_client else {"audience": "staff"}
+
+
 def _ticket_summary(state: TicketState) -> dict[str, object]:
     instants = sla_instants(state)
+    # Until when the client may ask to reopen (POLICY §VIII.c): every mail after a resolution.
+    reopen = {"reopen_until": iso(state.reopen_until)} if state.reopen_until else {}
+    written_to = state.input.support_address
     return {
+        **reopen,
+        **({"support_address": written_to} if written_to else {}),
         "number": state.input.number,
         "subject": state.input.subject,
         "client_name": state.input.client_name,

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
-from soporte.policy import Kind, Priority, ResolutionKind, Status
+from soporte.policy import Kind, Priority, ResolutionKind, Status, Visibility
 from soporte.policy.config import ABANDON_AFTER_ATTEMPTS, PolicyConfig
 from soporte.policy.refusals import Refusal
 from soporte.policy.tickets import (
@@ -19,6 +19,7 @@ from soporte.policy.tickets import (
     ResolutionView,
     TicketInput,
 )
+from soporte.policy.triage import P1_VERIFY_WITHIN
 
 SYSTEM = "system"
 SLA_RECIPIENTS = ["@assignee", "@supervisors"]
@@ -214,6 +215,8 @@ class TicketState(BaseModel):
                 "missing_info": list(ticket.missing_info),
             },
         )
+        if ticket.priority_to_verify:
+            _log_priority_to_verify(state, registered_at)
         return state
 
 
@@ -256,6 +259,28 @@ def working_status(state: TicketState) -> Status:
     if kind is Kind.ADVISORY and state.booked_slot is not None:
         return Status.SCHEDULED
     return initial_status(kind)
+
+
+def _log_priority_to_verify(state: TicketState, registered_at: datetime) -> None:
+    """The P1 rule (soporte.policy.triage): a suggested P1 started as P2, for staff."""
+    verify_by = registered_at + P1_VERIFY_WITHIN
+    journal._log(
+        state,
+        registered_at,
+        EventType.PRIORITY_TO_VERIFY,
+        visibility=Visibility.INTERNAL,
+        body=(
+            "The client suggested P1 (one failure hitting several clients); the system's "
+            f"suggestion is {state.input.system_priority.value}: started as P2. Verify by "
+            f"{verify_by.isoformat()} and raise it to P1 if several clients are hit."
+        ),
+        data={
+            "suggested": Priority.P1.value,
+            "system": state.input.system_priority.value,
+            "priority": state.priority.value,
+            "verify_by": verify_by.isoformat(),
+        },
+    )
 
 
 def has_sla_clock(state: TicketState) -> bool:

@@ -22,6 +22,7 @@ from soporte.services.email_intake.results import (
     clean,
 )
 from soporte.services.intake import stored_input
+from soporte.services.people_to_inform import informable, normalized
 from soporte.services.schemas import TicketCreate
 
 _EXPECTED_LABEL = re.compile(r"^resultado esperado$")
@@ -85,18 +86,9 @@ async def _sender_of(session: AsyncSession, address: str) -> tuple[Contact, Clie
 async def _notify_list(
     session: AsyncSession, parsed: ParsedMail, nit: str, reporter: str
 ) -> list[str]:
-    """Who else to inform: active contacts of the same client among To and Cc."""
-    addresses = {a.strip().lower() for a in [*parsed.to, *parsed.cc] if "@" in a} - {reporter}
-    if not addresses:
-        return []
-    rows = await session.scalars(
-        select(Contact.email).where(
-            Contact.email.in_(sorted(addresses)),
-            Contact.client_nit == nit,
-            Contact.active.is_(True),
-        )
-    )
-    return sorted(set(rows.all()))
+    """Who else to inform: the people to inform among To and Cc (the others are dropped)."""
+    addresses = normalized([*parsed.to, *parsed.cc]) - {reporter}
+    return sorted(await informable(session, nit, addresses))
 
 
 async def _earlier_intake(session: AsyncSession, principal: str, key: str) -> TicketInput | None:

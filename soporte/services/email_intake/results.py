@@ -16,7 +16,6 @@ log = logging.getLogger("soporte.email")
 TemporalGetter = Callable[[], Awaitable[TemporalClient]]
 Clock = Callable[[], datetime]
 
-SUPPORT_PHONE = "601 000 0000"
 DEFAULT_CATEGORY = "general"
 SIGNAL_TIMEOUT = timedelta(seconds=10)
 AUTO_REPLY_WINDOW = timedelta(hours=1)

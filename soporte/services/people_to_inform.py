@@ -1,0 +1,33 @@
+"""People to inform (POLICY.md "Who sees what"): active contacts of the ticket's own client.
+
+One rule for every door: the API and the portal refuse any other address naming it
+(`soporte.services.intake.check_people_to_inform`), the email intake keeps only these among
+To and Cc, and the notification activity checks them again at send time (a contact
+deactivated or moved to another client since gets nothing more).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from soporte.db.models import Contact
+
+
+def normalized(addresses: Iterable[str]) -> set[str]:
+    return {address.strip().lower() for address in addresses if "@" in address}
+
+
+async def informable(session: AsyncSession, nit: str, addresses: Iterable[str]) -> set[str]:
+    """The addresses among `addresses` that are active contacts of the client `nit`."""
+    wanted = sorted(normalized(addresses))
+    if not wanted:
+        return set()
+    rows = await session.scalars(
+        select(Contact.email).where(
+            Contact.email.in_(wanted), Contact.client_nit == nit, Contact.active.is_(True)
+        )
+    )
+    return set(rows.all())
