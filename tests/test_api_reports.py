@@ -8,19 +8,24 @@ import csv
 import io
 import random
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from itertools import count
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
+from soporte.db.models import Ticket
 from soporte.db.session import create_engine, create_sessionmaker
-from soporte.policy import Priority
+from soporte.policy import SUPPORT_PRIORITIES, Priority, Role, Status
 from soporte.policy.sla_report import GroupBy, ReportTicket, aggregate, sla_facts
 from soporte.policy.ticket import CommandRefused
-from soporte.services.reports import CSV_COLUMNS, row_json
+from soporte.services import dashboard
+from soporte.services.auth import Principal
+from soporte.services.errors import InvalidInput
+from soporte.services.reports import CSV_COLUMNS, ReportQuery, dashboard_reports, row_json
 from tests.api_support import ADMIN, Api, backends, make_nit, module_api
 from tests.ticket_paths import Walk, store
 from tests.workflow_support import HOLIDAYS, bogota
@@ -28,6 +33,9 @@ from tests.workflow_support import HOLIDAYS, bogota
 REPORT = "/api/v1/reports/sla"
 NUMBERS = count(1000)
 ENGINEERS = ["ana@btw.com.co", "luis@btw.com.co", None]
+SUPERVISOR = Principal(
+    email="sup.report@btw.com.co", roles=frozenset({Role.SUPERVISOR}), name="Supervisora"
+)
 
 
 @dataclass
@@ -126,6 +134,83 @@ async def test_sql_equals_the_pure_aggregation_for_random_sets(world: World, see
         for row in got["rows"]:
             for target in ("first_response", "resolution"):
                 assert sum(row[target].values()) == row["tickets"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+async def test_the_dashboards_one_read_folds_into_the_three_reports(
+    world: World, seed: int
+) -> None:
+    """The dashboard's tables (soporte.services.reports.dashboard_reports: one grouped read
+    over both ranges) equal the pure aggregation of each: the period (not whole months) by
+    priority with its medians, by engineer, and the twelve months up to its end by month."""
+    rng = random.Random(100 + seed)
+    nit = make_nit(str(904500000 + seed))
+    walks = [random_walk(rng, nit) for _ in range(rng.randrange(10, 40))]
+    tickets = [report_ticket(w) for w in walks]
+    await store(create_sessionmaker(world.engine), *walks)
+    now = datetime.now(UTC)
+    period = ReportQuery(date(2026, 10, 20), date(2026, 11, 30), GroupBy.PRIORITY, nit=nit)
+    months = ReportQuery(date(2025, 12, 1), date(2026, 11, 30), GroupBy.MONTH, nit=nit)
+    async with create_sessionmaker(world.engine)() as session:
+        found = await dashboard_reports(session, SUPERVISOR, period, months, now)
+        with pytest.raises(InvalidInput):  # the months end with the period
+            await dashboard_reports(
+                session, SUPERVISOR, period, replace(months, last_day=date(2026, 10, 31)), now
+            )
+    in_period = [t for t in tickets if t.opened_on >= period.first_day]
+    no_medians = {"median_first_response_seconds": None, "median_resolution_seconds": None}
+
+    def expected(group_by: GroupBy, chosen: list[ReportTicket], medians: bool) -> list[Any]:
+        rows = [row_json(r) for r in aggregate(chosen, group_by, now)]
+        return rows if medians else [{**r, **no_medians} for r in rows]
+
+    assert [row_json(r) for r in found.priority.rows] == expected(GroupBy.PRIORITY, in_period, True)
+    assert [row_json(r) for r in found.engineer.rows] == expected(
+        GroupBy.ENGINEER, in_period, False
+    )
+    assert [row_json(r) for r in found.months.rows] == expected(GroupBy.MONTH, tickets, False)
+    assert sum(r.tickets for r in found.months.rows) == len(tickets)
+
+
+async def test_the_open_tickets_tables_equal_a_count_of_the_rows(world: World) -> None:
+    """The dashboard's open tickets by priority and age, and by assignee (one grouped read,
+    soporte.services.dashboard.open_now), equal a plain count of the read model's rows."""
+    rng = random.Random(7)
+    nit = make_nit("904600000")
+    await store(create_sessionmaker(world.engine), *(random_walk(rng, nit) for _ in range(30)))
+    now = datetime.now(UTC)
+    async with create_sessionmaker(world.engine)() as session:
+        found = await dashboard.open_now(session, SUPERVISOR, now)
+        rows = (
+            await session.execute(
+                select(
+                    Ticket.status,
+                    Ticket.priority,
+                    Ticket.created_at,
+                    Ticket.assignee,
+                    Ticket.breached,
+                )
+            )
+        ).all()
+    ages = {p.value: [0] * len(dashboard.AGES) for p in SUPPORT_PRIORITIES}
+    loads: dict[str | None, list[int]] = {}
+    for status, priority, created_at, assignee, breached in rows:
+        if status in (Status.RESOLVED, Status.CLOSED):
+            continue
+        age = now - created_at
+        bucket = next(
+            i for i, (_, upper) in enumerate(dashboard.AGES) if upper is None or age < upper
+        )
+        if priority in ages:
+            ages[priority][bucket] += 1
+        counts = loads.setdefault(assignee, [0, 0])
+        counts[0] += 1
+        counts[1] += 1 if breached else 0
+    assert found.ages == ages and sum(map(sum, ages.values())) > 0
+    assert {load.email: [load.open, load.breached] for load in found.loads} == loads
+    assert [load.open for load in found.loads] == sorted(
+        (n for n, _ in loads.values()), reverse=True
+    )
 
 
 async def test_csv_equals_json(world: World) -> None:

@@ -157,13 +157,15 @@ async def dashboard_page(request: Request) -> Response:
     principal = caller.principal
     period = read_period(request)
     now = datetime.now(UTC)
-    priority_rows = by_priority(await report(request, principal, period.query(GroupBy.PRIORITY)))
-    month_rows = (await report(request, principal, period.months_query())).rows
-    engineer_rows = (await report(request, principal, period.query(GroupBy.ENGINEER))).rows
     async with core.state_of(request).sessions() as session:
-        ages = await dashboard.open_by_priority_and_age(session, principal, now)
+        found = await reports.dashboard_reports(
+            session, principal, period.query(GroupBy.PRIORITY), period.months_query(), now
+        )
+        priority_rows = by_priority(found.priority)
+        month_rows, engineer_rows = found.months.rows, found.engineer.rows
+        opened = await dashboard.open_now(session, principal, now)
+        ages, loads = opened.ages, opened.loads
         breaches = await dashboard.breaches(session, principal, period.query(GroupBy.PRIORITY), now)
-        loads = await dashboard.load_per_engineer(session, principal)
     names = await engineer_names(request)
     age_series = [
         charts.Series(label, [float(ages[p.value][i]) for p in SUPPORT_PRIORITIES])

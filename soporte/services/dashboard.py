@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
@@ -55,30 +55,63 @@ class Load:
     breached: int
 
 
+@dataclass(frozen=True)
+class OpenNow:
+    ages: dict[str, list[int]]
+    loads: list[Load]
+
+
+async def open_now(session: AsyncSession, principal: Principal, now: datetime) -> OpenNow:
+    """The tickets open now, by priority and age and by assignee, from one read of them.
+
+    Grouped by state first: the planner then reads the few open tickets from the state's
+    index (grouped by priority first, SQLite walked the priority index over every ticket
+    ever opened: 60 ms at 100,000 of them)."""
+    require_reader(principal)
+    bucket = case(
+        *(
+            (Ticket.created_at > now - upper, index)
+            for index, (_, upper) in enumerate(AGES)
+            if upper is not None
+        ),
+        else_=len(AGES) - 1,
+    ).label("bucket")
+    rows = (
+        await session.execute(
+            select(Ticket.priority, bucket, Ticket.assignee, Ticket.breached, func.count())
+            .where(Ticket.status.in_(OPEN))
+            .group_by(Ticket.status, Ticket.priority, bucket, Ticket.assignee, Ticket.breached)
+        )
+    ).all()
+    ages: dict[str, list[int]] = {p.value: [0] * len(AGES) for p in SUPPORT_PRIORITIES}
+    per_assignee: dict[str | None, list[int]] = {}
+    for priority, index, assignee, breached, count in rows:
+        if priority in ages:
+            ages[priority][index] += count
+        sums = per_assignee.setdefault(assignee, [0, 0])
+        sums[0] += count
+        sums[1] += count if breached else 0
+    names = await _staff_names(session, [e for e in per_assignee if e])
+    await session.commit()
+    loads = [
+        Load(email, names.get(email or "", email or "Sin asignar"), n, b)
+        for email, (n, b) in per_assignee.items()
+    ]
+    return OpenNow(ages, sorted(loads, key=lambda load: (-load.open, load.name)))
+
+
+async def _staff_names(session: AsyncSession, emails: list[str]) -> dict[str, str]:
+    if not emails:
+        return {}
+    found = await session.execute(select(Staff.email, Staff.name).where(Staff.email.in_(emails)))
+    return dict(found.tuples().all())
+
+
 async def open_by_priority_and_age(
     session: AsyncSession, principal: Principal, now: datetime
 ) -> dict[str, list[int]]:
     """{priority: [count per age bucket]} of the tickets still open now."""
-    require_reader(principal)
-    table: dict[str, list[int]] = {p.value: [0] * len(AGES) for p in SUPPORT_PRIORITIES}
-    lower = None
-    for index, (_, upper) in enumerate(AGES):
-        conditions: list[ColumnElement[bool]] = [
-            Ticket.status.in_(OPEN),
-            Ticket.priority.in_(list(table)),
-        ]
-        if upper is not None:
-            conditions.append(Ticket.created_at > now - upper)
-        if lower is not None:
-            conditions.append(Ticket.created_at <= now - lower)
-        rows = await session.execute(
-            select(Ticket.priority, func.count()).where(*conditions).group_by(Ticket.priority)
-        )
-        for priority, count in rows.all():
-            table[priority][index] = count
-        lower = upper
-    await session.commit()
-    return table
+    return (await open_now(session, principal, now)).ages
 
 
 def _breached(outcome: Any, due: Any, now: datetime) -> ColumnElement[bool]:
@@ -113,7 +146,10 @@ async def breaches(
             Ticket.priority.in_([p.value for p in SUPPORT_PRIORITIES]),
             or_(first, resolution),
         )
-        .order_by(Ticket.created_at.desc())
+        # The opening day first (the day of created_at in Bogota, so the same order): the
+        # covering report index walked backwards finds the most recent breaches without
+        # sorting the period (80 ms for a year of 100,000 tickets, now about 1 ms).
+        .order_by(Ticket.opened_on.desc(), Ticket.created_at.desc())
         .limit(MAX_BREACHES)
     )
     found = [Breach(n, s, c or "", p, a, bool(f), bool(r)) for n, s, c, p, a, f, r in rows.all()]
@@ -123,35 +159,7 @@ async def breaches(
 
 async def load_per_engineer(session: AsyncSession, principal: Principal) -> list[Load]:
     """Open tickets per assignee now (and how many of them breached), heaviest first."""
-    require_reader(principal)
-    rows = await session.execute(
-        select(
-            Ticket.assignee,
-            func.count(),
-            func.sum(case((Ticket.breached.is_(True), 1), else_=0)),
-        )
-        .where(Ticket.status.in_(OPEN))
-        .group_by(Ticket.assignee)
-    )
-    counts = rows.all()
-    emails = [e for e, _, _ in counts if e]
-    names = (
-        dict(
-            (
-                await session.execute(
-                    select(Staff.email, Staff.name).where(Staff.email.in_(emails))
-                )
-            ).all()
-        )
-        if emails
-        else {}
-    )
-    await session.commit()
-    loads = [
-        Load(email, names.get(email or "", email or "Sin asignar"), int(n), int(b or 0))
-        for email, n, b in counts
-    ]
-    return sorted(loads, key=lambda load: (-load.open, load.name))
+    return (await open_now(session, principal, datetime.now(UTC))).loads
 
 
 def table_csv(header: list[str], rows: list[list[object]]) -> str:

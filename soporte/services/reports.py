@@ -2,7 +2,8 @@
 by priority, client, engineer or month, with each target's met/breached/pending counts.
 
 Aggregated in SQL over the columns the projection keeps (soporte.policy.sla_report): one grouped
-query for the counts and sums, one windowed query per median, both on the opened_on index.
+query for the counts and sums, and one fetch of the counted seconds for the medians (taken in
+Python), both on the covering index ix_tickets_report.
 soporte.policy.sla_report.aggregate is the same computation in Python; the tests hold the two equal.
 """
 
@@ -12,14 +13,13 @@ import asyncio
 import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    RowMapping,
     Select,
     String,
     and_,
@@ -137,9 +137,29 @@ def _key(group_by: GroupBy) -> Any:
     return func.substr(cast(Ticket.opened_on, String), 1, 7)
 
 
-def _where(query: ReportQuery) -> list[ColumnElement[bool]]:
+def _grouping(group_by: GroupBy) -> tuple[list[Any], Callable[[Sequence[Any]], Any]]:
+    """The grouped query's keys, and the report's key of each of its rows. By priority and
+    by month, grouped by opening day first: the covering index's own order, so SQLite sums
+    the rows as it reads them, with no sort (75 ms instead of 115 for a year of 100,000
+    tickets); the days (at most 366 a year) fold into the report's keys in Python."""
+    if group_by is GroupBy.PRIORITY:
+        return [Ticket.opened_on, Ticket.priority], lambda row: row[1]
+    if group_by is GroupBy.MONTH:
+        return [Ticket.opened_on], month_of
+    return [_key(group_by)], lambda row: row[0]
+
+
+def month_of(row: Sequence[Any]) -> str:
+    """The "YYYY-MM" of a row's opening day, as the DBAPI gives it (an ISO string from
+    SQLite, a date from psycopg)."""
+    return str(row[0])[:7]
+
+
+def _where(query: ReportQuery, first_day: date | None = None) -> list[ColumnElement[bool]]:
+    """The report's tickets: opened in its days (from `first_day` when given: a wider
+    read folded into several reports), of a support priority, and its filters."""
     conditions = [
-        Ticket.opened_on >= query.first_day,
+        Ticket.opened_on >= (first_day or query.first_day),
         Ticket.opened_on <= query.last_day,
         Ticket.priority.in_([p.value for p in SUPPORT_PRIORITIES]),
     ]
@@ -165,32 +185,73 @@ def _outcome_counts(outcome: Any, due: Any, now: datetime, prefix: str) -> list[
     ]
 
 
-def _totals(query: ReportQuery, now: datetime) -> Select[Any]:
-    key = _key(query.group_by).label("key")
+# The grouped query's sums, in this order: every one adds up across groups, so groups by
+# several keys fold into the rows of any one of them (the dashboard's three tables from
+# one read). CSAT is a sum and a count of ratings, not an average, for the same reason.
+SUMS = (
+    "tickets",
+    "fr_met",
+    "fr_breached",
+    "fr_pending",
+    "res_met",
+    "res_breached",
+    "res_pending",
+    "paused",
+    "reopened",
+    "rating_sum",
+    "rated",
+)
+
+
+def _totals(
+    conditions: list[ColumnElement[bool]], keys: Sequence[Any], now: datetime
+) -> Select[Any]:
+    labeled = [key.label(f"key{index}") for index, key in enumerate(keys)]
     return (
         select(
-            key,
+            *labeled,
             func.count().label("tickets"),
             *_outcome_counts(Ticket.first_response_outcome, Ticket.first_response_due, now, "fr"),
             *_outcome_counts(Ticket.resolution_outcome, Ticket.resolution_due, now, "res"),
             func.coalesce(func.sum(Ticket.paused_seconds), 0).label("paused"),
             _count(Ticket.reopen_count > 0).label("reopened"),
-            func.avg(Ticket.rating).label("csat"),
+            func.coalesce(func.sum(Ticket.rating), 0).label("rating_sum"),
+            func.count(Ticket.rating).label("rated"),
         )
-        .where(*_where(query))
-        .group_by(key)
+        .where(*conditions)
+        .group_by(*labeled)
     )
 
 
-def _seconds(query: ReportQuery) -> Select[Any]:
+Sums = list[int]
+SKIP = object()
+
+
+def _fold(
+    rows: Iterable[Sequence[Any]], key_of: Callable[[Sequence[Any]], Any], keys: int
+) -> dict[Any, Sums]:
+    """Each group's sums added up under `key_of(row)`; a row whose key_of is SKIP is left
+    out (a group outside the table's range)."""
+    folded: dict[Any, Sums] = {}
+    for row in rows:
+        key = key_of(row)
+        if key is SKIP:
+            continue
+        sums = folded.setdefault(key, [0] * len(SUMS))
+        for index, value in enumerate(row[keys:]):
+            sums[index] += int(value or 0)
+    return folded
+
+
+def _seconds(conditions: list[ColumnElement[bool]], key: ColumnElement[Any]) -> Select[Any]:
     """The counted seconds of each ticket that reached a target, with its key (read from
     the covering index); the medians are taken in Python, the same on both backends."""
     return select(
-        _key(query.group_by).label("key"),
+        key.label("key"),
         Ticket.first_response_seconds,
         Ticket.resolution_seconds,
     ).where(
-        *_where(query),
+        *conditions,
         or_(Ticket.first_response_seconds.is_not(None), Ticket.resolution_seconds.is_not(None)),
     )
 
@@ -209,21 +270,50 @@ def _medians(rows: Iterable[Sequence[Any]]) -> dict[Any, Medians]:
     return {key: (median(a), median(b)) for key, (a, b) in values.items()}
 
 
-def _totals_reader(query: ReportQuery, now: datetime) -> Callable[[Connection], list[RowMapping]]:
-    return lambda connection: list(connection.execute(_totals(query, now)).mappings())
-
-
-def _medians_reader(query: ReportQuery) -> Callable[[Connection], dict[Any, Medians]]:
-    def read(connection: Connection) -> dict[Any, Medians]:
-        result = connection.execute(_seconds(query))
+def _rows_reader(query: Select[Any]) -> Callable[[Connection], list[Sequence[Any]]]:
+    def read(connection: Connection) -> list[Sequence[Any]]:
+        result = connection.execute(query)
         try:
             # The DBAPI's own rows (plain keys and integers, nothing to convert): Core's Row
             # objects cost more than the query itself at 100,000 tickets.
-            return _medians(result.cursor.fetchall())
+            return list(result.cursor.fetchall())
         finally:
             result.close()
 
     return read
+
+
+def _medians_reader(query: Select[Any]) -> Callable[[Connection], dict[Any, Medians]]:
+    read_rows = _rows_reader(query)
+    return lambda connection: _medians(read_rows(connection))
+
+
+def _report_rows(folded: dict[Any, Sums], medians: dict[Any, Medians]) -> list[ReportRow]:
+    rows = []
+    for key, sums in folded.items():
+        named = dict(zip(SUMS, sums, strict=True))
+        first_median, resolution_median = medians.get(key, (None, None))
+        rows.append(
+            ReportRow(
+                key=key,
+                tickets=named["tickets"],
+                first_response=TargetCounts(
+                    named["fr_met"], named["fr_breached"], named["fr_pending"]
+                ),
+                resolution=TargetCounts(
+                    named["res_met"], named["res_breached"], named["res_pending"]
+                ),
+                median_first_response_seconds=first_median,
+                median_resolution_seconds=resolution_median,
+                paused_seconds=named["paused"],
+                reopened=named["reopened"],
+                csat_average=(
+                    round(named["rating_sum"] / named["rated"], 2) if named["rated"] else None
+                ),
+            )
+        )
+    rows.sort(key=lambda r: sort_key(r.key))
+    return rows
 
 
 async def sla_report(
@@ -232,24 +322,69 @@ async def sla_report(
     access.check(principal, Action.READ_SLA_REPORT)
     check_query(query)
     now = now or datetime.now(UTC)
+    conditions = _where(query)
+    keys, key_of = _grouping(query.group_by)
     # Two connections at once: SQLite sums in C while Python takes the medians.
     totals, medians = await asyncio.gather(
-        read_on_a_thread(session.bind, _totals_reader(query, now)),
-        read_on_a_thread(session.bind, _medians_reader(query)),
+        read_on_a_thread(session.bind, _rows_reader(_totals(conditions, keys, now))),
+        read_on_a_thread(session.bind, _medians_reader(_seconds(conditions, _key(query.group_by)))),
     )
-    rows = [
-        ReportRow(
-            key=row["key"],
-            tickets=row["tickets"],
-            first_response=TargetCounts(row["fr_met"], row["fr_breached"], row["fr_pending"]),
-            resolution=TargetCounts(row["res_met"], row["res_breached"], row["res_pending"]),
-            median_first_response_seconds=medians.get(row["key"], (None, None))[0],
-            median_resolution_seconds=medians.get(row["key"], (None, None))[1],
-            paused_seconds=int(row["paused"]),
-            reopened=int(row["reopened"]),
-            csat_average=None if row["csat"] is None else round(float(row["csat"]), 2),
-        )
-        for row in totals
-    ]
-    rows.sort(key=lambda r: sort_key(r.key))
-    return SlaReport(query=query, rows=rows)
+    folded = _fold(totals, key_of, len(keys))
+    return SlaReport(query=query, rows=_report_rows(folded, medians))
+
+
+@dataclass(frozen=True)
+class DashboardReports:
+    """The dashboard's three tables: the period by priority (with its medians), the twelve
+    months up to the period's end by month, and the period by engineer. The month and the
+    engineer rows carry no medians (the page shows none; their CSV is the full report)."""
+
+    priority: SlaReport
+    months: SlaReport
+    engineer: SlaReport
+
+
+async def dashboard_reports(
+    session: AsyncSession,
+    principal: Principal,
+    period: ReportQuery,
+    months: ReportQuery,
+    now: datetime | None = None,
+) -> DashboardReports:
+    """The three tables in three reads at once: the tickets of both ranges grouped by
+    opening day and priority (the covering index's own order: summed as it is read, with
+    no sort), folded in Python into the period's priorities and the months (the same sums
+    as sla_report's); the period by engineer; the period's medians by priority."""
+    access.check(principal, Action.READ_SLA_REPORT)
+    check_query(period)
+    check_query(months)
+    if months.last_day != period.last_day or (period.priority, period.nit) != (
+        months.priority,
+        months.nit,
+    ):
+        raise InvalidInput("to", "the months end with the period, with the same filters")
+    now = now or datetime.now(UTC)
+    priority, engineer = _key(GroupBy.PRIORITY), _key(GroupBy.ENGINEER)
+    day_keys, priority_of = _grouping(GroupBy.PRIORITY)  # by opening day, then priority
+    wider = _where(period, min(period.first_day, months.first_day))
+    by_day, by_engineer, medians = await asyncio.gather(
+        read_on_a_thread(session.bind, _rows_reader(_totals(wider, day_keys, now))),
+        read_on_a_thread(session.bind, _rows_reader(_totals(_where(period), [engineer], now))),
+        read_on_a_thread(session.bind, _medians_reader(_seconds(_where(period), priority))),
+    )
+    # The day as the DBAPI gives it (see month_of).
+    period_from, months_from = period.first_day.isoformat(), months.first_day.isoformat()
+    by_priority = _fold(
+        by_day, lambda row: priority_of(row) if str(row[0]) >= period_from else SKIP, len(day_keys)
+    )
+    by_month = _fold(
+        by_day, lambda row: month_of(row) if str(row[0]) >= months_from else SKIP, len(day_keys)
+    )
+    return DashboardReports(
+        priority=SlaReport(period, _report_rows(by_priority, medians)),
+        months=SlaReport(months, _report_rows(by_month, {})),
+        engineer=SlaReport(
+            replace(period, group_by=GroupBy.ENGINEER),
+            _report_rows(_fold(by_engineer, lambda row: row[0], 1), {}),
+        ),
+    )
