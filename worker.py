@@ -45,6 +45,7 @@ def build_worker(client: Client, settings: Settings, task_queue: str | None = No
         activities=build_activities(settings),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         interceptors=[RequestIdInWorkerLogs()],
+        max_cached_workflows=settings.worker_cached_workflows,
         max_concurrent_workflow_tasks=concurrency,
         max_concurrent_local_activities=concurrency,
         max_concurrent_activities=2 * concurrency,

@@ -37,7 +37,8 @@ from soporte.email.secret import message_ids
 from soporte.email.templates import build_email, render
 from soporte.email.transport import send_mail
 from soporte.policy import Kind, Role
-from soporte.policy.committee import AGENDA_TEMPLATE, next_session
+from soporte.policy.committee import next_session
+from soporte.policy.names import MailTemplate
 from soporte.policy.tickets import Notification
 from soporte.services.people_to_inform import informable
 from soporte.settings import Settings
@@ -45,7 +46,6 @@ from soporte.settings import Settings
 log = logging.getLogger("soporte.mail")
 
 ROLE_WORDS = {"@supervisors": Role.SUPERVISOR, "@committee": Role.COMMITTEE}
-UNROUTED_AGENDA_TEMPLATE = "committee_agenda_unrouted"
 
 
 async def assignee_of(session: AsyncSession, notification: Notification) -> str | None:
@@ -107,7 +107,7 @@ async def unrouted_agenda(
     session: AsyncSession, notification: Notification
 ) -> tuple[Notification, list[str]] | None:
     """An agenda no committee member receives goes to the admins instead, saying so."""
-    if notification.template != AGENDA_TEMPLATE:
+    if notification.template != MailTemplate.COMMITTEE_AGENDA:
         return None
     admins = sorted({staff.email.lower() for staff in await active_staff(session, Role.ADMIN)})
     log.warning(
@@ -117,7 +117,9 @@ async def unrouted_agenda(
     )
     if not admins:
         return None
-    return notification.model_copy(update={"template": UNROUTED_AGENDA_TEMPLATE}), admins
+    return notification.model_copy(
+        update={"template": MailTemplate.COMMITTEE_AGENDA_UNROUTED}
+    ), admins
 
 
 def is_about_a_ticket(notification: Notification) -> bool:
@@ -134,7 +136,7 @@ def message_id(notification: Notification, settings: Settings) -> str:
 
 # The mail that invites the client to rate the service (sent with each resolution, of a
 # ticket or of its incident) carries the rating page's link.
-RATING_TEMPLATES = frozenset({"rating_invitation"})
+RATING_TEMPLATES = frozenset({MailTemplate.RATING_INVITATION})
 
 
 def with_context(
@@ -158,7 +160,7 @@ def with_context(
     if notification.template in RATING_TEMPLATES:
         rating = portal_paths.absolute(settings.public_url, portal_paths.rating(number))
         context["rating_url"] = rating
-    if kind == Kind.REQUIREMENT.value and notification.template == "acknowledgement":
+    if kind == Kind.REQUIREMENT.value and notification.template == MailTemplate.ACKNOWLEDGEMENT:
         session = next_session(settings.committee_schedule, now or datetime.now(UTC))
         context["committee_at"] = session.isoformat()
     data = {**context, **notification.data}

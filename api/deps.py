@@ -15,6 +15,7 @@ from api.state import AppState
 from soporte.services.access import Action, check
 from soporte.services.auth import Principal, authenticate
 from soporte.services.auth_limits import FailureLimiter
+from soporte.services.email_intake import EmailIntake
 from soporte.services.errors import Unauthorized
 from soporte.settings import Settings
 
@@ -25,6 +26,16 @@ async def app_state(request: Request) -> AppState:
 
 
 StateDep = Annotated[AppState, Depends(app_state)]
+
+
+def email_intake(state: AppState, request: Request) -> EmailIntake:
+    """One intake per app (the API's email routes and the portal's confirmation page), so
+    concurrent duplicates of one message wait for each other."""
+    intake: EmailIntake | None = getattr(request.app.state, "email_intake", None)
+    if intake is None:
+        intake = EmailIntake(state.settings, state.sessions, state.temporal)
+        request.app.state.email_intake = intake
+    return intake
 
 
 async def get_settings(state: StateDep) -> Settings:

@@ -201,7 +201,7 @@ class Stack:
             SOPORTE_DATABASE_URL=self.settings.effective_database_url,
             SOPORTE_TEMPORAL_ADDRESS=temporal_address,
             SOPORTE_ADMIN_TOKEN=token,
-            SOPORTE_PUBLIC_URL=f"http://{HOST}:{self.ports.api}",
+            SOPORTE_PUBLIC_URL=self.settings.public_url,
         )
         if not self.settings.temporal_address:
             # The embedded server answers idle polls every EMBEDDED_LONG_POLL, so a worker
@@ -305,13 +305,35 @@ def private_data_dir(data_dir: Path) -> None:
     (data_dir / "logs").mkdir(exist_ok=True)
 
 
+def with_public_url(settings: Settings, api_port: int) -> Settings:
+    """The address our mail links to: SOPORTE_PUBLIC_URL when it is set (a proxy, a real
+    name), else the API this stack serves (its port, as `--api-port` says)."""
+    if "public_url" in settings.model_fields_set:
+        return settings
+    return settings.model_copy(update={"public_url": f"http://{HOST}:{api_port}"})
+
+
+def metrics_line(settings: Settings, served: str) -> str:
+    """Where Prometheus scrapes: the API's endpoint, and the worker's own (README "The
+    queue, the SLA report, metrics")."""
+    api = f"Metrics      {served}/metrics (API)"
+    if settings.worker_metrics_port == 0:
+        return f"{api}; the worker's off (SOPORTE_WORKER_METRICS_PORT=0)"
+    host, port = settings.worker_metrics_host, settings.worker_metrics_port
+    return f"{api}, http://{host}:{port}/metrics (worker)"
+
+
 def print_banner(settings: Settings, ports: StackPorts, token: str, new_token: bool) -> None:
     data_dir = settings.data_dir.resolve()
+    served = f"http://{HOST}:{ports.api}"
     lines = [
-        f"Portal       http://{HOST}:{ports.api}/",
-        f"API          http://{HOST}:{ports.api}/api/v1",
-        f"OpenAPI docs http://{HOST}:{ports.api}/docs",
+        f"Portal       {served}/",
+        f"API          {served}/api/v1",
+        f"OpenAPI docs {served}/docs",
+        metrics_line(settings, served),
     ]
+    if settings.public_url.rstrip("/") != served:
+        lines.append(f"Public URL   {settings.public_url} (SOPORTE_PUBLIC_URL: our mail links)")
     if settings.temporal_address:
         lines.append(f"Temporal     {settings.temporal_address} (external cluster)")
     else:
@@ -328,6 +350,7 @@ def print_banner(settings: Settings, ports: StackPorts, token: str, new_token: b
 
 def run_stack(settings: Settings, ports: StackPorts) -> int:
     settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
+    settings = with_public_url(settings, ports.api)
     stack = Stack(settings, ports)
     stack.check_ports()
     private_data_dir(settings.data_dir)

@@ -23,6 +23,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from soporte.policy.names import MailTemplate
 from soporte.policy.tickets import EventType, LogEvent, TicketView
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -92,8 +93,10 @@ def count_projected(view: TicketView, stored: Iterable[LogEvent]) -> None:
             counter.labels(target=target, priority=view.priority.value).inc()
 
 
-def refusal_reason(template: str | None, outcome: str) -> str:
+def refusal_reason(template: MailTemplate | None, outcome: str) -> str:
     """A bounded label for a refused mail: its auto-reply template, else its outcome."""
+    if template is MailTemplate.FOREIGN_THREAD:
+        return "foreign"  # the label this reason has always had
     return (template or outcome).removeprefix("refused_")
 
 

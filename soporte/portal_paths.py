@@ -6,6 +6,8 @@ HOME = "/"
 SIGN_IN = "/ingresar"
 SIGN_IN_LINK = "/ingresar/enlace"
 SIGN_OUT = "/salir"
+# A new email request held until its contact confirms it (sender trust): the mailed link.
+CONFIRM_REQUEST = "/confirmar"
 TICKETS = "/solicitudes"
 NEW_TICKET = "/solicitudes/nueva"
 STAFF_HOME = "/personal"
@@ -33,6 +35,10 @@ def booking(number: int) -> str:
 
 def rating(number: int) -> str:
     return f"{ticket(number)}/calificar"
+
+
+def confirmation(token: str) -> str:
+    return f"{CONFIRM_REQUEST}/{token}"
 
 
 def absolute(public_url: str, path: str) -> str:

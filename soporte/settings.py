@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     task_queue: str = "soporte"
     # Workflow tasks and local activities one worker runs at once (activities: twice that).
     worker_concurrency: int = Field(default=2, ge=1, le=1000)
+    # Workflow runs one worker keeps in memory (the SDK's sticky cache, 1,000 by default). A
+    # run not in it replays its whole history on its next event: size it to the open
+    # tickets, at about 0.17 MB of worker RSS each (bench/commands.py).
+    worker_cached_workflows: int = Field(default=2_000, ge=1, le=1_000_000)
     # The worker's Prometheus endpoint (soporte.worker_metrics); port 0 turns it off.
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(default=9464, ge=0, le=65535)

@@ -33,6 +33,7 @@ from soporte.policy.committee import (
     session_end,
 )
 from soporte.policy.config import CommitteeSchedule
+from soporte.policy.names import MailTemplate
 from soporte.policy.tickets import Notification, workflow_id
 from soporte.schedules import (
     COMMITTEE_SCHEDULE_ID,
@@ -183,7 +184,8 @@ async def test_a_session_mails_its_agenda_in_filing_order(
     assert [item.number for item in view.agenda] == [101, 102, 103, 104]
     assert view.ends_at == session_end(view.started_at, CALENDAR)
     [agenda_mail] = desk.mails
-    assert agenda_mail.template == "committee_agenda" and agenda_mail.to == ["@committee"]
+    assert agenda_mail.template == MailTemplate.COMMITTEE_AGENDA
+    assert agenda_mail.to == ["@committee"]
     assert [item["number"] for item in agenda_mail.data["items"]] == [101, 102, 103, 104]  # type: ignore[attr-defined]
     rendered = render(agenda_mail)
     assert "Comité Operativo" in rendered.subject

@@ -9,10 +9,12 @@ from email.message import EmailMessage
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from soporte.email.loops import should_auto_reply
 from soporte.email.parse import parse_message
 from soporte.email.templates import (
+    STAFF_TEMPLATES,
     TEMPLATES,
     MessageIds,
     build_email,
@@ -21,6 +23,8 @@ from soporte.email.templates import (
     render,
     ticket_number_from_message_id,
 )
+from soporte.email.templates.catalog import STAFF_ONLY
+from soporte.policy.names import MailTemplate
 from soporte.policy.tickets import Notification
 
 MONDAY_8AM = "2026-11-30T13:00:00Z"
@@ -101,7 +105,11 @@ NO_TICKET_TEMPLATES = {"sign_in_link"}
 
 
 def notification(
-    template: str, data: dict[str, object] | None = None, *, number: int = 1234, **more: object
+    template: MailTemplate | str,
+    data: dict[str, object] | None = None,
+    *,
+    number: int = 1234,
+    **more: object,
 ) -> Notification:
     return Notification(
         id=f"{number}-7",
@@ -114,6 +122,26 @@ def notification(
 
 def test_every_listed_template_exists() -> None:
     assert set(EXPECTED_WORDS) | STAFF_WIDE_TEMPLATES | NO_TICKET_TEMPLATES == set(TEMPLATES)
+
+
+def test_every_template_name_has_a_template_and_every_template_a_name() -> None:
+    assert set(TEMPLATES) == set(MailTemplate)
+    assert set(STAFF_TEMPLATES) <= set(MailTemplate) and set(MailTemplate) >= STAFF_ONLY
+
+
+def test_template_names_keep_the_strings_histories_carry() -> None:
+    """A notification crosses the workflow boundary as JSON: the name stays a plain string
+    (every committed history replays: tests/test_replay.py), and it comes back a member."""
+    note = notification(MailTemplate.RATING_INVITATION)
+    wire = note.model_dump(mode="json")
+    assert wire["template"] == "rating_invitation" and type(wire["template"]) is str
+    assert Notification.model_validate(wire).template is MailTemplate.RATING_INVITATION
+    assert note.model_copy(update={"id": f"9-3-{note.template}"}).id == "9-3-rating_invitation"
+
+
+def test_a_name_that_is_no_template_is_refused_at_the_boundary() -> None:
+    with pytest.raises(ValidationError, match="template"):
+        notification("no_such_template")
 
 
 @pytest.mark.parametrize("template", sorted(EXPECTED_WORDS))
@@ -134,7 +162,7 @@ def test_template_renders_with_no_data(template: str) -> None:
 
 
 def test_acknowledgement_content() -> None:
-    mail = render(notification("acknowledgement", FULL_DATA))
+    mail = render(notification(MailTemplate.ACKNOWLEDGEMENT, FULL_DATA))
     assert mail.subject == "[#1234] Recibimos su solicitud: No puedo facturar"
     assert "Cordial saludo, Ana Pérez." in mail.text
     assert "P2 – Alto" in mail.text
@@ -148,32 +176,40 @@ def test_acknowledgement_content() -> None:
 
 def test_acknowledgement_for_requirement_and_advisory() -> None:
     requirement = render(
-        notification("acknowledgement", priority="requirement", committee_at="2026-12-02T14:00:00Z")
+        notification(
+            MailTemplate.ACKNOWLEDGEMENT,
+            priority="requirement",
+            committee_at="2026-12-02T14:00:00Z",
+        )
     )
     assert "Comité Operativo" in requirement.text
     assert "miércoles 2 de diciembre de 2026, 9:00 a. m." in requirement.text
     advisory = render(
-        notification("acknowledgement", priority="advisory", booking_url="https://x.co/agendar")
+        notification(
+            MailTemplate.ACKNOWLEDGEMENT, priority="advisory", booking_url="https://x.co/agendar"
+        )
     )
     assert "Agende su sesión de asesoría: https://x.co/agendar" in advisory.text
     assert '<a href="https://x.co/agendar">' in advisory.html
 
 
 def test_sla_warning_without_a_percent_does_not_guess_one() -> None:
-    mail = render(notification("sla_warning", target="first_response", due=MONDAY_8AM))
+    mail = render(notification(MailTemplate.SLA_WARNING, target="first_response", due=MONDAY_8AM))
     assert "está por agotar el tiempo de primera respuesta" in mail.text
     assert "%" not in mail.text
     assert f"Vence: {MONDAY_8AM_TEXT}" in mail.text
 
 
 def test_reminder_carries_the_attempt_number() -> None:
-    mail = render(notification("reminder", attempt=2, subject="Error"))
+    mail = render(notification(MailTemplate.REMINDER, attempt=2, subject="Error"))
     assert mail.subject == "[#1234] Recordatorio 2: necesitamos su respuesta: Error"
     assert "número 2" in mail.text
 
 
 def test_refusal_without_a_ticket_has_no_number() -> None:
-    mail = render(notification("refused_unknown_sender", number=0, from_address="x@y.co"))
+    mail = render(
+        notification(MailTemplate.REFUSED_UNKNOWN_SENDER, number=0, from_address="x@y.co")
+    )
     assert mail.subject == "No pudimos registrar su solicitud"
     assert "#0" not in mail.text and "x@y.co" in mail.text
 
@@ -219,19 +255,23 @@ def test_html_escapes_every_interpolated_value() -> None:
 
 
 def test_non_http_links_are_not_clickable() -> None:
-    mail = render(notification("rating_invitation", rating_url="javascript:alert(1)"))
+    mail = render(notification(MailTemplate.RATING_INVITATION, rating_url="javascript:alert(1)"))
     assert "href=" not in mail.html
     assert "javascript:alert(1)" in mail.html
 
 
 def test_multiline_body_keeps_its_lines() -> None:
-    mail = render(notification("request_info", body="Línea 1\nLínea 2"))
+    mail = render(notification(MailTemplate.REQUEST_INFO, body="Línea 1\nLínea 2"))
     assert "    Línea 1\n    Línea 2" in mail.text
     assert "Línea 1<br>\nLínea 2" in mail.html
 
 
-def test_unknown_template_gives_a_generic_message() -> None:
-    mail = render(notification("no_such_template", body="Algo pasó", subject="Error"))
+def test_a_template_that_fails_gives_the_generic_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(data: object) -> object:
+        raise RuntimeError("a template bug")
+
+    monkeypatch.setitem(TEMPLATES, MailTemplate.REQUEST_INFO, broken)
+    mail = render(notification(MailTemplate.REQUEST_INFO, body="Algo pasó", subject="Error"))
     assert mail.subject == "[#1234] Novedad en su solicitud: Error"
     assert "Algo pasó" in mail.text and "#1234" in mail.text
 
@@ -246,21 +286,21 @@ def test_odd_data_never_raises() -> None:
         "rating_url": None,
         "body": ["no", "es", "texto"],
     }
-    for template in [*TEMPLATES, "otro"]:
+    for template in TEMPLATES:
         mail = render(notification(template, odd))
         assert "\n" not in mail.subject and "\r" not in mail.subject
 
 
 @settings(max_examples=100, deadline=None)
 @given(
-    st.sampled_from([*TEMPLATES, "desconocida"]),
+    st.sampled_from(list(MailTemplate)),
     st.dictionaries(
         st.sampled_from(sorted(FULL_DATA)),
         st.one_of(st.none(), st.text(), st.integers(), st.lists(st.text(), max_size=3)),
     ),
     st.integers(min_value=0, max_value=10**9),
 )
-def test_render_never_raises(template: str, data: dict[str, object], number: int) -> None:
+def test_render_never_raises(template: MailTemplate, data: dict[str, object], number: int) -> None:
     mail = render(notification(template, data, number=number))
     assert mail.subject and mail.text and mail.html
 
@@ -311,7 +351,7 @@ def test_a_guessed_message_id_is_not_ours() -> None:
 
 
 def build(**overrides: object) -> EmailMessage:
-    rendered = render(notification("engineer_reply", FULL_DATA))
+    rendered = render(notification(MailTemplate.ENGINEER_REPLY, FULL_DATA))
     arguments: dict[str, object] = {
         "to": ["ana@cliente.co", "jefe@cliente.co"],
         "from_addr": "Soporte Amazonas <soporte@btw.com.co>",
@@ -353,7 +393,7 @@ def test_build_email_is_multipart_alternative_utf8() -> None:
 
 
 def test_build_email_adds_the_number_to_a_subject_without_it() -> None:
-    rendered = render(notification("otro", number=0))
+    rendered = render(notification(MailTemplate.REFUSED_UNKNOWN_SENDER, number=0))
     message = build_email(
         rendered, to=["a@b.co"], from_addr="soporte@btw.com.co", message_id="<x@y>", number=55
     )
@@ -434,7 +474,7 @@ def test_committee_agenda_lists_each_requirement_for_staff():
         Note(
             id="s1-agenda",
             number=0,
-            template="committee_agenda",
+            template=MailTemplate.COMMITTEE_AGENDA,
             to=["@committee"],
             data={
                 "session_id": "s1",

@@ -21,6 +21,7 @@ from activities.assignment import pick
 from soporte.db.models import Client, Contact, OutboundMail, Staff, TicketIntake
 from soporte.db.session import create_engine, create_sessionmaker
 from soporte.policy import Kind
+from soporte.policy.names import MailTemplate
 from soporte.policy.tickets import Notification, PickAssigneeInput
 from soporte.settings import Settings, load_settings
 from tests.api_support import backends, database
@@ -28,7 +29,7 @@ from tests.api_support import backends, database
 AGENDA = Notification(
     id="committee-session-1-agenda",
     number=0,
-    template="committee_agenda",
+    template=MailTemplate.COMMITTEE_AGENDA,
     to=["@committee"],
     data={"session_id": "committee-session-1", "items": [{"number": 7, "subject": "Informe"}]},
 )
@@ -100,7 +101,10 @@ async def test_a_sent_mail_keeps_the_message_id_a_reply_names(
         session.add(TicketIntake(number=41, principal="a@b.co", nit="900123456-8"))
         await session.commit()
     invitation = Notification(
-        id="41-9-rating_invitation", number=41, template="rating_invitation", to=["a@b.co"]
+        id="41-9-rating_invitation",
+        number=41,
+        template=MailTemplate.RATING_INVITATION,
+        to=["a@b.co"],
     )
     assert await notifications.deliver(sessions, settings, invitation) == ["a@b.co"]
     async with sessions() as session:

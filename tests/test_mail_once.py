@@ -14,6 +14,7 @@ from sqlalchemy import update
 from activities.notifications import deliver
 from soporte.db.models import Client, Contact, OutboundMail, TicketIntake
 from soporte.db.session import create_engine, create_sessionmaker
+from soporte.policy.names import MailTemplate
 from soporte.policy.tickets import Notification
 from soporte.settings import Settings, load_settings
 from tests.api_support import database
@@ -23,7 +24,7 @@ from tests.test_outbound_smtp import Inbox
 NOTIFICATION = Notification(
     id="77-1-acknowledgement",
     number=77,
-    template="acknowledgement",
+    template=MailTemplate.ACKNOWLEDGEMENT,
     to=["ana@tornillo.co"],
     data={"subject": "No puedo facturar", "priority": "P2"},
 )

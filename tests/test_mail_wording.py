@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from activities.notifications import compose, with_context
-from soporte.email.templates import TEMPLATES, foreign_thread_mail, is_for_staff, render
+from soporte.email.templates import TEMPLATES, is_for_staff, render
 from soporte.email.templates.catalog import STAFF_ONLY
 from soporte.policy import Channel, Kind, Priority, ResolutionKind
 from soporte.policy.committee import CommitteeDecisionSignal, DecisionKind, next_session
 from soporte.policy.config import CommitteeSchedule
 from soporte.policy.incidents import IncidentPrioritySignal, IncidentResolvedSignal
+from soporte.policy.names import MailTemplate
 from soporte.policy.ticket import (
     TicketState,
     acknowledge,
@@ -117,7 +118,7 @@ def support_path() -> TicketState:
         state, RequestInfoCommand(actor_email=ENGINEER, body="¿Qué prefijo?"), WEDNESDAY + 3 * hour
     )
     deadline = None
-    while not any(n.template == "reminder" for n in state.outbox):  # and any SLA warning
+    while not any(n.template == MailTemplate.REMINDER for n in state.outbox):  # and any SLA warning
         deadline = next_deadline(state, WEDNESDAY + 3 * hour)
         assert deadline is not None
         apply_deadline(state, deadline)
@@ -265,7 +266,7 @@ def test_every_mail_of_every_kind_says_its_sentence_to_its_audience() -> None:
             assert SAYS[key] in text, (key, text)
             assert subject.startswith(f"[#{state.input.number}] ")
             said.add(key)
-            if notification.template == "acknowledgement":
+            if notification.template == MailTemplate.ACKNOWLEDGEMENT:
                 kind = state.input.kind
                 assert ACK_SAYS[kind] in text, (kind, text)
                 assert not [s for k, s in ACK_SAYS.items() if k is not kind and s in text]
@@ -334,7 +335,7 @@ def test_the_booking_link_is_only_on_an_advisorys_acknowledgement() -> None:
 
 def test_a_requirements_acknowledgement_names_the_next_committee_session() -> None:
     state = registered(Kind.REQUIREMENT, at=bogota(2026, 12, 2, 9, 30))  # after this week's
-    [ack] = [n for n in state.outbox if n.template == "acknowledgement"]
+    [ack] = [n for n in state.outbox if n.template == MailTemplate.ACKNOWLEDGEMENT]
     text = render(with_context(ack, SETTINGS, bogota(2026, 12, 2, 9, 30))).text
     assert (
         "El Comité Operativo revisará su requerimiento en su próxima sesión, el miércoles 9 de "
@@ -480,13 +481,20 @@ def test_refusals_name_the_vendors_real_channels(template: str) -> None:
     assert f"Línea única: {LINE}" in text
     assert "Correo: soporte@btw.com.co o servicioalcliente@btw.com.co" in text
     assert "Página de contacto: https://soporte.btw.com.co/contacto" in text
-    foreign = foreign_thread_mail("x@y.co", "RE: [#5] algo", SETTINGS.channels()).text
+    foreign_note = Notification(
+        id="r0",
+        number=0,
+        template=MailTemplate.FOREIGN_THREAD,
+        to=["x@y.co"],
+        data={**SETTINGS.channels(), "from_address": "x@y.co", "subject": "RE: [#5] algo"},
+    )
+    foreign = render(foreign_note).text
     assert f"Línea única: {LINE}" in foreign and "[#5]" not in foreign.split("«")[0]
 
 
 def test_staff_writing_by_mail_are_told_to_use_the_console() -> None:
     note = Notification(
-        id="r2", number=0, template="refused_staff_sender", to=["luis@btw.com.co"],
+        id="r2", number=0, template=MailTemplate.REFUSED_STAFF_SENDER, to=["luis@btw.com.co"],
         data={"from_address": "luis@btw.com.co", "subject": "RE: [#9] Factura"},
     )  # fmt: skip
     text = render(note).text
@@ -503,11 +511,11 @@ def test_the_placeholder_phone_is_gone_from_the_code() -> None:
 
 def test_mail_comes_from_the_display_name_and_the_address_written_to() -> None:
     state = registered(Kind.SUPPORT, support_address="servicioalcliente@btw.com.co")
-    [ack] = [n for n in state.outbox if n.template == "acknowledgement"]
+    [ack] = [n for n in state.outbox if n.template == MailTemplate.ACKNOWLEDGEMENT]
     message = compose(ack, ["compras@cliente.co"], SETTINGS)
     assert message["From"] == "Soporte Amazonas ERP <servicioalcliente@btw.com.co>"
     plain = registered(Kind.SUPPORT)
-    [ack] = [n for n in plain.outbox if n.template == "acknowledgement"]
+    [ack] = [n for n in plain.outbox if n.template == MailTemplate.ACKNOWLEDGEMENT]
     assert compose(ack, ["a@b.co"], SETTINGS)["From"] == "Soporte Amazonas ERP <soporte@btw.com.co>"
     assert SETTINGS.from_header("otro@btw.com.co") == "Soporte Amazonas ERP <soporte@btw.com.co>"
 
@@ -540,7 +548,7 @@ def test_the_acknowledgement_is_first_even_after_a_reply_during_registration() -
 
 def test_a_resolution_mail_after_the_window_keeps_its_end() -> None:
     state = support_path()
-    [resolved] = [n for n in state.outbox if n.template == "incident_resolved"]
+    [resolved] = [n for n in state.outbox if n.template == MailTemplate.INCIDENT_RESOLVED]
     assert resolved.data["reopen_until"] == (
         state.reopen_until.isoformat() if state.reopen_until else None
     )
@@ -558,7 +566,7 @@ def test_no_reply_closing_and_late_reopen_mails() -> None:
     closed = one(state, "closed")
     assert "quedó cerrada definitivamente" in closed
     late = Notification(
-        id="r3", number=state.input.number, template="reopen_refused", to=["a@b.co"],
+        id="r3", number=state.input.number, template=MailTemplate.REOPEN_REFUSED, to=["a@b.co"],
         data={"reopen_until": "2026-12-17T14:00:00Z"},
     )  # fmt: skip
     text = render(late).text
@@ -567,7 +575,8 @@ def test_no_reply_closing_and_late_reopen_mails() -> None:
 
 def test_an_agenda_nobody_received_tells_the_admins_so() -> None:
     note = Notification(
-        id="s1-agenda", number=0, template="committee_agenda_unrouted", to=["@committee"],
+        id="s1-agenda", number=0, template=MailTemplate.COMMITTEE_AGENDA_UNROUTED,
+        to=["@committee"],
         data={"session_id": "s1", "items": [{"number": 5, "client_name": "A", "subject": "B"}]},
     )  # fmt: skip
     mail = render(note)

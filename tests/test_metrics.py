@@ -26,6 +26,7 @@ from soporte.db.models import Contact, Staff, TicketIntake
 from soporte.db.session import create_engine, create_sessionmaker
 from soporte.metrics import REGISTRY
 from soporte.policy import Priority
+from soporte.policy.names import MailTemplate
 from soporte.policy.tickets import EventType, Notification, TicketInput
 from soporte.settings import load_settings
 from soporte.worker_metrics import free_loopback_port, runtime_with_metrics, serve_metrics
@@ -168,7 +169,7 @@ async def test_a_failed_send_is_counted_then_raised(tmp_path: Path) -> None:
         notification = Notification(
             id="n-1",
             number=0,
-            template="committee_agenda",
+            template=MailTemplate.COMMITTEE_AGENDA,
             to=["comite@btw.com.co"],
             data={"session_id": "s", "agenda": []},
         )

@@ -11,6 +11,7 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from activities.notifications import compose
 from soporte.email.templates import MessageIds
 from soporte.email.transport import send_smtp
+from soporte.policy.names import MailTemplate
 from soporte.policy.tickets import Notification
 from soporte.settings import load_settings
 from tests.stack_support import free_port
@@ -50,7 +51,7 @@ def test_a_notification_goes_out_over_smtp_with_login():
         notification = Notification(
             id="42-3-acknowledgement",
             number=42,
-            template="acknowledgement",
+            template=MailTemplate.ACKNOWLEDGEMENT,
             to=["ana@tornillo.co"],
             data={"subject": "No puedo facturar", "priority": "P2"},
             in_reply_to="<cliente-1@tornillo.co>",

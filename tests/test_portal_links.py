@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from activities.notifications import with_context
 from soporte.email.templates import render
+from soporte.policy.names import MailTemplate
 from soporte.policy.tickets import Notification
 from soporte.settings import load_settings
 
@@ -67,7 +68,7 @@ def test_the_sign_in_mail_names_its_link_and_its_fifteen_minutes() -> None:
         Notification(
             id="sign-in-1",
             number=0,
-            template="sign_in_link",
+            template=MailTemplate.SIGN_IN_LINK,
             to=["a@b.co"],
             data={"recipient_name": "Ana", "sign_in_url": url, "minutes": 15},
         )

@@ -10,6 +10,7 @@ SOPORTE_TEST_POSTGRES_URL).
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from email.message import EmailMessage
@@ -34,6 +35,7 @@ from soporte.policy import Kind, Priority
 from soporte.policy.triage import StartingPriority, starting_priority
 from soporte.services.email_intake import EmailIntake
 from tests.api_support import ADMIN, Api, api_settings, backends, database, eventually
+from tests.portal_support import csrf_of
 from tests.test_email_channel import (
     AUTHSERV,
     HOST,
@@ -49,6 +51,7 @@ from tests.test_email_channel import (
 from workflows.registry import ALL_WORKFLOWS
 
 GLOBAL_CAP = 5
+CONFIRM_LINK = re.compile(r"https?://[^\s<>()]+/confirmar/[0-9]+\.[a-z2-7]+")
 MALLORY = "mallory@evil.example"
 
 
@@ -484,20 +487,28 @@ async def test_an_unverified_new_request_waits_until_the_contact_confirms(mail: 
         )
     assert opened == 0  # no ticket, no clock
     [ask] = [m for m in mail.outbox("ana@andina.com.co") if m["In-Reply-To"] == message_id]
-    link = next(line.strip() for line in texts(ask).splitlines() if "/api/v1/confirm/" in line)
-    path = "/api/v1/confirm/" + link.split("/api/v1/confirm/", 1)[1].split()[0].strip("<>()")
+    link = CONFIRM_LINK.search(texts(ask))
+    assert link is not None and "/api/" not in texts(ask)  # a portal page, like every link
+    path = httpx.URL(link.group(0)).path
     page = await mail.api.http.get(path)
     assert page.status_code == 200 and "<form" in page.text  # a GET confirms nothing
+    assert '<html lang="es-CO">' in page.text and "Confirmar mi solicitud" in page.text
+    assert "Content-Security-Policy" in page.headers
     assert (await mail.inbound(message_id)).outcome == "pending"  # type: ignore[union-attr]
 
-    forged = await mail.api.http.post(path[:-3] + "aaa")
+    no_csrf = await mail.api.http.post(path)
+    assert no_csrf.status_code == 403 and "Formulario vencido" in no_csrf.text
+    assert (await mail.inbound(message_id)).outcome == "pending"  # type: ignore[union-attr]
+    csrf = {"csrf": csrf_of(page.text)}
+    forged = await mail.api.http.post(path[:-3] + "aaa", data=csrf)
     assert forged.status_code == 404 and "no es válido" in forged.text
-    confirmed = await mail.api.http.post(path)
+    confirmed = await mail.api.http.post(path, data=csrf)
     assert confirmed.status_code == 200, confirmed.text
     row = await mail.inbound(message_id)
     assert row is not None and row.outcome == "ticket_opened" and row.number is not None
-    assert f"#{row.number}" in confirmed.text
-    again = await mail.api.http.post(path)
+    assert f"Registramos su solicitud #{row.number}" in confirmed.text
+    assert f'href="/solicitudes/{row.number}"' in confirmed.text
+    again = await mail.api.http.post(path, data=csrf)
     assert again.status_code == 200 and f"#{row.number}" in again.text
     shown = await ticket(mail, row.number)
     assert shown["reporter_email"] == "ana@andina.com.co" and shown["channel"] == "email"
@@ -512,6 +523,54 @@ async def test_an_unverified_new_request_waits_until_the_contact_confirms(mail: 
 
     [acknowledged] = await eventually(ack, lambda found: len(found) == 1)
     assert "Registramos su solicitud" in texts(acknowledged)
+
+
+async def test_the_old_api_link_leads_to_the_portal_page(mail: Mail) -> None:
+    """Mail sent before the page linked `/api/v1/confirm/<token>`: it still works, on the
+    page (its button and CSRF are the only door that confirms)."""
+    raw, message_id = message("Enlace viejo", "Impacto: bajo\nUn correo viejo.", verified=False)
+    await mail.send(raw)
+    [ask] = [m for m in mail.outbox("ana@andina.com.co") if m["In-Reply-To"] == message_id]
+    link = CONFIRM_LINK.search(texts(ask))
+    assert link is not None
+    token = link.group(0).rsplit("/", 1)[1]
+    for method in ("GET", "POST"):
+        old = await mail.api.http.request(method, f"/api/v1/confirm/{token}")
+        assert old.status_code == 303 and old.headers["location"] == f"/confirmar/{token}"
+    assert (await mail.inbound(message_id)).outcome == "pending"  # type: ignore[union-attr]
+    page = await mail.api.http.get(f"/confirmar/{token}")
+    confirmed = await mail.api.http.post(
+        f"/confirmar/{token}", data={"csrf": csrf_of(page.text)}
+    )
+    row = await mail.inbound(message_id)
+    assert row is not None and row.outcome == "ticket_opened"
+    assert f"#{row.number}" in confirmed.text
+    bad = await mail.api.http.get("/api/v1/confirm/no-es-un-token")
+    assert bad.status_code == 303
+    assert (await mail.api.http.get(bad.headers["location"])).status_code == 404
+
+
+async def test_a_contact_deactivated_since_cannot_confirm(mail: Mail) -> None:
+    raw, message_id = message("Ya no soy contacto", "Impacto: bajo\nx", verified=False)
+    await mail.send(raw)
+    [ask] = [m for m in mail.outbox("ana@andina.com.co") if m["In-Reply-To"] == message_id]
+    link = CONFIRM_LINK.search(texts(ask))
+    assert link is not None
+    path = httpx.URL(link.group(0)).path
+    page = await mail.api.http.get(path)
+    await _set_active(mail, "ana@andina.com.co", False)
+    try:
+        refused = await mail.api.http.post(path, data={"csrf": csrf_of(page.text)})
+    finally:
+        await _set_active(mail, "ana@andina.com.co", True)
+    assert refused.status_code == 409 and "ya no está registrada" in refused.text
+    assert (await mail.inbound(message_id)).outcome == "pending"  # type: ignore[union-attr]
+
+
+async def _set_active(mail: Mail, email: str, active: bool) -> None:
+    async with mail.sessions() as session:
+        await session.execute(update(Contact).where(Contact.email == email).values(active=active))
+        await session.commit()
 
 
 async def test_staff_confirm_a_held_request(mail: Mail) -> None:

@@ -51,6 +51,7 @@ def test_environment_overrides_are_parsed(monkeypatch: pytest.MonkeyPatch):
         ("SOPORTE_REOPEN_WINDOW", "fifteen days", "ISO 8601"),
         ("SOPORTE_WARNING_RATIO", "1.5", "less than 1"),
         ("SOPORTE_WORKER_CONCURRENCY", "0", "greater than or equal to 1"),
+        ("SOPORTE_WORKER_CACHED_WORKFLOWS", "0", "greater than or equal to 1"),
         ("SOPORTE_COMMITTEE_SCHEDULE", "XYZ 09:00", "MON..SUN"),
         ("SOPORTE_COMMITTEE_SCHEDULE", "WED 25:00", "valid time"),
     ],

@@ -19,7 +19,6 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from soporte.policy.calendar import BusinessCalendar
     from soporte.policy.committee import (
-        AGENDA_TEMPLATE,
         COMMITTEE_RECIPIENT,
         AgendaItem,
         Decision,
@@ -33,7 +32,14 @@ with workflow.unsafe.imports_passed_through():
         in_filing_order,
         session_end,
     )
-    from soporte.policy.names import Activity, CommitteeUpdate, Query, TicketSignal, WorkflowType
+    from soporte.policy.names import (
+        Activity,
+        CommitteeUpdate,
+        MailTemplate,
+        Query,
+        TicketSignal,
+        WorkflowType,
+    )
     from soporte.policy.tickets import Notification, workflow_id
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
@@ -142,7 +148,7 @@ class CommitteeSessionWorkflow:
         notification = Notification(
             id=f"{view.session_id}-agenda",
             number=0,
-            template=AGENDA_TEMPLATE,
+            template=MailTemplate.COMMITTEE_AGENDA,
             to=[COMMITTEE_RECIPIENT],
             data={
                 "session_id": view.session_id,

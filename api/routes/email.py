@@ -1,23 +1,23 @@
 """`POST /api/v1/inbound-email`: one raw RFC 5322 message, handled exactly as SMTP does; and
-the confirmation of a new request held because its sender was not verified (the contact's
-link `/api/v1/confirm/{token}`, or staff)."""
+the confirmation of a new request held because its sender was not verified (by staff here;
+the contact's link is the portal page `/confirmar/{token}`, api/web/confirm_pages.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from html import escape
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, status
-from fastapi.responses import HTMLResponse
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from api.deps import PrincipalDep, StateDep
+from api.deps import PrincipalDep, StateDep, email_intake
 from api.errors import COMMON_RESPONSES, ErrorBody
+from soporte import portal_paths
 from soporte.db.mail_models import MailOutcome, RefusedMail
 from soporte.email.smtp_server import MAX_MESSAGE_BYTES
 from soporte.services.access import Action, check
-from soporte.services.email_intake import EmailIntake
 from soporte.services.errors import InvalidInput, ServiceError, TooLarge
 
 router = APIRouter(prefix="/api/v1", tags=["email"], responses=COMMON_RESPONSES)
@@ -37,15 +37,6 @@ class InboundEmailOut(BaseModel):
     reason: str | None = None
     message_id: str = Field(description="the message's Message-ID (or its synthesized one)")
     duplicate: bool = Field(default=False, description="this Message-ID was handled before")
-
-
-def _intake(state: StateDep, request: Request) -> EmailIntake:
-    """One intake per app, so concurrent duplicates of one message wait for each other."""
-    intake: EmailIntake | None = getattr(request.app.state, "email_intake", None)
-    if intake is None:
-        intake = EmailIntake(state.settings, state.sessions, state.temporal)
-        request.app.state.email_intake = intake
-    return intake
 
 
 async def _read_capped(request: Request) -> bytes:
@@ -90,7 +81,7 @@ async def inbound_email(
     raw = await _read_capped(request)
     if not raw.strip():
         raise InvalidInput("body", "the message is empty")
-    result = await _intake(state, request).receive(raw)
+    result = await email_intake(state, request).receive(raw)
     return InboundEmailOut(
         outcome=result.outcome,
         number=result.number,
@@ -111,51 +102,11 @@ class PendingMailOut(BaseModel):
     reason: str
 
 
-def _page(title: str, body: str, code: int = 200) -> HTMLResponse:
-    html = (
-        '<!doctype html><html lang="es-CO"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title></head><body><h1>{escape(title)}</h1>{body}"
-        "<p>Soporte Amazonas ERP · BTW</p></body></html>"
-    )
-    return HTMLResponse(html, status_code=code)
-
-
-@router.get("/confirm/{token}", response_class=HTMLResponse, include_in_schema=False)
-async def confirmation_page(token: str) -> HTMLResponse:
-    """The link in the mail: a page with one button (a GET never opens the ticket, so a
-    mail scanner that follows links confirms nothing)."""
-    form = (
-        "<p>Recibimos un correo a su nombre que pide abrir una solicitud de soporte. "
-        "Si usted lo envió, confírmelo:</p>"
-        f'<form method="post" action="{escape(token)}">'
-        '<button type="submit">Confirmar mi solicitud</button></form>'
-    )
-    return _page("Confirme su solicitud", form)
-
-
-@router.post("/confirm/{token}", response_class=HTMLResponse, include_in_schema=False)
-async def confirm_by_link(token: str, state: StateDep, request: Request) -> HTMLResponse:
-    """The contact confirms: the ticket opens now, and its clock starts now."""
-    try:
-        result = await _intake(state, request).confirm(token)
-    except ServiceError as error:
-        return _page("No pudimos confirmar la solicitud", _refusal_text(error), error.status)
-    text = (
-        f"<p>Registramos su solicitud #{result.number}. Le enviamos la confirmación por "
-        "correo con el número y los tiempos de atención.</p>"
-    )
-    return _page("Solicitud registrada", text)
-
-
-def _refusal_text(error: ServiceError) -> str:
-    if error.status == 404:
-        return "<p>El enlace no es válido. Revise que lo haya copiado completo.</p>"
-    if error.status == 409:
-        return (
-            "<p>Su dirección ya no está registrada como contacto activo; comuníquese con "
-            "soporte@btw.com.co.</p>"
-        )
-    return "<p>No pudimos registrarla en este momento; intente de nuevo en unos minutos.</p>"
+@router.api_route("/confirm/{token}", methods=["GET", "POST"], include_in_schema=False)
+async def old_confirmation_link(token: str) -> RedirectResponse:
+    """The link of mail sent before the portal page: 303 to that page (its button, with the
+    portal's CSRF, is the only door that confirms)."""
+    return RedirectResponse(portal_paths.confirmation(quote(token, safe="")), status_code=303)
 
 
 @router.get("/inbound-email/pending")
@@ -188,7 +139,7 @@ async def confirm_pending(
     """Staff confirm a held request (they reached its contact): the ticket opens now.
     Idempotent: a second confirmation answers the same ticket."""
     check(principal, Action.CONFIRM_HELD_MAIL)
-    result = await _intake(state, request).confirm(row_id=pending_id)
+    result = await email_intake(state, request).confirm(row_id=pending_id)
     return InboundEmailOut(
         outcome=result.outcome,
         number=result.number,

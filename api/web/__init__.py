@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 
 from api.web import (
     committee_pages,
+    confirm_pages,
     console,
     contact,
     core,
@@ -118,6 +119,7 @@ def install(app: FastAPI) -> None:
     for module in (
         sign_in,
         contact,
+        confirm_pages,
         console,
         forms,
         ticket_pages,

@@ -20,6 +20,7 @@ from soporte.policy import (
     Visibility,
 )
 from soporte.policy.config import PolicyConfig
+from soporte.policy.names import MailTemplate
 
 
 def workflow_id(number: int) -> str:
@@ -215,13 +216,13 @@ class Notification(BaseModel):
     """An outbound message the ticket owes someone; sent once by an activity.
 
     `id` is stable (ticket number and event seq), so a retried send is never doubled.
-    `template` names a Spanish template; `to` holds emails and role words
+    `template` names its Spanish template; `to` holds emails and role words
     ("@assignee", "@supervisors", "@committee") resolved by the activity.
     """
 
     id: str
     number: int
-    template: str
+    template: MailTemplate
     to: list[str]
     data: dict[str, object] = Field(default_factory=dict)
     in_reply_to: str | None = None

@@ -30,6 +30,7 @@ from soporte.db.portal_models import SignInLink, SignInRequest, WebSession
 from soporte.email.templates import MESSAGE_ID_DOMAIN, build_email, render
 from soporte.email.transport import send_mail
 from soporte.policy import Role
+from soporte.policy.names import MailTemplate
 from soporte.policy.tickets import Notification
 from soporte.services.auth import Principal, digest
 from soporte.services.errors import TooManyRequests
@@ -220,7 +221,7 @@ async def send_link(settings: Settings, link: IssuedLink) -> None:
     notification = Notification(
         id=f"sign-in-{uuid.uuid4().hex}",
         number=0,
-        template="sign_in_link",
+        template=MailTemplate.SIGN_IN_LINK,
         to=[link.person.email],
         data={
             "recipient_name": link.person.name,

@@ -67,7 +67,6 @@ from soporte.email.templates.message_ids import (
     is_our_message_id,
     ticket_number_from_message_id,
 )
-from soporte.email.templates.refusals import foreign_thread_mail
 
 __all__ = [
     "Action",
@@ -88,7 +87,6 @@ __all__ = [
     "TEMPLATES",
     "as_utc",
     "build_email",
-    "foreign_thread_mail",
     "format_bogota",
     "is_for_staff",
     "is_our_message_id",

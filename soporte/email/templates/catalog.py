@@ -1,4 +1,4 @@
-"""Every template by name, and `render`: a notification to subject, text and HTML."""
+"""Every template by its name (`MailTemplate`), and `render`: a notification to mail."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ from soporte.email.templates.staff import (
     _staff_reopened,
 )
 from soporte.email.templates.trust import _confirm_ticket, _unverified_message
+from soporte.policy.names import MailTemplate
 from soporte.policy.tickets import Notification
 
 
@@ -60,59 +61,59 @@ def _generic(data: _Data) -> _Mail:
     return _Mail(data.with_subject("Novedad en su solicitud"), blocks + data.portal_link())
 
 
-TEMPLATES: dict[str, Callable[[_Data], _Mail]] = {
-    "acknowledgement": _acknowledgement,
-    "engineer_reply": _engineer_reply,
-    "request_info": _request_info,
-    "reminder": _reminder,
-    "resolved": _resolved,
-    "resolved_no_reply": _resolved_no_reply,
-    "reopened": _reopened,
-    "closed": _closed,
-    "rating_invitation": _rating_invitation,
-    "sla_warning": lambda data: _sla_alert(data, breach=False),
-    "sla_breach": lambda data: _sla_alert(data, breach=True),
-    "refused_unknown_sender": _refused_unknown_sender,
-    "refused_inactive_client": _refused_inactive_client,
-    "reopen_refused": _reopen_refused,
-    "priority_changed": _priority_changed,
-    "assigned": _assigned,
-    "client_message": _client_message,
-    "attachments_refused": _attachments_refused,
-    "booking_link": _booking_link,
-    "booking_confirmed": _booking_confirmed,
-    "advisory_reminder": _advisory_reminder,
-    "advisory_done": _advisory_done,
-    "committee_accepted": _committee_accepted,
-    "committee_rejected": _committee_rejected,
-    "requirement_delivered": _requirement_delivered,
-    "incident_priority": _incident_priority,
-    "incident_resolved": _incident_resolved,
-    "committee_agenda": _committee_agenda,
-    "sign_in_link": _sign_in_link,
-    "unverified_message": _unverified_message,
-    "confirm_ticket": _confirm_ticket,
-    "committee_agenda_unrouted": _committee_agenda_unrouted,
-    "refused_staff_sender": _refused_staff_sender,
-    "foreign_thread": _foreign_thread,
+TEMPLATES: dict[MailTemplate, Callable[[_Data], _Mail]] = {
+    MailTemplate.ACKNOWLEDGEMENT: _acknowledgement,
+    MailTemplate.ENGINEER_REPLY: _engineer_reply,
+    MailTemplate.REQUEST_INFO: _request_info,
+    MailTemplate.REMINDER: _reminder,
+    MailTemplate.RESOLVED: _resolved,
+    MailTemplate.RESOLVED_NO_REPLY: _resolved_no_reply,
+    MailTemplate.REOPENED: _reopened,
+    MailTemplate.CLOSED: _closed,
+    MailTemplate.RATING_INVITATION: _rating_invitation,
+    MailTemplate.SLA_WARNING: lambda data: _sla_alert(data, breach=False),
+    MailTemplate.SLA_BREACH: lambda data: _sla_alert(data, breach=True),
+    MailTemplate.REFUSED_UNKNOWN_SENDER: _refused_unknown_sender,
+    MailTemplate.REFUSED_INACTIVE_CLIENT: _refused_inactive_client,
+    MailTemplate.REOPEN_REFUSED: _reopen_refused,
+    MailTemplate.PRIORITY_CHANGED: _priority_changed,
+    MailTemplate.ASSIGNED: _assigned,
+    MailTemplate.CLIENT_MESSAGE: _client_message,
+    MailTemplate.ATTACHMENTS_REFUSED: _attachments_refused,
+    MailTemplate.BOOKING_LINK: _booking_link,
+    MailTemplate.BOOKING_CONFIRMED: _booking_confirmed,
+    MailTemplate.ADVISORY_REMINDER: _advisory_reminder,
+    MailTemplate.ADVISORY_DONE: _advisory_done,
+    MailTemplate.COMMITTEE_ACCEPTED: _committee_accepted,
+    MailTemplate.COMMITTEE_REJECTED: _committee_rejected,
+    MailTemplate.REQUIREMENT_DELIVERED: _requirement_delivered,
+    MailTemplate.INCIDENT_PRIORITY: _incident_priority,
+    MailTemplate.INCIDENT_RESOLVED: _incident_resolved,
+    MailTemplate.COMMITTEE_AGENDA: _committee_agenda,
+    MailTemplate.SIGN_IN_LINK: _sign_in_link,
+    MailTemplate.UNVERIFIED_MESSAGE: _unverified_message,
+    MailTemplate.CONFIRM_TICKET: _confirm_ticket,
+    MailTemplate.COMMITTEE_AGENDA_UNROUTED: _committee_agenda_unrouted,
+    MailTemplate.REFUSED_STAFF_SENDER: _refused_staff_sender,
+    MailTemplate.FOREIGN_THREAD: _foreign_thread,
 }
 # Ticket news a staff member receives, in staff wording (the client's copy: TEMPLATES).
-STAFF_TEMPLATES: dict[str, Callable[[_Data], _Mail]] = {
-    "reopened": _staff_reopened,
-    "booking_confirmed": _staff_booking_confirmed,
-    "advisory_reminder": _staff_advisory_reminder,
-    "incident_priority": _staff_incident_priority,
+STAFF_TEMPLATES: dict[MailTemplate, Callable[[_Data], _Mail]] = {
+    MailTemplate.REOPENED: _staff_reopened,
+    MailTemplate.BOOKING_CONFIRMED: _staff_booking_confirmed,
+    MailTemplate.ADVISORY_REMINDER: _staff_advisory_reminder,
+    MailTemplate.INCIDENT_PRIORITY: _staff_incident_priority,
 }
 # Templates only staff ever receive: already in staff wording.
 STAFF_ONLY = frozenset(
     {
-        "sla_warning",
-        "sla_breach",
-        "assigned",
-        "client_message",
-        "committee_agenda",
-        "committee_agenda_unrouted",
-        "refused_staff_sender",
+        MailTemplate.SLA_WARNING,
+        MailTemplate.SLA_BREACH,
+        MailTemplate.ASSIGNED,
+        MailTemplate.CLIENT_MESSAGE,
+        MailTemplate.COMMITTEE_AGENDA,
+        MailTemplate.COMMITTEE_AGENDA_UNROUTED,
+        MailTemplate.REFUSED_STAFF_SENDER,
     }
 )
 
@@ -128,7 +129,7 @@ def is_for_staff(notification: Notification) -> bool:
 def _template(notification: Notification) -> Callable[[_Data], _Mail]:
     name = notification.template
     if name in STAFF_ONLY or not is_for_staff(notification):
-        return TEMPLATES.get(name, _generic)
+        return TEMPLATES[name]
     return STAFF_TEMPLATES.get(name, _staff_generic)
 
 

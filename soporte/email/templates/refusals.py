@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from soporte.email.templates.data import _channel_facts, _Data
-from soporte.email.templates.document import Block, Para, RenderedMail, _assemble, _Mail
-from soporte.policy.tickets import Notification
+from soporte.email.templates.document import Block, Para, _Mail
 
 
 def _contact_hint(data: _Data) -> list[Block]:
@@ -108,16 +107,3 @@ def _foreign_thread(data: _Data) -> _Mail:
         *_contact_hint(data),
     ]
     return _Mail("No pudimos agregar su mensaje", blocks)
-
-
-def foreign_thread_mail(sender: str, subject: str, channels: dict[str, object]) -> RenderedMail:
-    """The reply to a message that answers another client's ticket (never a ticket's mail:
-    no number, whatever the subject says)."""
-    note = Notification(
-        id="foreign",
-        number=0,
-        template="foreign_thread",
-        to=[sender],
-        data={**channels, "from_address": sender, "subject": subject},
-    )
-    return _assemble(_foreign_thread(_Data(note)), 0)

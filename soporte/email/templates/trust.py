@@ -36,7 +36,10 @@ def _confirm_ticket(data: _Data) -> _Mail:
             "pero no pudimos verificar que lo haya enviado usted. Aún no la registramos y su "
             "tiempo de atención no ha empezado."
         ),
-        Para("Si usted lo envió, confírmelo con este enlace y la registraremos de inmediato:"),
+        Para(
+            "Si usted lo envió, abra este enlace y pulse «Confirmar mi solicitud»: la "
+            "registraremos de inmediato."
+        ),
         Action("Confirmar mi solicitud", data.text("confirm_url")),
         Para("Si no lo envió, no tiene que hacer nada: no se abrirá ninguna solicitud."),
     ]

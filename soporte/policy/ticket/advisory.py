@@ -6,6 +6,7 @@ from datetime import datetime
 
 from soporte.policy import Kind, ResolutionKind, Status, slots
 from soporte.policy.calendar import BusinessCalendar
+from soporte.policy.names import MailTemplate
 from soporte.policy.ticket.journal import _log, _notify, _set_status
 from soporte.policy.ticket.requirement import ADVISORY_DONE_TEXT
 from soporte.policy.ticket.state import (
@@ -48,7 +49,7 @@ def _notify_booking_link(state: TicketState, now: datetime, attempt: int) -> Non
     _notify(
         state,
         now,
-        "booking_link",
+        MailTemplate.BOOKING_LINK,
         client_recipients(state),
         {
             "attempt": attempt,
@@ -121,8 +122,10 @@ def book(state: TicketState, command: BookingCommand, now: datetime) -> int:
     }
     _log(state, at, FlowEvent.SLOT_BOOKED, actor=command.actor_email, data=data)
     _set_status(state, at, Status.SCHEDULED, command.actor_email)
-    _notify(state, at, "booking_confirmed", client_recipients(state), data, to_client=True)
-    _notify(state, at, "booking_confirmed", ["@assignee"], data, to_client=False)
+    _notify(
+        state, at, MailTemplate.BOOKING_CONFIRMED, client_recipients(state), data, to_client=True
+    )
+    _notify(state, at, MailTemplate.BOOKING_CONFIRMED, ["@assignee"], data, to_client=False)
     return state.last_seq
 
 
@@ -160,7 +163,7 @@ def advisory_done(state: TicketState, command: AdvisoryDoneCommand, now: datetim
     _notify(
         state,
         now,
-        "advisory_done",
+        MailTemplate.ADVISORY_DONE,
         client_recipients(state),
         {
             "resolution_kind": ResolutionKind.ADVICE.value,
@@ -170,5 +173,5 @@ def advisory_done(state: TicketState, command: AdvisoryDoneCommand, now: datetim
         },
         to_client=True,
     )
-    _notify(state, now, "rating_invitation", client_recipients(state), to_client=True)
+    _notify(state, now, MailTemplate.RATING_INVITATION, client_recipients(state), to_client=True)
     return state.last_seq

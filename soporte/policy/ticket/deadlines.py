@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from soporte.policy import ResolutionKind, Status, Visibility
+from soporte.policy.names import MailTemplate
 from soporte.policy.ticket.advisory import _notify_booking_link, _slot_data
 from soporte.policy.ticket.journal import _log, _notify, _set_status
 from soporte.policy.ticket.sla_clock import _flags, _met_at, sla_instants
@@ -118,7 +119,8 @@ def _fire_sla(state: TicketState, at: datetime, target: Target, *, breach: bool)
         data["percent"] = round(state.input.policy.warning_ratio * 100)
     event_type = EventType.SLA_BREACH if breach else EventType.SLA_WARNING
     _log(state, at, event_type, visibility=Visibility.INTERNAL, data=data)
-    _notify(state, at, event_type.value, SLA_RECIPIENTS, data, to_client=False)
+    template = MailTemplate.SLA_BREACH if breach else MailTemplate.SLA_WARNING
+    _notify(state, at, template, SLA_RECIPIENTS, data, to_client=False)
 
 
 def _send_reminder(state: TicketState, at: datetime) -> None:
@@ -132,18 +134,20 @@ def _send_reminder(state: TicketState, at: datetime) -> None:
     if is_awaiting_booking(state):
         _notify_booking_link(state, at, state.waiting_attempts)
         return
-    _notify(state, at, "reminder", client_recipients(state), data, to_client=True)
+    _notify(state, at, MailTemplate.REMINDER, client_recipients(state), data, to_client=True)
 
 
 def _send_slot_reminder(state: TicketState, at: datetime) -> None:
     state.slot_reminder_at = None
     data = _slot_data(state)
     _log(state, at, FlowEvent.SLOT_REMINDER_SENT, data=data)
-    _notify(state, at, "advisory_reminder", client_recipients(state), data, to_client=True)
-    _notify(state, at, "advisory_reminder", ["@assignee"], data, to_client=False)
+    _notify(
+        state, at, MailTemplate.ADVISORY_REMINDER, client_recipients(state), data, to_client=True
+    )
+    _notify(state, at, MailTemplate.ADVISORY_REMINDER, ["@assignee"], data, to_client=False)
 
 
 def _close(state: TicketState, at: datetime) -> None:
     _log(state, at, EventType.CLOSED)
     _set_status(state, at, Status.CLOSED)
-    _notify(state, at, "closed", client_recipients(state), to_client=True)
+    _notify(state, at, MailTemplate.CLOSED, client_recipients(state), to_client=True)

@@ -10,7 +10,7 @@ from soporte.policy.incidents import (
     IncidentPrioritySignal,
     IncidentResolvedSignal,
 )
-from soporte.policy.names import TicketSignal
+from soporte.policy.names import MailTemplate, TicketSignal
 from soporte.policy.ticket.journal import _log, _notify
 from soporte.policy.ticket.requirement import _ignore_signal
 from soporte.policy.ticket.sla_clock import _record_first_response
@@ -67,8 +67,15 @@ def incident_priority(
         why = f"la solicitud ya es {state.priority.value}"
         return _ignore_signal(state, now, TicketSignal.INCIDENT_PRIORITY.value, why, data)
     changed = _set_priority(state, now, signal.priority, signal.reason, SYSTEM, data)
-    _notify(state, now, "incident_priority", client_recipients(state), changed, to_client=True)
-    _notify(state, now, "incident_priority", ["@assignee"], changed, to_client=False)
+    _notify(
+        state,
+        now,
+        MailTemplate.INCIDENT_PRIORITY,
+        client_recipients(state),
+        changed,
+        to_client=True,
+    )
+    _notify(state, now, MailTemplate.INCIDENT_PRIORITY, ["@assignee"], changed, to_client=False)
     return state.last_seq
 
 
@@ -93,7 +100,7 @@ def incident_resolved(
     _notify(
         state,
         now,
-        "incident_resolved",
+        MailTemplate.INCIDENT_RESOLVED,
         client_recipients(state),
         {
             "resolution_kind": signal.kind.value,
@@ -103,5 +110,5 @@ def incident_resolved(
         },
         to_client=True,
     )
-    _notify(state, now, "rating_invitation", client_recipients(state), to_client=True)
+    _notify(state, now, MailTemplate.RATING_INVITATION, client_recipients(state), to_client=True)
     return state.last_seq

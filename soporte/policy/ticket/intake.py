@@ -6,6 +6,7 @@ from datetime import datetime
 
 from soporte.policy import Status, Visibility
 from soporte.policy.calendar import BusinessCalendar
+from soporte.policy.names import MailTemplate
 from soporte.policy.ticket.journal import _log, _notify, _set_status
 from soporte.policy.ticket.sla_clock import _start_clock
 from soporte.policy.ticket.state import (
@@ -61,7 +62,7 @@ def acknowledge(state: TicketState, now: datetime) -> int:
     _notify(
         state,
         now,
-        "acknowledgement",
+        MailTemplate.ACKNOWLEDGEMENT,
         client_recipients(state),
         data,
         to_client=True,
@@ -111,7 +112,7 @@ def client_message(state: TicketState, message: ClientMessage, now: datetime) ->
         _notify(
             state,
             now,
-            "client_message",
+            MailTemplate.CLIENT_MESSAGE,
             ["@assignee"],
             {"author": message.author_email, "body": message.body},
             to_client=False,
@@ -120,7 +121,7 @@ def client_message(state: TicketState, message: ClientMessage, now: datetime) ->
         _notify(
             state,
             now,
-            "attachments_refused",
+            MailTemplate.ATTACHMENTS_REFUSED,
             [message.author_email],
             {"refused_attachments": list(message.refused_attachments)},
             to_client=True,
@@ -184,4 +185,4 @@ def _assign(state: TicketState, engineer: str, actor: str, now: datetime) -> Non
     )
     if has_sla_clock(state) and state.sla_started_at is None:
         _start_clock(state, now)
-    _notify(state, now, "assigned", [engineer], {"engineer": engineer}, to_client=False)
+    _notify(state, now, MailTemplate.ASSIGNED, [engineer], {"engineer": engineer}, to_client=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from soporte.policy import Channel, Status, Visibility
+from soporte.policy.names import MailTemplate
 from soporte.policy.ticket.sla_clock import sla_instants
 from soporte.policy.ticket.state import SYSTEM, FlowEvent, TicketState, iso, utc
 from soporte.policy.tickets import EventType, LogEvent, Notification
@@ -43,7 +44,7 @@ def _log(
 def _notify(
     state: TicketState,
     now: datetime,
-    template: str,
+    template: MailTemplate,
     to: list[str],
     data: dict[str, object] | None = None,
     *,
@@ -62,7 +63,7 @@ def _notify(
         now,
         event_type,
         visibility=Visibility.PUBLIC if to_client else Visibility.INTERNAL,
-        data={"template": template, "to": list(to), "notification_id": notification_id},
+        data={"template": template.value, "to": list(to), "notification_id": notification_id},
     )
     state.outbox.append(
         Notification(

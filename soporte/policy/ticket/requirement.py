@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from soporte.policy import Kind, ResolutionKind, Status, Visibility
 from soporte.policy.committee import CommitteeDecisionSignal, DecisionKind
+from soporte.policy.names import MailTemplate
 from soporte.policy.ticket.journal import _log, _notify, _set_status
 from soporte.policy.ticket.state import (
     SYSTEM,
@@ -82,7 +83,7 @@ def committee_decision(
         _notify(
             state,
             now,
-            "committee_accepted",
+            MailTemplate.COMMITTEE_ACCEPTED,
             client_recipients(state),
             {
                 "estimated_delivery": _date(decision.estimated_delivery),
@@ -104,7 +105,7 @@ def committee_decision(
     _notify(
         state,
         now,
-        "committee_rejected",
+        MailTemplate.COMMITTEE_REJECTED,
         client_recipients(state),
         {
             "resolution_kind": ResolutionKind.REJECTED.value,
@@ -143,7 +144,7 @@ def deliver(state: TicketState, command: DeliverCommand, now: datetime) -> int:
     _notify(
         state,
         now,
-        "requirement_delivered",
+        MailTemplate.REQUIREMENT_DELIVERED,
         client_recipients(state),
         {
             "resolution_kind": ResolutionKind.DELIVERED.value,
@@ -153,5 +154,5 @@ def deliver(state: TicketState, command: DeliverCommand, now: datetime) -> int:
         },
         to_client=True,
     )
-    _notify(state, now, "rating_invitation", client_recipients(state), to_client=True)
+    _notify(state, now, MailTemplate.RATING_INVITATION, client_recipients(state), to_client=True)
     return state.last_seq

@@ -14,6 +14,7 @@ from soporte.policy import (
     Status,
     Visibility,
 )
+from soporte.policy.names import MailTemplate
 from soporte.policy.ticket.intake import _assign, _resume_clock
 from soporte.policy.ticket.journal import _log, _notify, _set_status
 from soporte.policy.ticket.sla_clock import _record_first_response, _reevaluate_flags, sla_instants
@@ -95,7 +96,7 @@ def reply(state: TicketState, message: EngineerMessage, now: datetime) -> int:
     _notify(
         state,
         now,
-        "engineer_reply",
+        MailTemplate.ENGINEER_REPLY,
         client_recipients(state),
         {"author": message.author_email, "body": message.body},
         to_client=True,
@@ -141,7 +142,9 @@ def change_priority(state: TicketState, command: PriorityCommand, now: datetime)
     """New priority: due instants recomputed from the SLA start, flags re-evaluated."""
     check_change_priority(state, command, now)
     data = _set_priority(state, now, command.priority, command.reason, command.actor_email, {})
-    _notify(state, now, "priority_changed", client_recipients(state), data, to_client=True)
+    _notify(
+        state, now, MailTemplate.PRIORITY_CHANGED, client_recipients(state), data, to_client=True
+    )
     return state.last_seq
 
 
@@ -202,7 +205,7 @@ def request_info(state: TicketState, command: RequestInfoCommand, now: datetime)
     _notify(
         state,
         now,
-        "request_info",
+        MailTemplate.REQUEST_INFO,
         client_recipients(state),
         {"body": command.body, "author": command.actor_email},
         to_client=True,
@@ -229,12 +232,12 @@ def resolve(state: TicketState, command: ResolveCommand, now: datetime) -> int:
     _notify(
         state,
         now,
-        "resolved",
+        MailTemplate.RESOLVED,
         client_recipients(state),
         {"resolution_kind": command.kind.value, "body": command.body},
         to_client=True,
     )
-    _notify(state, now, "rating_invitation", client_recipients(state), to_client=True)
+    _notify(state, now, MailTemplate.RATING_INVITATION, client_recipients(state), to_client=True)
     return state.last_seq
 
 
@@ -275,7 +278,7 @@ def _resolve_without_reply(
     _notify(
         state,
         now,
-        "resolved_no_reply",
+        MailTemplate.RESOLVED_NO_REPLY,
         client_recipients(state),
         {"resolution_kind": kind.value, "body": NO_CLIENT_REPLY_TEXT},
         to_client=True,
@@ -371,8 +374,8 @@ def reopen(state: TicketState, command: ReopenCommand, now: datetime) -> int:
     )
     _set_status(state, at, working_status(state), command.actor_email)
     data: dict[str, object] = {"reason": command.reason}
-    _notify(state, at, "reopened", client_recipients(state), data, to_client=True)
-    _notify(state, at, "reopened", ["@assignee"], data, to_client=False)
+    _notify(state, at, MailTemplate.REOPENED, client_recipients(state), data, to_client=True)
+    _notify(state, at, MailTemplate.REOPENED, ["@assignee"], data, to_client=False)
     return state.last_seq
 
 

@@ -14,6 +14,7 @@ from temporalio.client import Client as TemporalClient
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from soporte import portal_paths
 from soporte.db.mail_models import InboundMail, MailOutcome, RefusedMail
 from soporte.db.models import Attachment, Client, Contact, Staff, Ticket
 from soporte.db.models import utcnow as _utcnow
@@ -25,7 +26,7 @@ from soporte.email.secret import confirmation_row, confirmation_token, mail_secr
 from soporte.email.templates import MessageIds
 from soporte.policy import Channel, Role, Status
 from soporte.policy import ticket as ts
-from soporte.policy.names import TicketSignal, TicketUpdate
+from soporte.policy.names import MailTemplate, TicketSignal, TicketUpdate
 from soporte.policy.tickets import (
     AttachmentRef,
     ClientMessage,
@@ -194,19 +195,37 @@ class EmailIntake:
         if is_staff:
             why = f"{sender} is a staff address: staff answer in the console or the API"
             return await self._refusals.refuse(
-                parsed, raw, key, why, number, template="refused_staff_sender", forged=forged
+                parsed,
+                raw,
+                key,
+                why,
+                number,
+                template=MailTemplate.REFUSED_STAFF_SENDER,
+                forged=forged,
             )
         if found is None:
             about = f" (a reply to ticket #{number})" if number else ""
             why = f"{sender or 'the sender'} is not a registered contact{about}"
             return await self._refusals.refuse(
-                parsed, raw, key, why, number, template="refused_unknown_sender", forged=forged
+                parsed,
+                raw,
+                key,
+                why,
+                number,
+                template=MailTemplate.REFUSED_UNKNOWN_SENDER,
+                forged=forged,
             )
         contact, client = found
         if not contact.active:
             why = f"{sender} is an inactive contact of {client.name} (NIT {client.nit})"
             return await self._refusals.refuse(
-                parsed, raw, key, why, number, template="refused_unknown_sender", forged=forged
+                parsed,
+                raw,
+                key,
+                why,
+                number,
+                template=MailTemplate.REFUSED_UNKNOWN_SENDER,
+                forged=forged,
             )
         if not client.active:
             why = f"the client {client.name} (NIT {client.nit}) is inactive"
@@ -216,7 +235,7 @@ class EmailIntake:
                 key,
                 why,
                 number,
-                template="refused_inactive_client",
+                template=MailTemplate.REFUSED_INACTIVE_CLIENT,
                 client=client,
                 forged=forged,
             )
@@ -226,7 +245,13 @@ class EmailIntake:
                 "the reply was not added to the ticket"
             )
             return await self._refusals.refuse(
-                parsed, raw, key, why, thread.number, template="foreign", forged=forged
+                parsed,
+                raw,
+                key,
+                why,
+                thread.number,
+                template=MailTemplate.FOREIGN_THREAD,
+                forged=forged,
             )
         # Sender trust (POLICY.md "Who sees what"): From alone proves nothing. A reply
         # acts as the client when it answers one of our genuine Message-IDs or our
@@ -284,7 +309,9 @@ class EmailIntake:
                 raise
             if not await self._is_closed(await self._temporal(), number):
                 raise Unavailable(f"ticket #{number} is not running yet; retry later") from None
-        note = await self._refusals.auto_reply(parsed, key, "unverified_message", number, None)
+        note = await self._refusals.auto_reply(
+            parsed, key, MailTemplate.UNVERIFIED_MESSAGE, number, None
+        )
         return IntakeResult(MailOutcome.UNVERIFIED, key, number, why, auto_reply=note)
 
     async def _hold_for_confirmation(
@@ -299,10 +326,14 @@ class EmailIntake:
         row_id = await self._refusals.keep(parsed, raw, key, why, None, MailOutcome.PENDING)
         token = confirmation_token(self.settings, row_id, key)
         extra: dict[str, object] = {
-            "confirm_url": f"{self.settings.public_url.rstrip('/')}/api/v1/confirm/{token}",
+            "confirm_url": portal_paths.absolute(
+                self.settings.public_url, portal_paths.confirmation(token)
+            ),
             "received_at": self.clock().isoformat(),
         }
-        note = await self._refusals.auto_reply(parsed, key, "confirm_ticket", None, None, extra)
+        note = await self._refusals.auto_reply(
+            parsed, key, MailTemplate.CONFIRM_TICKET, None, None, extra
+        )
         return IntakeResult(MailOutcome.PENDING, key, None, why, auto_reply=note)
 
     async def confirm(self, token: str | None = None, *, row_id: int | None = None) -> IntakeResult:
@@ -394,7 +425,7 @@ class EmailIntake:
                 raise Unavailable(f"ticket #{number} is not running yet; retry later") from None
             why = f"ticket #{number} is closed for good: the reply was not added"
             return await self._refusals.refuse(
-                parsed, raw, key, why, number, template="reopen_refused"
+                parsed, raw, key, why, number, template=MailTemplate.REOPEN_REFUSED
             )
         await self._record_attachments(number, refs, sender)
         answer = None

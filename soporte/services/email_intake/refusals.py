@@ -20,8 +20,9 @@ from soporte.db.session import bind_of, write_turn
 from soporte.email.loops import should_auto_reply
 from soporte.email.parse import ParsedMail
 from soporte.email.secret import message_ids
-from soporte.email.templates import build_email, foreign_thread_mail, render
+from soporte.email.templates import build_email, render
 from soporte.email.transport import send_mail
+from soporte.policy.names import MailTemplate
 from soporte.policy.tickets import Notification
 from soporte.services.email_intake.results import (
     AUTO_REPLY_LEASE,
@@ -34,7 +35,7 @@ from soporte.services.errors import Unavailable
 from soporte.services.refused_mail import keep_refused
 from soporte.settings import Settings
 
-OWN_TICKET_TEMPLATES = frozenset({"reopen_refused", "unverified_message"})
+OWN_TICKET_TEMPLATES = frozenset({MailTemplate.REOPEN_REFUSED, MailTemplate.UNVERIFIED_MESSAGE})
 
 
 @dataclass
@@ -56,7 +57,7 @@ class Refusals:
         reason: str,
         number: int | None,
         outcome: str,
-        template: str | None = None,
+        template: MailTemplate | None = None,
     ) -> int:
         """Keep the message in `refused_mail` (once, within its bounds); returns its row id."""
         async with write_turn(bind_of(self.sessions)), self.sessions() as session:
@@ -98,7 +99,7 @@ class Refusals:
         number: int | None,
         *,
         outcome: str = MailOutcome.REFUSED,
-        template: str | None = None,
+        template: MailTemplate | None = None,
         client: Client | None = None,
         forged: bool = False,
     ) -> IntakeResult:
@@ -119,7 +120,7 @@ class Refusals:
         self,
         parsed: ParsedMail,
         key: str,
-        template: str,
+        template: MailTemplate,
         number: int | None,
         client: Client | None,
         extra: dict[str, object] | None = None,
@@ -194,7 +195,7 @@ class Refusals:
     def compose(
         self,
         parsed: ParsedMail,
-        template: str,
+        template: MailTemplate,
         number: int | None,
         client: Client | None,
         reply_id: str,
@@ -203,28 +204,24 @@ class Refusals:
     ) -> EmailMessage:
         subject = clean(parsed.subject, 200)
         channels = self.settings.channels()
-        if template == "foreign":
-            rendered = foreign_thread_mail(parsed.from_address.lower(), subject, channels)
-            thread_number = None
-        else:
-            data: dict[str, object] = {
-                **channels,
-                "from_address": parsed.from_address.lower(),
-                "subject": subject,
-            }
-            if client is not None:
-                data["client_name"] = client.name
-            data.update(extra)
-            # Only a mail about the sender's own ticket carries its number.
-            thread_number = number if template in OWN_TICKET_TEMPLATES else None
-            notification = Notification(
-                id=reply_id,
-                number=thread_number or 0,
-                template=template,
-                to=[parsed.from_address.lower()],
-                data=data,
-            )
-            rendered = render(notification)
+        data: dict[str, object] = {
+            **channels,
+            "from_address": parsed.from_address.lower(),
+            "subject": subject,
+        }
+        if client is not None:
+            data["client_name"] = client.name
+        data.update(extra)
+        # Only a mail about the sender's own ticket carries its number.
+        thread_number = number if template in OWN_TICKET_TEMPLATES else None
+        notification = Notification(
+            id=reply_id,
+            number=thread_number or 0,
+            template=template,
+            to=[parsed.from_address.lower()],
+            data=data,
+        )
+        rendered = render(notification)
         in_reply_to = None if parsed.message_id_synthesized else parsed.message_id
         return build_email(
             rendered,

@@ -14,6 +14,7 @@ from soporte.db.models import OutboundMail, TicketIntake
 from soporte.email.parse import ParsedMail
 from soporte.email.subject_tag import tagged_number
 from soporte.email.templates import MessageIds, ticket_number_from_message_id
+from soporte.policy.names import MailTemplate
 from soporte.services.email_intake.results import mail_key
 
 
@@ -88,9 +89,6 @@ async def _candidates(
     return list(dict.fromkeys(found))
 
 
-RATING_TEMPLATE = "rating_invitation"
-
-
 async def answers_rating_invitation(session: AsyncSession, parsed: ParsedMail, number: int) -> bool:
     """The message replies to ticket `number`'s rating invitation: its In-Reply-To (else its
     last reference) is the Message-ID of that mail (recorded in `outbound_mail` when sent)."""
@@ -103,8 +101,8 @@ async def answers_rating_invitation(session: AsyncSession, parsed: ParsedMail, n
         )
     )
     if sent is not None:
-        return str(sent).endswith(f"-{RATING_TEMPLATE}")
+        return str(sent).endswith(f"-{MailTemplate.RATING_INVITATION}")
     # Mail sent before `outbound_mail` kept Message-IDs: the id names the notification.
     return ticket_number_from_message_id(answered) == number and (
-        f"-{RATING_TEMPLATE}@" in answered
+        f"-{MailTemplate.RATING_INVITATION}@" in answered
     )
