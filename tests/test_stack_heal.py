@@ -145,7 +145,8 @@ def test_a_child_that_keeps_crashing_stops_the_stack_with_backoff_between(
     assert [policy.delay(n) for n in range(1, 5)] == [0.2, 0.4, 0.4, 0.4]
     (tmp_path / "logs").mkdir()
     stack = Stack(load_settings(data_dir=tmp_path), StackPorts(), policy)
-    steady = stack.spawn("steady", [sys.executable, "-c", "import time; time.sleep(60)"], {})
+    # A child that runs until the stack stops it.
+    steady = stack.spawn("steady", [sys.executable, "-c", "import signal; signal.pause()"], {})
     stack.spawn("flaky", [sys.executable, "-c", "raise SystemExit(3)"], {})
     began = time.monotonic()
     try:
