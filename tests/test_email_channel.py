@@ -15,6 +15,7 @@ import socket
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -179,6 +180,41 @@ def message(
     return mail.as_bytes(policy=SMTP_POLICY), str(mail["Message-ID"])
 
 
+@asynccontextmanager
+async def smtp_intake(
+    api: Api,
+    url: str,
+    temporal_client: TemporalClient,
+    nit: str,
+    other_nit: str,
+    contact: dict[str, str],
+) -> AsyncIterator[Mail]:
+    """The email intake behind a real SMTP listener on a free port (the Mail fixtures')."""
+    settings = api.settings
+    engine = create_engine(url)
+    sessions = create_sessionmaker(engine)
+    clock = Clock()
+
+    async def temporal() -> TemporalClient:
+        return temporal_client
+
+    intake = EmailIntake(settings, sessions, temporal, auto_reply_cap=1, clock=clock)
+    port = free_port()
+
+    async def deliver(raw: bytes, envelope_from: str) -> None:
+        await intake.receive(raw, envelope_from)
+
+    server = asyncio.create_task(serve_smtp(HOST, port, deliver, [SUPPORT]))
+    try:
+        await wait_for_port(port)
+        yield Mail(api, settings, port, clock, sessions, nit, other_nit, contact)
+    finally:
+        server.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await server
+        await engine.dispose()
+
+
 @pytest.fixture(scope="module", params=backends())
 async def mail(
     request: pytest.FixtureRequest,
@@ -210,28 +246,8 @@ async def mail(
                 other_nit = await api.client("800197268", "Lácteos del Valle")
                 await api.contact(other_nit, "luis@lacteos.com.co", "Luis")
                 await api.staff("ingrid@btw.com.co", ["engineer"], "Ingrid")
-                engine = create_engine(url)
-                sessions = create_sessionmaker(engine)
-                clock = Clock()
-
-                async def temporal() -> TemporalClient:
-                    return dev_env.client
-
-                intake = EmailIntake(settings, sessions, temporal, auto_reply_cap=1, clock=clock)
-                port = free_port()
-
-                async def deliver(raw: bytes, envelope_from: str) -> None:
-                    await intake.receive(raw, envelope_from)
-
-                server = asyncio.create_task(serve_smtp(HOST, port, deliver, [SUPPORT]))
-                try:
-                    await wait_for_port(port)
-                    yield Mail(api, settings, port, clock, sessions, nit, other_nit, contact)
-                finally:
-                    server.cancel()
-                    with pytest.raises(asyncio.CancelledError):
-                        await server
-                    await engine.dispose()
+                async with smtp_intake(api, url, dev_env.client, nit, other_nit, contact) as mail:
+                    yield mail
 
 
 async def number_below_a_billion(url: str) -> None:

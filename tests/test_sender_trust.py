@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select, update
-from temporalio.client import Client as TemporalClient
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -28,25 +27,20 @@ from activities import build_activities
 from api.main import create_app
 from soporte.db.mail_models import InboundMail, RefusedMail
 from soporte.db.models import Contact, TicketIntake
-from soporte.db.session import create_engine, create_sessionmaker
 from soporte.email.authresults import SenderCheck, sender_check
-from soporte.email.smtp_server import serve_smtp
 from soporte.policy import Kind, Priority
 from soporte.policy.triage import StartingPriority, starting_priority
-from soporte.services.email_intake import EmailIntake
 from tests.api_support import ADMIN, Api, api_settings, backends, database, eventually
 from tests.portal_support import csrf_of
 from tests.test_email_channel import (
     AUTHSERV,
     HOST,
     SUPPORT,
-    Clock,
     Mail,
     acknowledgement,
-    free_port,
     message,
     number_below_a_billion,
-    wait_for_port,
+    smtp_intake,
 )
 from workflows.registry import ALL_WORKFLOWS
 
@@ -153,28 +147,8 @@ async def trust(
                 other_nit = await api.client("800197268", "Lácteos del Valle")
                 await api.contact(other_nit, "ben@lacteos.com.co", "Ben")
                 await api.staff("ingrid@btw.com.co", ["engineer"], "Ingrid")
-                engine = create_engine(url)
-                sessions = create_sessionmaker(engine)
-                clock = Clock()
-
-                async def temporal() -> TemporalClient:
-                    return dev_env.client
-
-                intake = EmailIntake(settings, sessions, temporal, auto_reply_cap=1, clock=clock)
-                port = free_port()
-
-                async def deliver(raw: bytes, envelope_from: str) -> None:
-                    await intake.receive(raw, envelope_from)
-
-                server = asyncio.create_task(serve_smtp(HOST, port, deliver, [SUPPORT]))
-                try:
-                    await wait_for_port(port)
-                    yield Mail(api, settings, port, clock, sessions, nit, other_nit, contact)
-                finally:
-                    server.cancel()
-                    with pytest.raises(asyncio.CancelledError):
-                        await server
-                    await engine.dispose()
+                async with smtp_intake(api, url, dev_env.client, nit, other_nit, contact) as mail:
+                    yield mail
 
 
 @pytest.fixture
