@@ -7,6 +7,7 @@ import asyncio
 import mailbox
 import re
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,10 +21,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from soporte.settings import Settings
-from tests.api_support import Api
+from tests.api_support import Api, api_settings, database
 from worker import build_worker
 
 BASE = "http://soporte.test"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 LINK = re.compile(r"https?://[^\s\"<>]+/ingresar/enlace/[A-Za-z0-9_-]+")
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -152,3 +154,18 @@ async def running_portal(env: WorkflowEnvironment, settings: Settings) -> AsyncI
             build_worker(env.client, settings),
         ):
             yield Portal(app=app, api=Api(http=http, settings=settings), settings=settings)
+
+
+@asynccontextmanager
+async def portal_on(
+    backend: str, env: WorkflowEnvironment, data_dir: Path
+) -> AsyncIterator[Portal]:
+    """A running portal on a fresh database of `backend` (the page tests' module fixture)."""
+    with database(backend, data_dir) as url:
+        settings = api_settings(data_dir, url, env).model_copy(update={"public_url": BASE})
+        async with running_portal(env, settings) as running:
+            yield running
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"

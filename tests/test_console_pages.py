@@ -27,10 +27,8 @@ from soporte.policy.committee import (
     SessionStatus,
     SessionView,
 )
-from tests.api_support import ADMIN, api_settings, backends, database, eventually, make_nit
-from tests.portal_support import BASE, Browser, Portal, running_portal
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+from tests.api_support import ADMIN, backends, eventually, make_nit
+from tests.portal_support import PNG, Browser, Portal, portal_on, unique
 
 
 @pytest.fixture(scope="module", params=backends())
@@ -40,14 +38,8 @@ async def portal(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Portal]:
     data_dir: Path = tmp_path_factory.mktemp(f"console-{request.param}")
-    with database(request.param, data_dir) as url:
-        settings = api_settings(data_dir, url, dev_env).model_copy(update={"public_url": BASE})
-        async with running_portal(dev_env, settings) as running:
-            yield running
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+    async with portal_on(request.param, dev_env, data_dir) as running:
+        yield running
 
 
 async def company(portal: Portal, name: str = "Ferretería El Tornillo") -> tuple[str, str]:
