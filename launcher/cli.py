@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -64,6 +65,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_worker_health(args: argparse.Namespace) -> int:
     """The container health check of a worker: its /metrics answers (soporte.worker_metrics).
     Exit 0 when it does, 1 with the reason otherwise."""
+    import ipaddress
     import urllib.request
 
     settings = _settings(args)
@@ -71,10 +73,11 @@ def cmd_worker_health(args: argparse.Namespace) -> int:
         print("soporte: SOPORTE_WORKER_METRICS_PORT is 0: no endpoint to check", file=sys.stderr)
         return 1
     host = settings.worker_metrics_host
-    host = "127.0.0.1" if host in {"0.0.0.0", "", "::"} else host  # nosec B104: a bind-all host
+    with contextlib.suppress(ValueError):  # a host name is asked as it is
+        host = "127.0.0.1" if ipaddress.ip_address(host).is_unspecified else host
     url = f"http://{host}:{settings.worker_metrics_port}/metrics"
     try:
-        with urllib.request.urlopen(url, timeout=args.timeout) as answer:  # nosec B310: http only
+        with urllib.request.urlopen(url, timeout=args.timeout) as answer:  # nosec B310
             answer.read()
     except OSError as error:
         print(f"soporte: worker metrics at {url} do not answer: {error}", file=sys.stderr)

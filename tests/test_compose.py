@@ -405,9 +405,22 @@ async def test_namespace_script_creates_the_namespace_once(dev_env: WorkflowEnvi
     assert status == 0, output
     assert f"created {namespace} (retention 30d)" in output
     described = subprocess.run(  # nosec B603: our own installed binary
-        [temporal_binary(), "operator", "namespace", "describe", "--address", address,
-         "--namespace", namespace, "--output", "json"],
-        capture_output=True, text=True, check=True, timeout=60,
+        [
+            temporal_binary(),
+            "operator",
+            "namespace",
+            "describe",
+            "--address",
+            address,
+            "--namespace",
+            namespace,
+            "--output",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout
     assert '"workflowExecutionRetentionTtl": "2592000s"' in described, described
     status, output = await _finish(_run_namespace_script(address, namespace, attempts=5))
@@ -421,11 +434,21 @@ async def test_namespace_script_fails_when_no_server_answers() -> None:
 
 
 async def _worker_health(port: int) -> tuple[int, str]:
-    env = {**os.environ, "SOPORTE_WORKER_METRICS_HOST": "0.0.0.0",  # nosec B104: as compose
-           "SOPORTE_WORKER_METRICS_PORT": str(port)}
+    env = {
+        **os.environ,
+        "SOPORTE_WORKER_METRICS_HOST": "0.0.0.0",  # nosec B104: as compose
+        "SOPORTE_WORKER_METRICS_PORT": str(port),
+    }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "launcher.cli", "worker-health", "--timeout", "5",
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "launcher.cli",
+        "worker-health",
+        "--timeout",
+        "5",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await process.communicate()
     return int(process.returncode or 0), (out + err).decode()
