@@ -15,6 +15,8 @@ set -eu
 : "${VISIBILITY_DBNAME:?VISIBILITY_DBNAME: the visibility store database}"
 SCHEMA_DIR="${SCHEMA_DIR:-/etc/temporal/schema/postgresql/v12}"
 
+# Connection flags are the tool's global ones, before the command: `create` takes only
+# --defaultdb (empty: it connects to `postgres`, which POSTGRES_DB makes sure exists).
 sql_tool() {
   target="$1"
   shift
@@ -26,7 +28,7 @@ setup() {
   database="$1"
   schema="$2"
   echo "temporal-schema: database $database, schema $SCHEMA_DIR/$schema"
-  sql_tool "$database" create --db "$database"
+  sql_tool "$database" create
   sql_tool "$database" setup-schema -v 0.0
   sql_tool "$database" update-schema -d "$SCHEMA_DIR/$schema/versioned"
 }

@@ -231,8 +231,13 @@ def test_schema_tool_and_server_use_one_database_setup(
     script = script_services["temporal-schema"].read_text(encoding="utf-8")
     assert server["DB"] == "postgres12" and "--plugin postgres12" in script
     assert "/schema/postgresql/v12" in script
-    for step in ("create", "setup-schema -v 0.0", "update-schema -d"):
-        assert re.search(rf'sql_tool "\$database" {step}', script), step
+    # Each step exactly: the tool's subcommands take only their own flags (create: none).
+    steps = re.findall(r'^\s*sql_tool "\$database" (.*)$', script, re.M)
+    assert steps == [
+        "create",
+        "setup-schema -v 0.0",
+        'update-schema -d "$SCHEMA_DIR/$schema/versioned"',
+    ]
 
 
 # --- commands: each parses as the CLI's own --------------------------------------------------
@@ -468,3 +473,57 @@ async def test_worker_health_answers_as_the_metrics_endpoint_does() -> None:
     finally:
         server.close()
         await server.wait_closed()
+
+
+def _schema_script(tmp_path: Path, fail_on: str) -> tuple[int, list[list[str]]]:
+    """Run deploy/temporal-schema.sh with a recording stand-in for temporal-sql-tool (not
+    installable here: it ships only in the admin-tools image); the stand-in exits 1 on the
+    call whose arguments contain `fail_on`."""
+    bin_dir, calls = tmp_path / "bin", tmp_path / "calls"
+    bin_dir.mkdir()
+    tool = bin_dir / "temporal-sql-tool"
+    tool.write_text(
+        '#!/bin/sh\nprintf "%s\\n" "$*" >> "$CALLS"\n'
+        'case "$*" in *"$FAIL_ON"*) [ -n "$FAIL_ON" ] && exit 1 ;; esac\nexit 0\n'
+    )
+    tool.chmod(0o755)
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin",
+        "CALLS": str(calls),
+        "FAIL_ON": fail_on,
+        "POSTGRES_SEEDS": "postgres",
+        "DB_PORT": "5432",
+        "POSTGRES_USER": "temporal",
+        "SQL_PASSWORD": "secret",
+        "DBNAME": "temporal",
+        "VISIBILITY_DBNAME": "temporal_visibility",
+    }
+    done = subprocess.run(  # nosec B603 B607: our deploy script, under sh
+        ["sh", str(DEPLOY / "temporal-schema.sh")], env=env, capture_output=True, check=False
+    )
+    lines = calls.read_text().splitlines() if calls.exists() else []
+    return done.returncode, [line.split() for line in lines]
+
+
+def test_schema_script_sets_up_both_databases_in_order(tmp_path: Path) -> None:
+    status, calls = _schema_script(tmp_path, fail_on="")
+    assert status == 0
+    connect = ["--plugin", "postgres12", "--ep", "postgres", "-p", "5432", "-u", "temporal"]
+    v12 = "/etc/temporal/schema/postgresql/v12"
+    expected = []
+    for database, schema in (("temporal", "temporal"), ("temporal_visibility", "visibility")):
+        head = [*connect, "--db", database]
+        expected += [
+            [*head, "create"],
+            [*head, "setup-schema", "-v", "0.0"],
+            [*head, "update-schema", "-d", f"{v12}/{schema}/versioned"],
+        ]
+    assert calls == expected
+    assert not any("secret" in call for call in calls), "the password goes by SQL_PASSWORD"
+
+
+def test_schema_script_stops_at_the_first_failed_step(tmp_path: Path) -> None:
+    status, calls = _schema_script(tmp_path, fail_on="temporal setup-schema")
+    assert status != 0
+    assert calls[-1][-4:] == ["temporal", "setup-schema", "-v", "0.0"]
+    assert len(calls) == 2, "nothing runs after a failed step (set -e)"
