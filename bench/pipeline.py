@@ -178,6 +178,12 @@ class Part:
             start = end
         return rows
 
+    def trend(self) -> tuple[float, float]:
+        """The mean settled rate over the first and over the last third of the windows."""
+        rates = [row["rate"] for row in self.windows()]
+        third = max(1, len(rates) // 3)
+        return statistics.fmean(rates[:third] or [0.0]), statistics.fmean(rates[-third:] or [0.0])
+
     def backlog_slope(self) -> float:
         """Least-squares slope of the backlog at the windows' ends, in items per second."""
         rows = self.windows()
@@ -204,6 +210,12 @@ def print_part(part: Part, concurrency: int) -> None:
         )
     slope = part.backlog_slope()
     grows = slope * part.seconds > max(concurrency, 0.05 * part.done_in_time)
+    first, last = part.trend()
+    print(
+        f"rate over the first third {first:.1f}/s, the last third {last:.1f}/s"
+        f" ({'SLOWS' if last < 0.8 * first else 'holds'}: with C in flight the backlog"
+        " cannot grow, a slowing rate is the same fail)"
+    )
     cpu = "  ".join(f"{k} {v:.1f}" for k, v in part.cpu_ms.items())
     print(
         f"{part.name}: {part.rate:.1f}/s settled in time ({part.done_in_time} of "
@@ -465,6 +477,8 @@ def summary(rounds: list[Round]) -> dict[str, Any]:
         "bare_per_s": med([r.bare_rate for r in rounds]),
         "ratio": med([r.ratio for r in rounds]),
         "backlog_slope_per_s": med([r.tickets.backlog_slope() for r in rounds]),
+        "first_third_per_s": med([r.tickets.trend()[0] for r in rounds]),
+        "last_third_per_s": med([r.tickets.trend()[1] for r in rounds]),
         "settle_p50_ms": med(settle(0.5)),
         "settle_p99_ms": med(settle(0.99)),
         "worker_cpu_ms": med([r.tickets.cpu_ms["worker"] for r in rounds]),
