@@ -32,8 +32,8 @@ def having_role(staff: Sequence[Staff], role: Role | None) -> list[Staff]:
     return [row for row in staff if role is None or role.value in row.roles]
 
 
-async def active_staff(session: AsyncSession, role: Role | None = None) -> list[Staff]:
-    return having_role((await session.scalars(ACTIVE_STAFF)).all(), role)
+def active_staff(session: Session, role: Role | None = None) -> list[Staff]:
+    return having_role(session.scalars(ACTIVE_STAFF).all(), role)
 
 
 def open_load(session: Session, engineers: list[str]) -> Counter[str]:
