@@ -2,7 +2,8 @@
 PostgreSQL read model (issue 15, "Beyond one machine").
 
     .venv/bin/python bench/scale.py [--open 300] [--commands 300] [--concurrency 40]
-        [--rounds 1] [--configs 1w1a,2w1a,1w2a,2w2a] [--postgres URL]
+        [--rounds 1] [--configs 1w1a,2w1a,1w1a-c4,1w2a,2w2a] [--postgres URL]
+        [--max-load 99 --wait 120]
 
 Each configuration gets a fresh cluster (tests/cluster_support.Cluster: the file-backed
 dev server of `soporte up`, W `soporte worker` and A `soporte api --port P` processes with
@@ -40,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
 from commands import StatusHttp, shuffled, status_class  # noqa: E402
+from console_bench import quiet_enough  # noqa: E402
 from open_tickets import (  # noqa: E402
     cpu_seconds,
     percentile,
@@ -57,7 +59,7 @@ from tests.api_support import database  # noqa: E402
 from tests.cluster_support import Cluster  # noqa: E402
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-DEFAULT_CONFIGS = "1w1a,2w1a,1w2a,2w2a"
+DEFAULT_CONFIGS = "1w1a,2w1a,1w1a-c4,1w2a,2w2a"
 WARMUP = 20
 DRAIN_LIMIT = 600.0
 MARK = "Escala"  # the client messages' bodies start with it
@@ -91,7 +93,7 @@ class Figures:
     drained_s: float  # the first command until all are in the read model
     codes: Counter[str]
     cpu_ms: dict[str, float]  # per command, until idle, by process kind
-    load: tuple[float, float, float]
+    load: tuple[float, float]  # the 1-minute load average before and after
 
 
 class Pool:
@@ -164,7 +166,9 @@ def cpu_by_kind(before: dict[str, float], after: dict[str, float], n: int) -> di
     return kinds
 
 
-async def one_config(config: Config, n_open: int, n: int, concurrency: int) -> Figures:
+async def one_config(
+    config: Config, n_open: int, n: int, concurrency: int, load_before: float
+) -> Figures:
     with (
         tempfile.TemporaryDirectory(prefix="soporte-scale-") as tmp,
         database("postgresql", Path(tmp)) as url,
@@ -176,7 +180,9 @@ async def one_config(config: Config, n_open: int, n: int, concurrency: int) -> F
         engine = create_engine(url)
         try:
             await start(cluster, config)
-            return await measure(cluster, engine, config, n_open, n, concurrency)
+            figures = await measure(cluster, engine, config, n_open, n, concurrency)
+            figures.load = (load_before, os.getloadavg()[0])
+            return figures
         finally:
             cluster.stop()
             await engine.dispose()
@@ -238,7 +244,7 @@ async def measure(
         drained,
         codes,
         cpu,
-        os.getloadavg(),
+        (0.0, 0.0),
     )
 
 
@@ -304,7 +310,7 @@ def report(figures: Figures, base: Figures) -> None:
         f"{figures.command_rate / base.command_rate:.2f}, p99 "
         f"{figures.command_p99 / base.command_p99:.2f}x, drained "
         f"{figures.drained_s / base.drained_s:.2f}x | CPU ms/message {cpu} | load "
-        + " ".join(f"{value:.2f}" for value in figures.load)
+        f"{figures.load[0]:.2f} before, {figures.load[1]:.2f} after"
     )
 
 
@@ -329,7 +335,8 @@ def report_medians(rounds: list[list[Figures]]) -> None:
             f"{med([f.open_rate / b.open_rate for f, b in pairs]):.2f}), settled "
             f"{med([f.settled_s for f in same]):5.1f} s (ratio "
             f"{med([f.settled_s / b.settled_s for f, b in pairs]):.2f}x) | load "
-            f"{med([f.load[0] for f in same]):.2f}"
+            f"{med([f.load[0] for f in same]):.2f} before, "
+            f"{med([f.load[1] for f in same]):.2f} after"
         )
 
 
@@ -345,6 +352,8 @@ async def main() -> None:
         default=None,
         help=f"default: $SOPORTE_TEST_POSTGRES_URL or {DEFAULT_POSTGRES}",
     )
+    parser.add_argument("--max-load", type=float, default=99.0, help="wait for a lower load")
+    parser.add_argument("--wait", type=float, default=120.0, help="at most, per config")
     args = parser.parse_args()
     configs = [parse_config(part) for part in args.configs.split(",") if part]
     url = args.postgres or os.environ.get("SOPORTE_TEST_POSTGRES_URL") or DEFAULT_POSTGRES
@@ -360,7 +369,10 @@ async def main() -> None:
         print(f"\n== round {number + 1} of {args.rounds} ==")
         figures: list[Figures] = []
         for config in configs:
-            figures.append(await one_config(config, args.open, args.commands, args.concurrency))
+            load = await quiet_enough(args.max_load, args.wait)
+            figures.append(
+                await one_config(config, args.open, args.commands, args.concurrency, load)
+            )
             report(figures[-1], figures[0])
         rounds.append(figures)
     if len(rounds) > 1:

@@ -326,7 +326,8 @@ async def projected_as_the_workflows_log(desk: Desk, engine: AsyncEngine, tempor
         lines = (
             await db.execute(select(TicketEvent.number, TicketEvent.seq, TicketEvent.body))
         ).all()
-        views = dict((await db.execute(select(Ticket.number, Ticket.view))).all())
+        projected = (await db.execute(select(Ticket.number, Ticket.view))).all()
+    views: dict[int, dict[str, Any]] = {row.number: row.view for row in projected}
     seqs: dict[int, list[int]] = {}
     bodies: Counter[str] = Counter()
     for line in lines:
