@@ -113,6 +113,8 @@ async def season(cluster: Cluster, engine: AsyncEngine) -> None:
             await http.aclose()
 
     cluster.check_running(WORKERS[1])
+    for name in WORKERS:  # the work was shared: each took commands before the kill
+        await until_logged(cluster, name, "update reply ticket-")
     await mailed_once(cluster, engine)
     await projected_as_the_workflows_log(desk, engine, temporal)
     await slots_claimed_once(desk, engine)
@@ -185,8 +187,11 @@ async def race_for_slots(desk: Desk, engine: AsyncEngine) -> None:
             )
         )
         codes = [answer.status_code for answer in answers]
-        assert sorted(codes) == [200, 409], [answer.text for answer in answers]
-        desk.booked[start] = (ours, theirs)[codes.index(200)]
+        # The winner's 202: taken, its workflow slow to answer (a loaded machine).
+        assert codes.count(409) == 1 and set(codes) - {409} <= {200, 202}, [
+            answer.text for answer in answers
+        ]
+        desk.booked[start] = (ours, theirs)[1 - codes.index(409)]
 
 
 async def converse_and_kill(desk: Desk, cluster: Cluster) -> None:
@@ -289,7 +294,8 @@ async def one_committee_schedule(cluster: Cluster, temporal: Client) -> None:
 
 async def until_logged(cluster: Cluster, name: str, line: str) -> None:
     async def logged() -> bool:
-        cluster.check_running(name)
+        if name != WORKERS[0]:  # the one killed
+            cluster.check_running(name)
         return line in cluster.log_path(name).read_text(errors="replace")
 
     await until(logged, f"{name} logs {line!r}")
