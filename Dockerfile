@@ -46,7 +46,7 @@ EXPOSE 8000 2525
 
 # slim has no curl: ask /healthz with the standard library. urlopen raises on
 # any non-2xx answer or connection error, so the exit status is the verdict.
-# (Services that run another command, like the worker, override or disable it.)
+# (Services that run another command override it: the worker's is `soporte worker-health`.)
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 

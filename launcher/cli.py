@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -58,6 +59,29 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from worker import run_worker
 
     asyncio.run(run_worker(_settings(args)))
+    return 0
+
+
+def cmd_worker_health(args: argparse.Namespace) -> int:
+    """The container health check of a worker: its /metrics answers (soporte.worker_metrics).
+    Exit 0 when it does, 1 with the reason otherwise."""
+    import ipaddress
+    import urllib.request
+
+    settings = _settings(args)
+    if not settings.worker_metrics_port:
+        print("soporte: SOPORTE_WORKER_METRICS_PORT is 0: no endpoint to check", file=sys.stderr)
+        return 1
+    host = settings.worker_metrics_host
+    with contextlib.suppress(ValueError):  # a host name is asked as it is
+        host = "127.0.0.1" if ipaddress.ip_address(host).is_unspecified else host
+    url = f"http://{host}:{settings.worker_metrics_port}/metrics"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as answer:  # nosec B310
+            answer.read()
+    except OSError as error:
+        print(f"soporte: worker metrics at {url} do not answer: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -162,6 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
     api.set_defaults(handler=cmd_api)
 
     commands.add_parser("worker", help="the Temporal worker alone").set_defaults(handler=cmd_worker)
+    worker_health = commands.add_parser(
+        "worker-health", help="exit 0 when this machine's worker serves /metrics (health check)"
+    )
+    worker_health.add_argument("--timeout", type=float, default=4.0, help="seconds")
+    worker_health.set_defaults(handler=cmd_worker_health)
 
     smtp = commands.add_parser("smtp", help="the inbound SMTP listener alone")
     smtp.add_argument("--host", default="127.0.0.1")

@@ -22,7 +22,8 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 INIT_SQL = ROOT / "deploy" / "postgres-init.sql"
 
 APP_SERVICES = ("migrate", "api", "worker", "smtp")
-ALL_SERVICES = ("postgres", "temporal", "temporal-ui", *APP_SERVICES)
+TEMPORAL_SERVICES = ("temporal-schema", "temporal", "temporal-namespace", "temporal-ui")
+ALL_SERVICES = ("postgres", *TEMPORAL_SERVICES, *APP_SERVICES)
 TEMPORAL_POSTGRES_DRIVERS = {"postgres12", "postgres12_pgx", "postgresql"}
 
 _INTERPOLATION = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<default>[^}]*))?\}")
@@ -183,7 +184,9 @@ def test_app_database_and_role_are_created_by_the_init_script(services: dict[str
 
 def test_temporal_is_postgresql_backed(services: dict[str, Any]) -> None:
     temporal, postgres = services["temporal"], services["postgres"]
-    assert "temporalio/auto-setup" in str(temporal.get("image"))
+    # The server image, not the deprecated auto-setup one (its schema step is temporal-schema).
+    assert str(temporal.get("image")).startswith("temporalio/server:")
+    assert not [name for name, svc in services.items() if "auto-setup" in str(svc.get("image"))]
     env, db_env = _env(temporal), _env(postgres)
     assert env.get("DB") in TEMPORAL_POSTGRES_DRIVERS, f"temporal DB={env.get('DB')!r}"
     assert env.get("POSTGRES_SEEDS") == "postgres"
@@ -239,15 +242,16 @@ def test_worker_runs_at_least_two_replicas(services: dict[str, Any]) -> None:
 # --- compose: health and start order ----------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["postgres", "temporal", "api"])
+@pytest.mark.parametrize("name", ["postgres", "temporal", "api", "worker", "smtp"])
 def test_core_services_have_healthchecks(services: dict[str, Any], name: str) -> None:
     assert _healthcheck_enabled(services[name]), f"{name} has no enabled healthcheck"
 
 
 def test_healthchecks_ask_the_right_thing(services: dict[str, Any]) -> None:
     assert "pg_isready" in _healthcheck_text(services["postgres"])
+    # The server image carries no Temporal CLI: its check asks the frontend port.
     temporal = _healthcheck_text(services["temporal"])
-    assert ("temporal operator" in temporal or "tctl" in temporal) and "7233" in temporal
+    assert "nc -z" in temporal and "7233" in temporal
     api = _healthcheck_text(services["api"])
     assert "/healthz" in api and ":8000" in api
 
@@ -255,15 +259,25 @@ def test_healthchecks_ask_the_right_thing(services: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("name", "needs"),
     [
-        ("temporal", {"postgres": "service_healthy"}),
+        ("temporal-schema", {"postgres": "service_healthy"}),
+        ("temporal", {"temporal-schema": "service_completed_successfully"}),
+        ("temporal-namespace", {"temporal": "service_healthy"}),
         ("migrate", {"postgres": "service_healthy"}),
         (
             "api",
-            {"migrate": "service_completed_successfully", "temporal": "service_healthy"},
+            {
+                "migrate": "service_completed_successfully",
+                "temporal": "service_healthy",
+                "temporal-namespace": "service_completed_successfully",
+            },
         ),
         (
             "worker",
-            {"migrate": "service_completed_successfully", "temporal": "service_healthy"},
+            {
+                "migrate": "service_completed_successfully",
+                "temporal": "service_healthy",
+                "temporal-namespace": "service_completed_successfully",
+            },
         ),
         ("smtp", {"migrate": "service_completed_successfully"}),
         ("temporal-ui", {"temporal": None}),
