@@ -1,6 +1,6 @@
 """N open tickets with their SLA timers live: worker RSS, database per ticket, timer lag.
 
-    .venv/bin/python bench/open_season.py [--n 10000] [--window 300] [--settle-rate 15]
+    .venv/bin/python bench/open_season.py [--n 10000] [--window 300] [--settle-rate 0]
         [--lead 60] [--rounds 1] [--cached-workflows K] [--concurrency 50]
 
 Each round starts the embedded stack as `soporte up` does (bench/open_tickets.py's Stack
@@ -13,7 +13,8 @@ It opens N real support tickets through the intake service's own functions
 the `ticket_intake` row, then the product's workflow start), with `registered_at` chosen
 per ticket so that its first-response warning falls in a window [T0, T0 + WINDOW]
 (spread evenly): T0 is now + N / SETTLE_RATE + LEAD, the time the stack needs to register,
-assign and acknowledge them all and go idle. When it is idle it prints the worker's RSS
+assign and acknowledge them all and go idle (SETTLE_RATE 0, the default: 0.7 of the rate a
+warm-up of 100 tickets settled at, this machine's pace right now). When it is idle it prints the worker's RSS
 and the databases' size per ticket (temporal.db + its WAL, soporte.db + its WAL), then
 starts N bare workflows on the same server (an in-process worker) with one timer each at
 the same instants as the tickets' warnings.
@@ -61,6 +62,7 @@ from temporalio.client import Client, WorkflowHandle  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from soporte.db.session import create_engine, create_sessionmaker, engine_of  # noqa: E402
+from soporte.email.transport import maildir_name  # noqa: E402
 from soporte.policy import Kind, sla  # noqa: E402
 from soporte.policy.tickets import TicketInput  # noqa: E402
 from soporte.policy.triage import starting_priority, suggest_priority  # noqa: E402
@@ -73,6 +75,8 @@ from soporte.temporal_client import connect, quiet_runtime  # noqa: E402
 GOAL_LAG = 2.0
 GOAL_RSS_MB = 500
 SUPERVISOR = "supervisora@btw.com.co"
+WARMUP_TICKETS = 100
+SETTLE_MARGIN = 0.7  # a large batch settles slower than the warm-up (more history, cache)
 
 
 def load_average() -> str:
@@ -139,6 +143,7 @@ class SeasonIntake:
         self.sessions = create_sessionmaker(self.engine)
         self.temporal: Client | None = None
         self.principal: Any = None
+        self.opened = 0  # tickets this process opened
 
     async def connect(self, contact_token: str) -> None:
         self.temporal = await connect(self.settings, runtime=quiet_runtime())
@@ -156,13 +161,15 @@ class SeasonIntake:
             ticket, replayed = await intake.allocate(
                 session, self.principal, data, None, reporter, channel, self.settings, amend
             )
-            return await intake.start_workflow(
+            started = await intake.start_workflow(
                 self.temporal,
                 self.settings,
                 ticket,
                 replay=replayed,
                 engine=engine_of(session.bind),
             )
+        self.opened += 1
+        return started
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -199,16 +206,16 @@ async def open_season(
     return warnings, elapsed
 
 
-async def until_settled(stack: SeasonStack, numbers: Iterable[int], limit: float) -> float:
-    """Until every ticket is acknowledged in the read model; seconds taken."""
-    wanted = set(numbers)
+async def until_settled(stack: SeasonStack, total: int, limit: float) -> float:
+    """Until `total` tickets (all opened so far) are acknowledged in the read model; seconds
+    taken."""
     started = time.perf_counter()
     while time.perf_counter() - started < limit:
         with sqlite3.connect(stack.root / "soporte.db") as db:
             done = db.execute(
                 "SELECT count(DISTINCT number) FROM ticket_events WHERE type = 'acknowledged'"
             ).fetchone()[0]
-        if done >= len(wanted):
+        if done >= total:
             return time.perf_counter() - started
         if any(child.poll() is not None for child in stack.children):
             raise RuntimeError(f"a process of the stack ended; see the logs in {stack.root}")
@@ -361,21 +368,43 @@ class Watcher:
         self.poll()
 
 
-def mails_sent(db: Path, template: str) -> dict[int, list[datetime | None]]:
-    """Per ticket, the sent_at of each outbound mail row of `template` (None: not sent)."""
+def mails_sent(db: Path, template: str) -> dict[int, list[tuple[str, datetime | None]]]:
+    """Per ticket, each outbound mail row of `template`: (notification id, sent_at or None)."""
     with sqlite3.connect(db) as connection:
         rows = connection.execute(
-            "SELECT number, sent_at FROM outbound_mail WHERE id LIKE ?", (f"%-{template}",)
+            "SELECT id, number, sent_at FROM outbound_mail WHERE id LIKE ?", (f"%-{template}",)
         ).fetchall()
-    out: dict[int, list[datetime | None]] = {}
-    for number, sent_at in rows:
-        out.setdefault(number, []).append(parse_utc(sent_at) if sent_at else None)
+    out: dict[int, list[tuple[str, datetime | None]]] = {}
+    for mail_id, number, sent_at in rows:
+        out.setdefault(number, []).append((mail_id, parse_utc(sent_at) if sent_at else None))
     return out
 
 
-def maildir_files(root: Path, template: str) -> int:
-    """Files in the Maildir outbox (anywhere under the data dir) named for `template`."""
-    return sum(1 for path in root.rglob(f"*{template}*") if path.is_file())
+def first_sent(mails: dict[int, list[tuple[str, datetime | None]]], number: int) -> datetime | None:
+    sent = [at for _, at in mails.get(number, []) if at is not None]
+    return min(sent) if sent else None
+
+
+def in_maildir(root: Path, ids: Iterable[str]) -> int:
+    """How many of the notification ids have their file in the Maildir outbox (the file
+    is named from the id: soporte.email.transport.maildir_name)."""
+    outbox = root / "mail" / "outbox"
+    names = {path.name.split(":")[0] for box in ("new", "cur") for path in (outbox / box).glob("*")}
+    return sum(1 for mail_id in ids if maildir_name(mail_id) in names)
+
+
+async def calibrate(season: SeasonIntake, stack: SeasonStack, k: int, concurrency: int) -> float:
+    """Tickets/s the stack settles (opened, assigned, acknowledged, idle) on this machine
+    now: K tickets registered now (their own deadlines far ahead)."""
+    started = time.perf_counter()
+
+    async def open_one(index: int) -> None:
+        await season.open(ticket_body(index), datetime.now(UTC))
+
+    await timed_all(k, concurrency, open_one)
+    await until_settled(stack, season.opened, limit=600)
+    await until_stack_idle(stack, limit=300)
+    return k / (time.perf_counter() - started)
 
 
 # --- Figures -------------------------------------------------------------------------------
@@ -425,6 +454,20 @@ class Round:
     lines: list[str]
 
 
+async def settle_rate(
+    season: SeasonIntake, stack: SeasonStack, args: argparse.Namespace, say: Any
+) -> float:
+    """--settle-rate, or (0) a warm-up's rate with a margin: the stack's pace right now."""
+    if args.settle_rate > 0:
+        return float(args.settle_rate)
+    measured = await calibrate(season, stack, WARMUP_TICKETS, args.concurrency)
+    say(
+        f"warm-up: {WARMUP_TICKETS} tickets settled at {measured:.1f}/s; planning at "
+        f"{measured * SETTLE_MARGIN:.1f}/s; {load_average()}"
+    )
+    return measured * SETTLE_MARGIN
+
+
 async def one_round(args: argparse.Namespace) -> Round:
     with tempfile.TemporaryDirectory(prefix="soporte-open-season-") as tmp:
         stack = SeasonStack(Path(tmp), args.cached_workflows, None)
@@ -451,13 +494,14 @@ async def measure(stack: SeasonStack, args: argparse.Namespace) -> Round:
         token = await register_desk(http)
     season = SeasonIntake(stack)
     await season.connect(token)
+    rate = await settle_rate(season, stack, args, say)
     watcher = Watcher(stack.root / "soporte.db")
     watcher.start()
-    t0 = datetime.now(UTC) + timedelta(seconds=n / args.settle_rate + args.lead)
+    t0 = datetime.now(UTC) + timedelta(seconds=n / rate + args.lead)
     instants = spread(t0, args.window, n)
     started = time.perf_counter()
     warnings, opened_in = await open_season(season, instants, args.concurrency)
-    settled_in = await until_settled(stack, warnings, limit=n / 2 + 600)
+    settled_in = await until_settled(stack, season.opened, limit=n / 2 + 600)
     await until_stack_idle(stack, limit=300)
     idle_at = datetime.now(UTC)
     say(
@@ -541,7 +585,7 @@ def summarize(
             {k: watcher.seen[k][1] if k in watcher.seen else None for k in steady},
         ),
         "mailed": lags_of(
-            "ticket warning mailed", steady, {k: (mails.get(k) or [None])[0] for k in steady}
+            "ticket warning mailed", steady, {k: first_sent(mails, k) for k in steady}
         ),
     }
     bare_lags = {
@@ -588,7 +632,10 @@ async def main() -> None:
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--window", type=float, default=300, help="seconds the warnings span")
     parser.add_argument(
-        "--settle-rate", type=float, default=15, help="tickets/s the stack settles (for T0)"
+        "--settle-rate",
+        type=float,
+        default=0,
+        help="tickets/s the stack settles, to place T0 (0: measure it with a warm-up)",
     )
     parser.add_argument("--lead", type=float, default=60, help="seconds more before T0")
     parser.add_argument("--concurrency", type=int, default=50)
