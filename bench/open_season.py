@@ -14,10 +14,10 @@ the `ticket_intake` row, then the product's workflow start), with `registered_at
 per ticket so that its first-response warning falls in a window [T0, T0 + WINDOW]
 (spread evenly): T0 is now + N / SETTLE_RATE + LEAD, the time the stack needs to register,
 assign and acknowledge them all and go idle (SETTLE_RATE 0, the default: 0.7 of the rate a
-warm-up of 100 tickets settled at, this machine's pace right now). When it is idle it prints the worker's RSS
-and the databases' size per ticket (temporal.db + its WAL, soporte.db + its WAL), then
-starts N bare workflows on the same server (an in-process worker) with one timer each at
-the same instants as the tickets' warnings.
+warm-up of 100 tickets settled at, this machine's pace right now). When it is idle it
+prints the worker's RSS and the databases' size per ticket (temporal.db + its WAL,
+soporte.db + its WAL), then starts N bare workflows on the same server (an in-process
+worker) with one timer each at the same instants as the tickets' warnings.
 
 Once the window has passed and the stack is idle, it reads for each ticket its sla_warning
 row in the projected `ticket_events` (its `at` is the instant it was due), when that row
@@ -434,7 +434,7 @@ class Lags:
 
 
 def lags_of(name: str, due: dict[Any, datetime], at: dict[Any, datetime | None]) -> Lags:
-    values = [(at[key] - due[key]).total_seconds() for key in due if at.get(key) is not None]
+    values = [(seen - due[key]).total_seconds() for key in due if (seen := at.get(key))]
     return Lags(name, values, missing=len(due) - len(values))
 
 
@@ -562,7 +562,7 @@ def summarize(
     product_fired: dict[int, Fired],
     bare: BareTimers,
     bare_fired: dict[str, Fired],
-    mails: dict[int, list[datetime | None]],
+    mails: dict[int, list[tuple[str, datetime | None]]],
     rss: float,
     rss_after: float,
     size: dict[str, float],
