@@ -22,7 +22,7 @@ Each round:
    until every warning that came due while it was down is logged and mailed, and the
    counts: tickets answered 201 before the kill that do not exist after (`GET
    /tickets/{n}`), messages answered 200/202 that are not in their ticket's log, mail
-   owed (every `notification` event in the log) that was not sent, or was sent twice
+   owed (each log event carrying a notification id) that was not sent, or was sent twice
    (`outbound_mail` rows, files in the Maildir outbox). Goal: zero lost, zero twice.
 """
 
