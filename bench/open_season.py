@@ -28,6 +28,8 @@ lag percentiles from the due instant, the count over 2 s (goal: none at steady s
 and product/bare ratios. Timers due before the stack was idle (SETTLE_RATE too high for
 this machine) are counted apart: they did not fire at steady state.
 
+BENCH_PROFILE_WORKER=FILE runs the worker under cProfile (bench/commands.py).
+
 Helpers here (SeasonIntake, registered_for_warning, BareTimer, timer_lags, Watcher) are
 shared by bench/storm.py and bench/recovery.py.
 """
@@ -54,7 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
-from commands import SeasonStack, rss_mb, until_stack_idle  # noqa: E402
+from commands import PROFILE, SeasonStack, rss_mb, until_stack_idle  # noqa: E402
 from open_tickets import percentile, register, timed_all  # noqa: E402
 from temporalio import workflow  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
@@ -470,7 +472,7 @@ async def settle_rate(
 
 async def one_round(args: argparse.Namespace) -> Round:
     with tempfile.TemporaryDirectory(prefix="soporte-open-season-") as tmp:
-        stack = SeasonStack(Path(tmp), args.cached_workflows, None)
+        stack = SeasonStack(Path(tmp), args.cached_workflows, PROFILE)
         try:
             await stack.start()
             return await measure(stack, args)

@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
-from commands import SeasonStack, StatusHttp, until_stack_idle  # noqa: E402
+from commands import PROFILE, SeasonStack, StatusHttp, until_stack_idle  # noqa: E402
 from open_season import (  # noqa: E402
     BareTimers,
     SeasonIntake,
@@ -274,7 +274,7 @@ async def until_drained(
 async def stack_recovery(args: argparse.Namespace, say: Any) -> dict[str, float]:
     n, down = args.n, args.down
     with tempfile.TemporaryDirectory(prefix="soporte-recovery-") as tmp:
-        stack = RecoveryStack(Path(tmp), args.cached_workflows, None)
+        stack = RecoveryStack(Path(tmp), args.cached_workflows, PROFILE)
         try:
             await stack.start()
             return await kill_and_restart(stack, n, down, args, say)

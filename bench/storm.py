@@ -20,6 +20,8 @@ supervisor (a warning mails the assignee and the supervisors, POLICY §VII):
    and its file in the Maildir outbox): the lag distribution from T to fired, to task
    completed, to logged and to mailed (p50, p99, max), the drain time (T to the last
    mail), and the counts (fired, logged, mailed, mailed twice, files in the Maildir).
+
+BENCH_PROFILE_WORKER=FILE runs the worker under cProfile (bench/commands.py).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
-from commands import SeasonStack, until_stack_idle  # noqa: E402
+from commands import PROFILE, SeasonStack, until_stack_idle  # noqa: E402
 from open_season import (  # noqa: E402
     BareTimers,
     Lags,
@@ -187,7 +189,7 @@ async def one_round(args: argparse.Namespace) -> dict[str, float]:
         lines.append(text)
 
     with tempfile.TemporaryDirectory(prefix="soporte-storm-") as tmp:
-        stack = SeasonStack(Path(tmp), args.cached_workflows, None)
+        stack = SeasonStack(Path(tmp), args.cached_workflows, PROFILE)
         try:
             await stack.start()
             async with httpx.AsyncClient(
