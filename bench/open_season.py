@@ -78,6 +78,7 @@ GOAL_LAG = 2.0
 GOAL_RSS_MB = 500
 SUPERVISOR = "supervisora@btw.com.co"
 WARMUP_TICKETS = 100
+PROGRESS_EVERY = 120.0
 SETTLE_MARGIN = 0.7  # a large batch settles slower than the warm-up (more history, cache)
 
 
@@ -210,8 +211,9 @@ async def open_season(
 
 async def until_settled(stack: SeasonStack, total: int, limit: float) -> float:
     """Until `total` tickets (all opened so far) are acknowledged in the read model; seconds
-    taken."""
-    started = time.perf_counter()
+    taken. Every PROGRESS_EVERY seconds a line: how many, the worker's RSS, the load (a
+    long run on a busy machine still tells where it got)."""
+    started = reported = time.perf_counter()
     while time.perf_counter() - started < limit:
         with sqlite3.connect(stack.root / "soporte.db") as db:
             done = db.execute(
@@ -219,6 +221,13 @@ async def until_settled(stack: SeasonStack, total: int, limit: float) -> float:
             ).fetchone()[0]
         if done >= total:
             return time.perf_counter() - started
+        if time.perf_counter() - reported > PROGRESS_EVERY:
+            reported = time.perf_counter()
+            print(
+                f"  settling: {done}/{total} acknowledged after {reported - started:.0f} s, "
+                f"worker RSS {rss_mb(stack.pids['worker']):.0f} MB; {load_average()}",
+                flush=True,
+            )
         if any(child.poll() is not None for child in stack.children):
             raise RuntimeError(f"a process of the stack ended; see the logs in {stack.root}")
         await asyncio.sleep(1.0)
