@@ -40,8 +40,7 @@ class TicketActivities:
 
     @activity.defn(name=Activity.DELIVER_NOTIFICATIONS)
     async def deliver_notifications(self, batch: NotificationBatch) -> None:
-        for notification in batch.notifications:
-            await notifications.deliver(self.sessions, self.settings, notification)
+        await notifications.deliver_all(self.sessions, self.settings, batch.notifications)
 
     @activity.defn(name=Activity.PICK_ASSIGNEE)
     async def pick_assignee(self, data: PickAssigneeInput) -> str | None:

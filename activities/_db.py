@@ -10,14 +10,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 
+def dialect_of(session: Session | AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def insert_for(dialect: str, table: Any) -> Any:
+    """An INSERT that knows ON CONFLICT, for the backend `dialect`."""
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise RuntimeError(f"unsupported database backend {dialect!r}")
+
+
 def upsert_insert(session: Session | AsyncSession, table: Any) -> Any:
     """An INSERT that knows ON CONFLICT, for the session's backend."""
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert(table)
-    if name == "sqlite":
-        return sqlite.insert(table)
-    raise RuntimeError(f"unsupported database backend {name!r}")
+    return insert_for(dialect_of(session), table)
 
 
 async def upsert_versioned(

@@ -1,7 +1,7 @@
 """pick_assignee: the least-loaded active engineer (fewest open tickets; ties by email).
 
 Each pick is kept in `assignment_picks`: a retried activity answers the same engineer,
-and picks the read model has not seen yet still count as load.
+and recent picks the read model has not seen yet still count as load.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,6 +24,10 @@ from soporte.policy.tickets import PickAssigneeInput
 log = logging.getLogger("soporte.assignment")
 
 DONE_STATUSES = (Status.RESOLVED.value, Status.CLOSED.value)
+# A pick the read model has not caught up with counts as load. The projection follows a
+# pick within seconds, so only picks this recent are looked at: the load query reads the
+# last hour's picks (an index), not every pick ever made, whose number grows all season.
+UNSEEN_PICK_WINDOW = timedelta(hours=1)
 
 
 ACTIVE_STAFF = select(Staff).where(Staff.active.is_(True))
@@ -32,11 +37,13 @@ def having_role(staff: Sequence[Staff], role: Role | None) -> list[Staff]:
     return [row for row in staff if role is None or role.value in row.roles]
 
 
-async def active_staff(session: AsyncSession, role: Role | None = None) -> list[Staff]:
-    return having_role((await session.scalars(ACTIVE_STAFF)).all(), role)
+def active_staff(session: Session, role: Role | None = None) -> list[Staff]:
+    return having_role(session.scalars(ACTIVE_STAFF).all(), role)
 
 
-def open_load(session: Session, engineers: list[str]) -> Counter[str]:
+def open_load(
+    session: Session, engineers: list[str], now: datetime | None = None
+) -> Counter[str]:
     load: Counter[str] = Counter({email: 0 for email in engineers})
     projected = session.execute(
         select(Ticket.assignee, func.count())
@@ -50,6 +57,7 @@ def open_load(session: Session, engineers: list[str]) -> Counter[str]:
         select(AssignmentPick.engineer, func.count())
         .outerjoin(Ticket, Ticket.number == AssignmentPick.number)
         .where(AssignmentPick.engineer.in_(engineers))
+        .where(AssignmentPick.picked_at >= (now or datetime.now(UTC)) - UNSEEN_PICK_WINDOW)
         .where(or_(Ticket.number.is_(None), Ticket.assignee.is_(None)))
         .group_by(AssignmentPick.engineer)
     )

@@ -14,6 +14,8 @@ our record) sends again with the same Message-ID, and says so in the log (README
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
@@ -34,13 +36,13 @@ from soporte.db.models import (
 )
 from soporte.db.session import bind_of, write_in_one_go
 from soporte.email.secret import message_ids
-from soporte.email.templates import build_email, render
+from soporte.email.templates import RenderedMail, build_email, render
 from soporte.email.transport import send_mail
 from soporte.policy import Kind, Role
 from soporte.policy.committee import next_session
 from soporte.policy.names import MailTemplate
 from soporte.policy.tickets import Notification
-from soporte.services.people_to_inform import informable
+from soporte.services.people_to_inform import informable_in
 from soporte.settings import Settings
 
 log = logging.getLogger("soporte.mail")
@@ -48,30 +50,28 @@ log = logging.getLogger("soporte.mail")
 ROLE_WORDS = {"@supervisors": Role.SUPERVISOR, "@committee": Role.COMMITTEE}
 
 
-async def assignee_of(session: AsyncSession, notification: Notification) -> str | None:
+def assignee_of(session: Session, notification: Notification) -> str | None:
     named = notification.data.get("assignee")
     if isinstance(named, str) and named:
         return named
     if not is_about_a_ticket(notification):
         return None
-    projected = await session.scalar(
-        select(Ticket.assignee).where(Ticket.number == notification.number)
-    )
+    projected = session.scalar(select(Ticket.assignee).where(Ticket.number == notification.number))
     if projected:
         return projected
-    return await session.scalar(
+    return session.scalar(
         select(AssignmentPick.engineer).where(AssignmentPick.number == notification.number)
     )
 
 
-async def recipients(session: AsyncSession, notification: Notification) -> list[str]:
+def recipients(session: Session, notification: Notification) -> list[str]:
     found: list[str] = []
     for word in notification.to:
         if word == "@assignee":
-            assignee = await assignee_of(session, notification)
+            assignee = assignee_of(session, notification)
             found += [assignee] if assignee else []
         elif word in ROLE_WORDS:
-            found += [staff.email for staff in await active_staff(session, ROLE_WORDS[word])]
+            found += [staff.email for staff in active_staff(session, ROLE_WORDS[word])]
         elif "@" in word and not word.startswith("@"):
             found.append(word)
     if not found and notification.to:
@@ -84,32 +84,32 @@ async def recipients(session: AsyncSession, notification: Notification) -> list[
     addresses = sorted({email.strip().lower() for email in found})
     if not is_about_a_ticket(notification):
         return addresses
-    return await still_entitled(session, notification.number, addresses)
+    return still_entitled(session, notification.number, addresses)
 
 
-async def still_entitled(session: AsyncSession, number: int, addresses: list[str]) -> list[str]:
+def still_entitled(session: Session, number: int, addresses: list[str]) -> list[str]:
     """The addresses that may get mail about ticket `number` now, from the registry at send
     time: our active staff, and active contacts of the ticket's client. A contact deactivated
     or moved to another client since the ticket was opened gets nothing more."""
     if not addresses:
         return []
-    nit = await session.scalar(select(TicketIntake.nit).where(TicketIntake.number == number))
-    staff = await session.scalars(
+    nit = session.scalar(select(TicketIntake.nit).where(TicketIntake.number == number))
+    staff = session.scalars(
         select(Staff.email).where(Staff.email.in_(addresses), Staff.active.is_(True))
     )
     allowed = set(staff.all())
     if nit is not None:
-        allowed |= await informable(session, nit, addresses)
+        allowed |= informable_in(session, nit, addresses)
     return [address for address in addresses if address in allowed]
 
 
-async def unrouted_agenda(
-    session: AsyncSession, notification: Notification
+def unrouted_agenda(
+    session: Session, notification: Notification
 ) -> tuple[Notification, list[str]] | None:
     """An agenda no committee member receives goes to the admins instead, saying so."""
     if notification.template != MailTemplate.COMMITTEE_AGENDA:
         return None
-    admins = sorted({staff.email.lower() for staff in await active_staff(session, Role.ADMIN)})
+    admins = sorted({staff.email.lower() for staff in active_staff(session, Role.ADMIN)})
     log.warning(
         "committee agenda %s: no active committee member is registered; told %d admin(s)",
         notification.id,
@@ -167,10 +167,15 @@ def with_context(
     return notification.model_copy(update={"data": data})
 
 
-def compose(notification: Notification, to: list[str], settings: Settings) -> EmailMessage:
+def compose(
+    notification: Notification,
+    to: list[str],
+    settings: Settings,
+    rendered: RenderedMail | None = None,
+) -> EmailMessage:
     about = is_about_a_ticket(notification)
     return build_email(
-        render(with_context(notification, settings)),
+        rendered or render(with_context(notification, settings)),
         to=to,
         from_addr=settings.from_header(notification.data.get("support_address")),
         message_id=message_id(notification, settings),
@@ -183,6 +188,7 @@ def compose(notification: Notification, to: list[str], settings: Settings) -> Em
 def claim_in(
     session: Session, notification: Notification, to: list[str], subject: str, message_id: str
 ) -> bool:
+    """Record the notification; False when an earlier attempt already sent it."""
     row = session.get(OutboundMail, notification.id)
     if row is not None:
         return row.sent_at is None
@@ -199,27 +205,60 @@ def claim_in(
     return True
 
 
-async def claim(
+@dataclass
+class Claimed:
+    """A notification whose recipients are resolved, its mail rendered, and its row
+    claimed (`owed`: not sent by an earlier attempt)."""
+
+    notification: Notification
+    to: list[str]
+    rendered: RenderedMail
+    owed: bool
+
+
+def claim_one_in(session: Session, settings: Settings, notification: Notification) -> Claimed:
+    """Recipients from the registry now, the mail rendered once, its row claimed."""
+    to = recipients(session, notification)
+    if not to and (instead := unrouted_agenda(session, notification)) is not None:
+        notification, to = instead
+    rendered = render(with_context(notification, settings))
+    owed = claim_in(session, notification, to, rendered.subject, message_id(notification, settings))
+    return Claimed(notification, to, rendered, owed)
+
+
+async def claim_all(
     sessions: async_sessionmaker[AsyncSession],
-    notification: Notification,
-    to: list[str],
-    message_id: str,
-) -> bool:
-    """Record the notification; False when an earlier attempt already sent it."""
-    subject = render(notification).subject
+    settings: Settings,
+    batch: Sequence[Notification],
+) -> list[Claimed]:
+    """Resolve and claim the whole batch in one transaction. If a concurrent attempt claimed
+    one of them meanwhile, each again in its own, and the one it claimed is not owed."""
+    bind = bind_of(sessions)
     try:
         return await write_in_one_go(
-            bind_of(sessions),
-            lambda session: claim_in(session, notification, to, subject, message_id),
+            bind, lambda session: [claim_one_in(session, settings, n) for n in batch]
         )
     except IntegrityError:
-        return False  # a concurrent attempt claimed it
+        pass
+    claimed = []
+    for notification in batch:
+        try:
+            claimed.append(
+                await write_in_one_go(
+                    bind,
+                    lambda session: claim_one_in(session, settings, notification),  # noqa: B023
+                )
+            )
+        except IntegrityError:  # a concurrent attempt claimed it
+            claimed.append(Claimed(notification, [], render(notification), owed=False))
+    return claimed
 
 
-def mark_sent_in(session: Session, notification_id: str) -> None:
-    row = session.get(OutboundMail, notification_id)
-    if row is not None:
-        row.sent_at = utcnow()
+def mark_sent_in(session: Session, notification_ids: Sequence[str]) -> None:
+    for notification_id in notification_ids:
+        row = session.get(OutboundMail, notification_id)
+        if row is not None:
+            row.sent_at = utcnow()
 
 
 def mark_sending_in(session: Session, notification_id: str) -> bool:
@@ -254,27 +293,53 @@ async def send_once(
     await send_mail(settings, message, key=notification.id)
 
 
-async def mark_sent(sessions: async_sessionmaker[AsyncSession], notification_id: str) -> None:
-    await write_in_one_go(bind_of(sessions), lambda session: mark_sent_in(session, notification_id))
+async def mark_sent(
+    sessions: async_sessionmaker[AsyncSession], notification_ids: Sequence[str]
+) -> None:
+    if notification_ids:
+        await write_in_one_go(
+            bind_of(sessions), lambda session: mark_sent_in(session, notification_ids)
+        )
+
+
+async def send_claimed(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, claimed: Claimed
+) -> None:
+    notification = claimed.notification
+    message = compose(notification, claimed.to, settings, claimed.rendered)
+    try:
+        await send_once(sessions, settings, notification, message)
+    except Exception:
+        metrics.MAILS_FAILED.labels(template=notification.template).inc()
+        raise
+    metrics.MAILS_SENT.labels(template=notification.template).inc()
+
+
+async def deliver_all(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    batch: Sequence[Notification],
+) -> list[list[str]]:
+    """Send each notification of the batch once; returns the addresses each went to.
+
+    One transaction claims them all, one records them sent; a send that fails still
+    records the ones sent before it (a retry of the batch sends only the rest)."""
+    claimed = await claim_all(sessions, settings, batch)
+    done: list[str] = []
+    try:
+        for one in claimed:
+            if one.owed and one.to:
+                await send_claimed(sessions, settings, one)
+            if one.owed:
+                done.append(one.notification.id)
+    finally:
+        await mark_sent(sessions, done)
+    return [one.to if one.owed else [] for one in claimed]
 
 
 async def deliver(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, notification: Notification
 ) -> list[str]:
     """Send the notification once; returns the addresses it went to."""
-    async with sessions() as session:
-        to = await recipients(session, notification)
-        if not to and (instead := await unrouted_agenda(session, notification)) is not None:
-            notification, to = instead
-    if not await claim(sessions, notification, to, message_id(notification, settings)):
-        return []
-    if to:
-        message = compose(notification, to, settings)
-        try:
-            await send_once(sessions, settings, notification, message)
-        except Exception:
-            metrics.MAILS_FAILED.labels(template=notification.template).inc()
-            raise
-        metrics.MAILS_SENT.labels(template=notification.template).inc()
-    await mark_sent(sessions, notification.id)
+    [to] = await deliver_all(sessions, settings, [notification])
     return to

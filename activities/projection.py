@@ -8,13 +8,14 @@ activity never writes a line twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from activities._db import upsert_insert
+from activities._db import dialect_of, insert_for
 from soporte import metrics
 from soporte.db.models import Ticket, TicketEvent
 from soporte.db.session import bind_of, write_in_one_go
@@ -61,10 +62,11 @@ def event_row(event: LogEvent) -> dict[str, Any]:
 
 def fact_events(session: Session, number: int, new: Sequence[LogEvent]) -> list[LogEvent]:
     """The ticket's log lines the SLA facts come from: those stored and the batch's."""
+    table = TicketEvent.__table__
     query = (
-        select(TicketEvent)
-        .where(TicketEvent.number == number, TicketEvent.type.in_(FACT_EVENTS))
-        .order_by(TicketEvent.seq)
+        select(table.c.number, table.c.seq, table.c.at, table.c.type, table.c.actor, table.c.data)
+        .where(table.c.number == number, table.c.type.in_(FACT_EVENTS))
+        .order_by(table.c.seq)
     )
     stored = {
         row.seq: LogEvent(
@@ -75,30 +77,43 @@ def fact_events(session: Session, number: int, new: Sequence[LogEvent]) -> list[
             actor=row.actor,
             data=row.data or {},
         )
-        for row in session.scalars(query)
+        for row in session.execute(query)
     }
     stored.update({e.seq: e for e in new if e.type in FACT_EVENTS})
     return [stored[seq] for seq in sorted(stored)]
 
 
-def upsert_ticket(session: Session, view: TicketView, events: Sequence[LogEvent] = ()) -> None:
-    row = ticket_row(view, fact_events(session, view.number, events))
-    statement = upsert_insert(session, Ticket).values(**row)
-    statement = statement.on_conflict_do_update(
+@cache
+def ticket_upsert(dialect: str, columns: tuple[str, ...]) -> Any:
+    """The ticket row's upsert, built once per backend and set of columns (building and
+    keying the statement anew for every projection cost more than running it)."""
+    statement = insert_for(dialect, Ticket.__table__)
+    return statement.on_conflict_do_update(
         index_elements=[Ticket.number],
-        set_={key: statement.excluded[key] for key in row if key != "number"},
+        set_={key: statement.excluded[key] for key in columns if key != "number"},
         where=Ticket.updated_at <= statement.excluded.updated_at,
     )
-    session.execute(statement)
+
+
+@cache
+def events_insert(dialect: str) -> Any:
+    """The log lines' insert, duplicates ignored, answering the seqs it stored."""
+    table = TicketEvent.__table__
+    statement = insert_for(dialect, table).on_conflict_do_nothing(index_elements=["number", "seq"])
+    return statement.returning(table.c.seq)
+
+
+def upsert_ticket(session: Session, view: TicketView, events: Sequence[LogEvent] = ()) -> None:
+    row = ticket_row(view, fact_events(session, view.number, events))
+    session.execute(ticket_upsert(dialect_of(session), tuple(row)), row)
 
 
 def insert_events(session: Session, events: list[LogEvent]) -> list[LogEvent]:
     """Insert the lines not stored yet; returns those (a retried batch returns none)."""
     if not events:
         return []
-    statement = upsert_insert(session, TicketEvent).values([event_row(e) for e in events])
-    statement = statement.on_conflict_do_nothing(index_elements=["number", "seq"])
-    inserted = set(session.scalars(statement.returning(TicketEvent.seq)))
+    statement = events_insert(dialect_of(session))
+    inserted = set(session.scalars(statement, [event_row(e) for e in events]))
     return [event for event in events if event.seq in inserted]
 
 

@@ -81,6 +81,13 @@ FOLDERS: dict[str, tuple[str, ...]] = {
     # (tests/test_ticket_visibility.py, on the dev server); every history above was
     # recorded before the patch and replays without them.
     "search-attributes": ("reply_priority_resolved",),
+    # Issue 15: the deadline loop keeps its timer while the next deadline stays the same
+    # (the patch lean-steps); every history above restarts it on each event.
+    "lean-steps": (
+        *RECORDED_AGAIN_WITH_EACH_PATCH,
+        "client_reply_on_day_four",
+        "second_message_keeps_the_timer",
+    ),
 }
 
 

@@ -17,10 +17,11 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from temporalio.api.enums.v1 import EventType as temporal_event_type
 from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowExecutionStatus,
@@ -757,3 +758,31 @@ async def test_an_unverified_message_is_kept_for_staff_and_changes_nothing(
     assert [n.data["body"] for n in recorder.sent(ticket.number, "client_message")] == [
         "Aquí está la información"
     ]
+
+
+async def test_a_message_that_moves_no_deadline_keeps_the_deadline_timer(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """Issue 15 (patch lean-steps): the SLA timer, whose instant a second client message
+    does not move, is neither cancelled nor started again (two server writes per event)."""
+    recorder = Recorder()
+    ticket = ticket_input(registered_at=datetime.now(UTC))
+    async with recorder.worker(dev_env.client, task_queue):
+        handle = await start_ticket(dev_env.client, task_queue, ticket)
+        await handle.signal(TicketWorkflow.client_message, from_client("lean-1"))
+        await eventually(lambda: bool(recorder.sent(ticket.number, "client_message")))
+        due = (await handle.query(TicketWorkflow.view)).sla.first_response_due
+        before = len((await handle.fetch_history()).events)
+        await handle.signal(TicketWorkflow.client_message, from_client("lean-2"))
+        await eventually(lambda: len(recorder.sent(ticket.number, "client_message")) == 2)
+        shown = await handle.query(TicketWorkflow.view)
+        after = (await handle.fetch_history()).events[before:]
+        await keep_history(handle, "second_message_keeps_the_timer")
+    kinds = {event_type_name(event.event_type) for event in after}
+    assert "WORKFLOW_EXECUTION_SIGNALED" in kinds and "ACTIVITY_TASK_SCHEDULED" in kinds
+    assert "TIMER_CANCELED" not in kinds and "TIMER_STARTED" not in kinds
+    assert shown.sla.first_response_due == due is not None
+
+
+def event_type_name(value: int) -> str:
+    return temporal_event_type.Name(value).removeprefix("EVENT_TYPE_")

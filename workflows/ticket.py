@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -96,6 +96,13 @@ ACK_FIRST_PATCH = "ack-first"
 # state (search attributes), with a memo carrying the subject; tickets started before keep
 # their histories without those upserts.
 SEARCH_ATTRIBUTES_PATCH = "search-attributes"
+# Fewer server writes per event (issue 15): the deadline loop keeps its timer while the
+# next deadline stays the same, instead of cancelling and starting it again on every event.
+# Mail stays a queued activity, never a local one: a local activity runs inside a workflow
+# task the server may still refuse (a signal came in as the run was completing), and the
+# retried task can number its log differently, so a mail sent from the refused attempt
+# would go out again under another id.
+LEAN_STEPS_PATCH = "lean-steps"
 
 
 @workflow.defn(name=WorkflowType.TICKET)
@@ -116,6 +123,8 @@ class TicketWorkflow:
         self._batch_due = False
         self._ack_first: bool | None = None  # decided on first use (see ACK_FIRST_PATCH)
         self._shown: tuple[Status, object] | None = None  # (status, priority) upserted last
+        self._lean: bool | None = None  # decided on first use (see LEAN_STEPS_PATCH)
+        self._timer: tuple[object, asyncio.Task[None]] | None = None  # (instant, its sleep)
 
     @workflow.run
     async def run(self, ticket: TicketInput, state: TicketState | None = None) -> TicketView:
@@ -131,6 +140,7 @@ class TicketWorkflow:
         )
         await registration  # re-raises a bug in registration rather than hiding it
         projector.cancel()
+        self._drop_timer()
         if self._state.status is not Status.CLOSED:
             workflow.continue_as_new(args=[self._state.input, self._state])
         return ts.view(self._state)
@@ -335,12 +345,48 @@ class TicketWorkflow:
             self._changed()
             return
         seen = self._changes
+        if self._is_lean():
+            timer = self._timer_until(deadline, now)
+            await workflow.wait_condition(
+                lambda: (
+                    self._changes != seen
+                    or self._should_continue_as_new()
+                    or (timer is not None and timer.done())
+                )
+            )
+            return
         with contextlib.suppress(TimeoutError):  # the deadline came: the loop acts on it
             await workflow.wait_condition(
                 lambda: self._changes != seen or self._should_continue_as_new(),
                 timeout=None if deadline is None else deadline.at - now,
                 timeout_summary=None if deadline is None else deadline.action.value,
             )
+
+    def _timer_until(
+        self, deadline: ts.Deadline | None, now: datetime
+    ) -> asyncio.Task[None] | None:
+        """The sleep until `deadline`: the running one when the instant is the same."""
+        if deadline is None:
+            self._drop_timer()
+            return None
+        if self._timer is not None and self._timer[0] == deadline.at and not self._timer[1].done():
+            return self._timer[1]
+        self._drop_timer()
+        sleep = asyncio.create_task(
+            workflow.sleep(deadline.at - now, summary=deadline.action.value)
+        )
+        self._timer = (deadline.at, sleep)
+        return sleep
+
+    def _drop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer[1].cancel()
+            self._timer = None
+
+    def _is_lean(self) -> bool:
+        if self._lean is None:
+            self._lean = workflow.patched(LEAN_STEPS_PATCH)
+        return self._lean
 
     def _should_continue_as_new(self) -> bool:
         return (

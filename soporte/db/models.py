@@ -273,7 +273,7 @@ class AssignmentPick(Base):
 
     number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     engineer: Mapped[str] = mapped_column(String(254), index=True)
-    picked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    picked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class OutboundMail(Base):

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from soporte.db.models import Contact
 
@@ -20,14 +21,23 @@ def normalized(addresses: Iterable[str]) -> set[str]:
     return {address.strip().lower() for address in addresses if "@" in address}
 
 
+def _informable(nit: str, wanted: list[str]) -> Select[str]:
+    return select(Contact.email).where(
+        Contact.email.in_(wanted), Contact.client_nit == nit, Contact.active.is_(True)
+    )
+
+
 async def informable(session: AsyncSession, nit: str, addresses: Iterable[str]) -> set[str]:
     """The addresses among `addresses` that are active contacts of the client `nit`."""
     wanted = sorted(normalized(addresses))
     if not wanted:
         return set()
-    rows = await session.scalars(
-        select(Contact.email).where(
-            Contact.email.in_(wanted), Contact.client_nit == nit, Contact.active.is_(True)
-        )
-    )
-    return set(rows.all())
+    return set((await session.scalars(_informable(nit, wanted))).all())
+
+
+def informable_in(session: Session, nit: str, addresses: Iterable[str]) -> set[str]:
+    """`informable` in a synchronous session (the notification activity's transaction)."""
+    wanted = sorted(normalized(addresses))
+    if not wanted:
+        return set()
+    return set(session.scalars(_informable(nit, wanted)).all())
