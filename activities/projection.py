@@ -1,8 +1,9 @@
 """project_ticket: the read model follows the workflow, idempotently.
 
 The ticket row is upserted from the view (an older view never overwrites a newer one);
-log lines are inserted by their unique (number, seq), duplicates ignored, so a retried
-activity never writes a line twice.
+log lines are inserted by their unique (number, seq): a retried activity's line, the same
+as the one stored, changes nothing and is not counted again; a line that differs replaces
+the stored one (see `events_insert`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -95,11 +96,30 @@ def ticket_upsert(dialect: str, columns: tuple[str, ...]) -> Any:
     )
 
 
+# What tells two lines at one (number, seq) apart.
+LINE_IDENTITY = ("type", "at", "actor", "body")
+LINE_COLUMNS = ("at", "type", "actor", "channel", "visibility", "body", "data")
+
+
 @cache
 def events_insert(dialect: str) -> Any:
-    """The log lines' insert, duplicates ignored, answering the seqs it stored."""
+    """The log lines' insert, answering the seqs it stored or replaced.
+
+    A line the same as the stored one (a retried batch) changes nothing. A different line
+    at a stored (number, seq) replaces it: the projection runs as a local activity, inside
+    a workflow task the server may still refuse (a signal came in as the run completed) or
+    lose (the worker died before completing it), and the retried task, which is the one in
+    the history, may number its lines differently. The last writer is that retry."""
     table = TicketEvent.__table__
-    statement = insert_for(dialect, table).on_conflict_do_nothing(index_elements=["number", "seq"])
+    statement = insert_for(dialect, table)
+    differs = or_(
+        *(table.c[name].is_distinct_from(statement.excluded[name]) for name in LINE_IDENTITY)
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["number", "seq"],
+        set_={name: statement.excluded[name] for name in LINE_COLUMNS},
+        where=differs,
+    )
     return statement.returning(table.c.seq)
 
 
@@ -109,7 +129,8 @@ def upsert_ticket(session: Session, view: TicketView, events: Sequence[LogEvent]
 
 
 def insert_events(session: Session, events: list[LogEvent]) -> list[LogEvent]:
-    """Insert the lines not stored yet; returns those (a retried batch returns none)."""
+    """Insert the lines not stored yet (or stored differently); returns those (a retried
+    batch returns none)."""
     if not events:
         return []
     statement = events_insert(dialect_of(session))
