@@ -31,10 +31,11 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=15)
 
 def build_worker(client: Client, settings: Settings, task_queue: str | None = None) -> Worker:
     """A worker with bounded concurrency (SOPORTE_WORKER_CONCURRENCY workflow tasks and
-    local activities at once, twice as many activities): on one machine the embedded
-    server is the bottleneck, and a worker that takes fewer workflow tasks at once leaves
-    it free to accept new tickets (bench/open_tickets.py, interleaved runs: 2 against 4
-    raised the API's rate by 5-20 % and delayed settling a burst by about 5 %).
+    local activities at once, twice as many activities). Fewer slots leave the embedded
+    server freer to accept new tickets (2 against 4: the API's rate 5-20 % higher, a burst
+    settled about 5 % later, bench/open_tickets.py), but a workflow task holds its slot
+    while its local activities run, and with 2 the commands on open tickets queued behind
+    them (4 or 6: 1.1-1.4x the rate, bench/commands.py and bench/scale.py): default 4.
     Activities mostly wait on the SMTP server, so more of them cost the CPU little."""
     concurrency = settings.worker_concurrency
     return Worker(

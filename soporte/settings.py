@@ -69,7 +69,9 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     task_queue: str = "soporte"
     # Workflow tasks and local activities one worker runs at once (activities: twice that).
-    worker_concurrency: int = Field(default=2, ge=1, le=1000)
+    # 4: commands over open tickets ran 1.1-1.4x faster than at 2 (bench/commands.py,
+    # bench/scale.py); opening bursts are accepted 5-20 % slower but settle sooner.
+    worker_concurrency: int = Field(default=4, ge=1, le=1000)
     # Workflow runs one worker keeps in memory (the SDK's sticky cache, 1,000 by default). A
     # run not in it replays its whole history on its next event: size it to the open
     # tickets, at about 0.17 MB of worker RSS each (bench/commands.py).
