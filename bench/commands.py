@@ -110,27 +110,7 @@ class StatusHttp(LeanHttp):
     """LeanHttp that hands back the status instead of raising on it."""
 
     async def post_status(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> int:
-        payload = json.dumps(body).encode()
-        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-        request = (
-            f"POST {path} HTTP/1.1\r\nHost: bench\r\n{head}"
-            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
-        ).encode() + payload
-        reader, writer = await self.idle.get()
-        try:
-            writer.write(request)
-            status_line, *header_lines = (
-                (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-            )
-            length = next(
-                int(line.split(":", 1)[1])
-                for line in header_lines
-                if line.lower().startswith("content-length:")
-            )
-            answer = await reader.readexactly(length)
-        finally:
-            self.idle.put_nowait((reader, writer))
-        status = int(status_line.split()[1])
+        status, answer = await self.post(path, body, headers)
         if status >= 400 and len(self.samples) < 5:
             self.samples.append(f"{status} {path}: {answer[:200]!r}")
         return status

@@ -638,27 +638,38 @@ def summarize(
     return Round(figures, lines)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=10_000)
-    parser.add_argument("--window", type=float, default=300, help="seconds the warnings span")
+def season_parser(doc: str, n: int, instant: str) -> argparse.ArgumentParser:
+    """The options every season bench takes; `instant` names what the warm-up places."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--n", type=int, default=n)
     parser.add_argument(
         "--settle-rate",
         type=float,
         default=0,
-        help="tickets/s the stack settles, to place T0 (0: measure it with a warm-up)",
+        help=f"tickets/s the stack settles, to place {instant} (0: measure it with a warm-up)",
     )
-    parser.add_argument("--lead", type=float, default=60, help="seconds more before T0")
+    parser.add_argument("--lead", type=float, default=60, help=f"seconds more before {instant}")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=1, help="each on a fresh stack")
     parser.add_argument("--cached-workflows", type=int, default=None)
+    return parser
+
+
+def print_medians(n: int, rounds: list[dict[str, float]]) -> None:
+    """The medians of the rounds' figures, and the SUMMARY line a script parses."""
+    medians = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+    print(f"\n== medians of {len(rounds)} rounds, n {n}; {load_average()} ==")
+    print("  ".join(f"{k} {v:.3f}" for k, v in medians.items()))
+    print("SUMMARY " + json.dumps({"n": n, "rounds": len(rounds), **medians}))
+
+
+async def main() -> None:
+    parser = season_parser(__doc__, 10_000, "T0")
+    parser.add_argument("--window", type=float, default=300, help="seconds the warnings span")
     args = parser.parse_args()
     print(f"open_season: n {args.n}, window {args.window:g} s; {load_average()}", flush=True)
     rounds = [await one_round(args) for _ in range(args.rounds)]
-    medians = {key: statistics.median(r.figures[key] for r in rounds) for key in rounds[0].figures}
-    print(f"\n== medians of {len(rounds)} rounds, n {args.n}; {load_average()} ==")
-    print("  ".join(f"{k} {v:.3f}" for k, v in medians.items()))
-    print("SUMMARY " + json.dumps({"n": args.n, "rounds": len(rounds), **medians}))
+    print_medians(args.n, [r.figures for r in rounds])
 
 
 if __name__ == "__main__":

@@ -121,7 +121,10 @@ class LeanHttp:
             _, writer = self.idle.get_nowait()
             writer.close()
 
-    async def post_json(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> Any:
+    async def post(
+        self, path: str, body: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, bytes]:
+        """POST `body` as JSON on an idle connection; the status and the answer's bytes."""
         payload = json.dumps(body).encode()
         head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         request = (
@@ -142,7 +145,10 @@ class LeanHttp:
             answer = await reader.readexactly(length)
         finally:
             self.idle.put_nowait((reader, writer))
-        status = int(status_line.split()[1])
+        return int(status_line.split()[1]), answer
+
+    async def post_json(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> Any:
+        status, answer = await self.post(path, body, headers)
         if status >= 300:
             raise RuntimeError(f"POST {path}: {status} {answer[:300]!r}")
         return json.loads(answer)

@@ -31,10 +31,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -58,7 +56,9 @@ from open_season import (  # noqa: E402
     load_average,
     mails_sent,
     open_season,
+    print_medians,
     register_desk,
+    season_parser,
     settle_rate,
     spread,
     until_settled,
@@ -399,27 +399,13 @@ async def one_round(args: argparse.Namespace) -> dict[str, float]:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=10_000)
+    parser = season_parser(__doc__, 10_000, "the kill")
     parser.add_argument("--down", type=float, default=30, help="seconds the stack stays down")
-    parser.add_argument(
-        "--settle-rate",
-        type=float,
-        default=0,
-        help="tickets/s the stack settles, to place the kill (0: measure it with a warm-up)",
-    )
-    parser.add_argument("--lead", type=float, default=60, help="seconds more before the kill")
-    parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=1, help="each on fresh data dirs")
-    parser.add_argument("--cached-workflows", type=int, default=None)
     parser.add_argument("--skip-bare", action="store_true")
     args = parser.parse_args()
     print(f"recovery: n {args.n}, down {args.down:g} s; {load_average()}", flush=True)
     rounds = [await one_round(args) for _ in range(args.rounds)]
-    medians = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
-    print(f"\n== medians of {len(rounds)} rounds, n {args.n}; {load_average()} ==")
-    print("  ".join(f"{k} {v:.3f}" for k, v in medians.items()))
-    print("SUMMARY " + json.dumps({"n": args.n, "rounds": len(rounds), **medians}))
+    print_medians(args.n, rounds)
 
 
 if __name__ == "__main__":

@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -53,8 +51,10 @@ from open_season import (  # noqa: E402
     lags_of,
     load_average,
     mails_sent,
+    print_medians,
     register_desk,
     registered_for_warning,
+    season_parser,
     settle_rate,
     ticket_body,
     timer_lags,
@@ -235,25 +235,10 @@ async def one_round(args: argparse.Namespace) -> dict[str, float]:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=5000)
-    parser.add_argument(
-        "--settle-rate",
-        type=float,
-        default=0,
-        help="tickets/s the stack settles, to place T (0: measure it with a warm-up)",
-    )
-    parser.add_argument("--lead", type=float, default=60, help="seconds more before T")
-    parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=1, help="each on a fresh stack")
-    parser.add_argument("--cached-workflows", type=int, default=None)
-    args = parser.parse_args()
+    args = season_parser(__doc__, 5000, "T").parse_args()
     print(f"storm: n {args.n}; {load_average()}", flush=True)
     rounds = [await one_round(args) for _ in range(args.rounds)]
-    medians = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
-    print(f"\n== medians of {len(rounds)} rounds, n {args.n}; {load_average()} ==")
-    print("  ".join(f"{k} {v:.3f}" for k, v in medians.items()))
-    print("SUMMARY " + json.dumps({"n": args.n, "rounds": len(rounds), **medians}))
+    print_medians(args.n, rounds)
 
 
 if __name__ == "__main__":
