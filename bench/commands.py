@@ -404,28 +404,31 @@ def medians(rounds: list[list[Phase]]) -> dict[str, dict[str, float]]:
     return out
 
 
-def run_peer(peer_dir: Path, followups: int) -> float:
-    """The peer's follow-up rate at C=50 with session auth (its own harness)."""
+def peer_harness(peer_dir: Path, *options: str) -> dict[str, Any]:
+    """Set up django-helpdesk in `peer_dir` and run its own harness (session auth, C=50)
+    with `options`; the JSON summary it prints last."""
     subprocess.run([str(PEER_HARNESS / "setup.sh"), str(peer_dir)], check=True)
     done = subprocess.run(
         [
             str(peer_dir / "venv/bin/python"),
             str(PEER_HARNESS / "bench.py"),
             str(peer_dir),
-            "--auth",
-            "session",
-            "--conc",
-            "50",
-            "--followup-rounds",
-            "session:50",
-            "--followups",
-            str(followups),
+            *("--auth", "session", "--conc", "50"),
+            *options,
         ],
         check=True,
         capture_output=True,
         text=True,
     )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return summary
+
+
+def run_peer(peer_dir: Path, followups: int) -> float:
+    """The peer's follow-up rate at C=50 with session auth (its own harness)."""
+    result = peer_harness(
+        peer_dir, "--followup-rounds", "session:50", "--followups", str(followups)
+    )
     rate = float(result["followups"]["session_c50"]["per_s"])
     print(
         f"peer django-helpdesk follow-ups, session, C=50, N={followups}: {rate:.1f}/s "

@@ -35,7 +35,6 @@ import json
 import os
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
-from commands import PEER_HARNESS, SeasonStack  # noqa: E402
+from commands import SeasonStack, peer_harness  # noqa: E402
 from open_tickets import cpu_seconds, percentile, register, until_idle  # noqa: E402
 
 from tests.stack_support import free_port  # noqa: E402
@@ -348,30 +347,11 @@ async def measure(stack: IntakeStack, args: argparse.Namespace) -> tuple[Part, P
 def run_peer(peer_dir: Path, messages: int, replies: int) -> dict[str, float]:
     """The peer's get_email rates (new messages, then [slug-id] replies): its own harness,
     with its API rounds cut to the minimum (session auth, 20 tickets, no follow-ups)."""
-    subprocess.run([str(PEER_HARNESS / "setup.sh"), str(peer_dir)], check=True)
-    done = subprocess.run(
-        [
-            str(peer_dir / "venv/bin/python"),
-            str(PEER_HARNESS / "bench.py"),
-            str(peer_dir),
-            "--auth",
-            "session",
-            "--conc",
-            "50",
-            "--n",
-            "20",
-            "--followups",
-            "0",
-            "--emails",
-            str(messages),
-            "--replies",
-            str(replies),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
+    result = peer_harness(
+        peer_dir,
+        *("--n", "20", "--followups", "0"),
+        *("--emails", str(messages), "--replies", str(replies)),
     )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
     new, threaded = result["get_email_new"], result.get("get_email_replies", {})
     print(
         f"peer django-helpdesk get_email: new {new['msgs_per_s']} msg/s "
