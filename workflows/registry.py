@@ -1,6 +1,6 @@
-"""Every workflow the worker registers, in one list, and the sandbox they run in."""
+"""Every workflow the worker registers, in one list, and the runner they run in."""
 
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker import UnsandboxedWorkflowRunner
 
 from workflows.committee import CommitteeSessionWorkflow
 from workflows.incident import IncidentWorkflow
@@ -8,15 +8,14 @@ from workflows.ticket import TicketWorkflow
 
 ALL_WORKFLOWS: list[type] = [TicketWorkflow, CommitteeSessionWorkflow, IncidentWorkflow]
 
-# Our workflow modules pass through the sandbox, like the `soporte.policy` modules they use:
-# imported once per worker process instead of once per workflow run (re-importing
-# `workflows.ticket`, compiling it and defining the class and its handlers, was about a
-# fifth of the worker's CPU per ticket, bench/open_tickets.py). They keep no module-level
-# state, so nothing leaks between runs. The price: calls in passed-through code are not
-# checked one by one, so their determinism rests on the rule that workflow modules import
-# only stdlib, temporalio, pydantic and soporte.policy (enforced by import-linter, `make
-# lint`), and on the tests: the workflow tests run under the full default sandbox, and
-# every committed history replays under both runners.
-WORKFLOW_RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows")
-)
+# The worker runs workflows outside the SDK's sandbox. The sandbox re-imports a workflow's
+# module for every run unless it passes through, and code that passes through is not
+# checked call by call, so with our modules passed through (as before, issue 15's first
+# slice) it checked nothing of ours and still cost the worker about a fifth of its CPU per
+# new ticket (bench/open_tickets.py, bench/commands.py) and 10-20 KB per cached run. What
+# keeps the workflows deterministic instead: they import only stdlib (minus I/O, clocks and
+# randomness), temporalio, pydantic and soporte.policy (import-linter, `make lint`); no
+# clock call but workflow.now() (tests/test_architecture.py); the workflow tests run under
+# the SDK's full default sandbox, which does check every call; and every committed history
+# replays under both the default sandbox and this runner (tests/test_replay.py).
+WORKFLOW_RUNNER = UnsandboxedWorkflowRunner()
