@@ -104,7 +104,7 @@ async def _staff_names(session: AsyncSession, emails: list[str]) -> dict[str, st
     if not emails:
         return {}
     found = await session.execute(select(Staff.email, Staff.name).where(Staff.email.in_(emails)))
-    return dict(found.tuples().all())
+    return {email: name for email, name in found.all()}
 
 
 async def open_by_priority_and_age(

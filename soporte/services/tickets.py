@@ -376,23 +376,28 @@ class ReopenOutcome(StrEnum):
 @dataclass(frozen=True)
 class ReopenAnswer:
     outcome: ReopenOutcome
-    view: TicketView | None = None
+    view: TicketView | None = None  # None when not read (or refused)
     refusal: str = ""
     window_ended: bool = False
 
 
 async def reopen_on_client_message(
-    temporal: TemporalClient, number: int, message: ClientMessage
+    temporal: TemporalClient, number: int, message: ClientMessage, before: Status | None = None
 ) -> ReopenAnswer:
     """Every door's reopen: `ts.reopen_request` decides whether the message asks to reopen,
     the workflow's validator (`ts.check_reopen`) whether the window allows it. Idempotent:
-    one reopen update per message id."""
+    one reopen update per message id. `before`: the ticket's status read before the message
+    was sent (a door that needs no view after it), else the view is read now."""
     handle = temporal.get_workflow_handle(workflow_id(number))
-    view = await handle.query(Query.VIEW, result_type=TicketView, rpc_timeout=QUERY_TIMEOUT)
-    command = ts.reopen_request(view.status, message)
+    view: TicketView | None = None
+    status = before
+    if status is None:
+        view = await handle.query(Query.VIEW, result_type=TicketView, rpc_timeout=QUERY_TIMEOUT)
+        status = view.status
+    command = ts.reopen_request(status, message)
     if command is None:
         return ReopenAnswer(ReopenOutcome.NOT_ASKED, view)
-    if view.status is Status.CLOSED:
+    if status is Status.CLOSED:
         # Closed for good: its workflow is completing or done, so there is nothing to ask.
         return ReopenAnswer(ReopenOutcome.REFUSED, None, str(_closed(number)), True)
     try:
