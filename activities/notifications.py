@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
-from sqlalchemy import select
+from sqlalchemy import select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -31,7 +31,6 @@ from soporte.db.models import (
     OutboundMail,
     Staff,
     Ticket,
-    TicketIntake,
     utcnow,
 )
 from soporte.db.session import bind_of, write_in_one_go
@@ -42,7 +41,7 @@ from soporte.policy import Kind, Role
 from soporte.policy.committee import next_session
 from soporte.policy.names import MailTemplate
 from soporte.policy.tickets import Notification
-from soporte.services.people_to_inform import informable_in
+from soporte.services.people_to_inform import informable_about
 from soporte.settings import Settings
 
 log = logging.getLogger("soporte.mail")
@@ -93,13 +92,8 @@ def still_entitled(session: Session, number: int, addresses: list[str]) -> list[
     or moved to another client since the ticket was opened gets nothing more."""
     if not addresses:
         return []
-    nit = session.scalar(select(TicketIntake.nit).where(TicketIntake.number == number))
-    staff = session.scalars(
-        select(Staff.email).where(Staff.email.in_(addresses), Staff.active.is_(True))
-    )
-    allowed = set(staff.all())
-    if nit is not None:
-        allowed |= informable_in(session, nit, addresses)
+    staff = select(Staff.email).where(Staff.email.in_(addresses), Staff.active.is_(True))
+    allowed = set(session.scalars(union(staff, informable_about(number, addresses))).all())
     return [address for address in addresses if address in allowed]
 
 
@@ -255,10 +249,12 @@ async def claim_all(
 
 
 def mark_sent_in(session: Session, notification_ids: Sequence[str]) -> None:
-    for notification_id in notification_ids:
-        row = session.get(OutboundMail, notification_id)
-        if row is not None:
-            row.sent_at = utcnow()
+    session.execute(
+        update(OutboundMail)
+        .where(OutboundMail.id.in_(notification_ids))
+        .values(sent_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def mark_sending_in(session: Session, notification_id: str) -> bool:

@@ -10,21 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
-from soporte.db.models import Contact
+from soporte.db.models import Contact, TicketIntake
 
 
 def normalized(addresses: Iterable[str]) -> set[str]:
     return {address.strip().lower() for address in addresses if "@" in address}
 
 
-def _informable(nit: str, wanted: list[str]) -> Select[str]:
+def _informable(nit: str | ColumnElement[str], wanted: list[str]) -> Select[str]:
     return select(Contact.email).where(
         Contact.email.in_(wanted), Contact.client_nit == nit, Contact.active.is_(True)
     )
+
+
+def informable_about(number: int, addresses: Iterable[str]) -> Select[str]:
+    """`informable` for the client of ticket `number`, its NIT read in the same statement."""
+    nit = select(TicketIntake.nit).where(TicketIntake.number == number).scalar_subquery()
+    return _informable(nit, sorted(normalized(addresses)))
 
 
 async def informable(session: AsyncSession, nit: str, addresses: Iterable[str]) -> set[str]:
@@ -33,11 +38,3 @@ async def informable(session: AsyncSession, nit: str, addresses: Iterable[str]) 
     if not wanted:
         return set()
     return set((await session.scalars(_informable(nit, wanted))).all())
-
-
-def informable_in(session: Session, nit: str, addresses: Iterable[str]) -> set[str]:
-    """`informable` in a synchronous session (the notification activity's transaction)."""
-    wanted = sorted(normalized(addresses))
-    if not wanted:
-        return set()
-    return set(session.scalars(_informable(nit, wanted)).all())
