@@ -88,6 +88,9 @@ FOLDERS: dict[str, tuple[str, ...]] = {
         "client_reply_on_day_four",
         "second_message_keeps_the_timer",
     ),
+    # Issue 15: the API's and the portal's client message as the update post_message
+    # (a new handler: the histories above never call it).
+    "post-message": ("client_message_posted",),
 }
 
 

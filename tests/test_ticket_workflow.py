@@ -784,5 +784,38 @@ async def test_a_message_that_moves_no_deadline_keeps_the_deadline_timer(
     assert shown.sla.first_response_due == due is not None
 
 
+async def test_a_message_posted_as_an_update_is_projected_in_the_task_that_takes_it(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """Issue 15: the API's and the portal's client message is the update post_message, the
+    signal's effect answered once projected, accepted and completed in one workflow task (a
+    signal and a query after it took two or three). The same message id again, by the email
+    door's signal or by a retried update, is logged once."""
+    recorder = Recorder()
+    ticket = ticket_input(registered_at=datetime.now(UTC))
+    message = from_client("posted-1", "Adjunto el pantallazo")
+    async with recorder.worker(dev_env.client, task_queue):
+        handle = await start_ticket(dev_env.client, task_queue, ticket)
+        await eventually(lambda: bool(recorder.sent(ticket.number, "acknowledgement")))
+        before = len((await handle.fetch_history()).events)
+        view = await handle.execute_update(TicketWorkflow.post_message, message)
+        projected_when_answered = recorder.of_type(ticket.number, EventType.CLIENT_MESSAGE)
+        after = (await handle.fetch_history()).events[before:]
+        await handle.signal(TicketWorkflow.client_message, message)
+        again = await handle.execute_update(TicketWorkflow.post_message, message, id="retry")
+        await eventually(lambda: bool(recorder.sent(ticket.number, "client_message")))
+        await keep_history(handle, "client_message_posted")
+    [logged] = projected_when_answered
+    assert logged.body == "Adjunto el pantallazo" and logged.actor == REPORTER
+    assert len(recorder.of_type(ticket.number, EventType.CLIENT_MESSAGE)) == 1
+    assert view.number == again.number == ticket.number and view.status is again.status
+    assert len(recorder.sent(ticket.number, "client_message")) == 1
+    names = [event_type_name(event.event_type) for event in after]
+    accepted = names.index("WORKFLOW_EXECUTION_UPDATE_ACCEPTED")
+    completed = names.index("WORKFLOW_EXECUTION_UPDATE_COMPLETED")
+    assert "MARKER_RECORDED" in names[accepted:completed]  # the projection
+    assert "WORKFLOW_TASK_COMPLETED" not in names[accepted:completed]  # one task
+
+
 def event_type_name(value: int) -> str:
     return temporal_event_type.Name(value).removeprefix("EVENT_TYPE_")

@@ -4,8 +4,10 @@ lifecycle from registration to closing (POLICY.md).
 The rules live in soporte.policy.ticket as pure transitions on one TicketState; this module
 only wires them to Temporal:
 - client messages, committee decisions and incident news are signals (never refused: what
-  does not apply is logged internally); engineer and client commands are updates whose
-  validators refuse impossible ones (ApplicationError, nothing changes); `view` is a query;
+  does not apply is logged internally), a client message through the API or the portal the
+  update `post_message` (the signal's effect, answered once projected); engineer and client
+  commands are updates whose validators refuse impossible ones (ApplicationError, nothing
+  changes); `view` is a query;
 - the main loop is a deadline loop: it waits for a change or for the next SLA, reminder,
   abandonment, advisory reminder or closing instant, and acts at once on an instant
   already passed;
@@ -159,6 +161,16 @@ class TicketWorkflow:
         if not message.verified and not workflow.patched(UNVERIFIED_MESSAGE_PATCH):
             message = message.model_copy(update={"verified": True})
         self._apply_signal(ts.client_message, message, f"client message {message.message_id}")
+
+    @workflow.update(name=TicketUpdate.POST_MESSAGE)
+    async def post_message(self, message: ClientMessage) -> TicketView:
+        """The client wrote, through a door that waits for the answer (API, portal): what the
+        signal does, answered once projected. One workflow task (issue 15): a signal and a
+        query right after it took two or three, the query making the signal's task complete
+        before its projection. No validator: never refused."""
+        self.client_message(message)
+        await workflow.wait_condition(lambda: self._state.projected_seq >= self._state.last_seq)
+        return ts.view(self._state)
 
     @workflow.signal(name=TicketSignal.COMMITTEE_DECISION)
     def committee_decision(self, decision: CommitteeDecisionSignal) -> None:

@@ -34,6 +34,9 @@ class TicketUpdate(StrEnum):
     DELIVER = "deliver"
     BOOK = "book"
     ADVISORY_DONE = "advisory_done"
+    # The client's message through a door that waits for its answer (API, portal): never
+    # refused, like the signal of the same name, which the email door sends.
+    POST_MESSAGE = "post_message"
 
 
 class TicketSignal(StrEnum):

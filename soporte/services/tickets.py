@@ -343,16 +343,12 @@ async def send_client_message(
 
     A reopening the window no longer allows is a 409 with the policy's message (the message
     itself stays in the log: nothing typed is lost)."""
-    handle = temporal.get_workflow_handle(workflow_id(number))
+    view = await _post_message(temporal, number, message)
     try:
-        await handle.signal(TicketSignal.CLIENT_MESSAGE, message, rpc_timeout=QUERY_TIMEOUT)
-    except RPCError as error:
-        raise _rpc_failure(number, error) from None
-    try:
-        # The message is taken (a signal is durable): a reopen check the workflow does not
-        # answer in time is a 202 and where to look, never an error.
+        # The message is taken: a reopen check the workflow does not answer in time is a 202
+        # and where to look, never an error.
         async with asyncio.timeout(COMMAND_BOUND.total_seconds()):
-            answer = await reopen_on_client_message(temporal, number, message)
+            answer = await reopen_on_client_message(temporal, number, message, view.status)
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             # The ticket closed for good and its workflow completed after taking the message.
@@ -364,7 +360,37 @@ async def send_client_message(
         raise in_flight(number, "took the message") from None
     if answer.outcome is ReopenOutcome.REFUSED and answer.window_ended:
         raise Conflict(answer.refusal)
-    return answer.view or await _view_after(temporal, number)
+    return answer.view or view
+
+
+async def _post_message(
+    temporal: TemporalClient, number: int, message: ClientMessage
+) -> TicketView:
+    """The message as the update `post_message`, answered with the view once projected (one
+    workflow task). Not answered within COMMAND_BOUND: the update may not be accepted yet (an
+    update the server only admitted is not durable), so the message goes again as the signal,
+    which is, and the answer is a 202; the workflow takes a message id once, either way."""
+    handle = temporal.get_workflow_handle(workflow_id(number))
+    try:
+        async with asyncio.timeout(COMMAND_BOUND.total_seconds()):
+            return await handle.execute_update(
+                TicketUpdate.POST_MESSAGE,
+                message,
+                id=f"message-{message.message_id}",
+                result_type=TicketView,
+                rpc_timeout=COMMAND_BOUND,
+            )
+    except WorkflowUpdateFailedError as error:  # the handler never refuses: a bug
+        raise refusal_error(error) from None
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        log.warning("ticket %s: a client message was not answered; sent as a signal", number)
+    except RPCError as error:
+        raise _rpc_failure(number, error) from None
+    try:
+        await handle.signal(TicketSignal.CLIENT_MESSAGE, message, rpc_timeout=QUERY_TIMEOUT)
+    except RPCError as error:
+        raise _rpc_failure(number, error) from None
+    raise in_flight(number, "took the message")
 
 
 class ReopenOutcome(StrEnum):
@@ -417,19 +443,6 @@ async def reopen_on_client_message(
         # The window ended and the workflow completed between the query and the update.
         return ReopenAnswer(ReopenOutcome.REFUSED, None, str(_closed(number)), True)
     return ReopenAnswer(ReopenOutcome.REOPENED, reopened)
-
-
-async def _view_after(temporal: TemporalClient, number: int) -> TicketView:
-    """The view once the workflow took a signal: the signal is durable, so a read that
-    does not come in time is a 202, never an error."""
-    try:
-        async with asyncio.timeout(QUERY_TIMEOUT.total_seconds()):
-            view = await live_view(temporal, number)
-    except TimeoutError:
-        view = None
-    if view is None:
-        raise in_flight(number, "took the message")
-    return view
 
 
 def command_hash(principal: Principal, number: int, update: str, command: BaseModel) -> str:
