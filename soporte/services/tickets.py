@@ -343,11 +343,13 @@ async def send_client_message(
 
     A reopening the window no longer allows is a 409 with the policy's message (the message
     itself stays in the log: nothing typed is lost)."""
+    loop = asyncio.get_running_loop()
+    bound = loop.time() + COMMAND_BOUND.total_seconds()
     view = await _post_message(temporal, number, message)
     try:
-        # The message is taken: a reopen check the workflow does not answer in time is a 202
-        # and where to look, never an error.
-        async with asyncio.timeout(COMMAND_BOUND.total_seconds()):
+        # The message is taken: a reopen the workflow does not answer within what is left of
+        # the bound (a second at least) is a 202 and where to look, never an error.
+        async with asyncio.timeout(max(1.0, bound - loop.time())):
             answer = await reopen_on_client_message(temporal, number, message, view.status)
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
@@ -367,30 +369,19 @@ async def _post_message(
     temporal: TemporalClient, number: int, message: ClientMessage
 ) -> TicketView:
     """The message as the update `post_message`, answered with the view once projected (one
-    workflow task). Not answered within COMMAND_BOUND: the update may not be accepted yet (an
-    update the server only admitted is not durable), so the message goes again as the signal,
-    which is, and the answer is a 202; the workflow takes a message id once, either way."""
-    handle = temporal.get_workflow_handle(workflow_id(number))
+    workflow task). Not answered in time, the update may not be accepted yet, and an update
+    the server only admitted is not durable: the message goes again as the signal, which
+    is, before the 202. The workflow takes a message id once, either way."""
+    update_id = f"message-{message.message_id}"
     try:
-        async with asyncio.timeout(COMMAND_BOUND.total_seconds()):
-            return await handle.execute_update(
-                TicketUpdate.POST_MESSAGE,
-                message,
-                id=f"message-{message.message_id}",
-                result_type=TicketView,
-                rpc_timeout=COMMAND_BOUND,
-            )
-    except WorkflowUpdateFailedError as error:  # the handler never refuses: a bug
-        raise refusal_error(error) from None
-    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-        log.warning("ticket %s: a client message was not answered; sent as a signal", number)
-    except RPCError as error:
-        raise _rpc_failure(number, error) from None
-    try:
-        await handle.signal(TicketSignal.CLIENT_MESSAGE, message, rpc_timeout=QUERY_TIMEOUT)
-    except RPCError as error:
-        raise _rpc_failure(number, error) from None
-    raise in_flight(number, "took the message")
+        return await run_update(temporal, number, TicketUpdate.POST_MESSAGE, message, update_id)
+    except InFlight:
+        handle = temporal.get_workflow_handle(workflow_id(number))
+        try:
+            await handle.signal(TicketSignal.CLIENT_MESSAGE, message, rpc_timeout=QUERY_TIMEOUT)
+        except RPCError as error:
+            raise _rpc_failure(number, error) from None
+        raise in_flight(number, "took the message") from None
 
 
 class ReopenOutcome(StrEnum):

@@ -6,13 +6,12 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client as TemporalClient
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from soporte import portal_paths
@@ -27,12 +26,11 @@ from soporte.email.secret import confirmation_row, confirmation_token, mail_secr
 from soporte.email.templates import MessageIds
 from soporte.policy import Channel, Role, Status
 from soporte.policy import ticket as ts
-from soporte.policy.names import MailTemplate, Query, TicketSignal, TicketUpdate
+from soporte.policy.names import MailTemplate, TicketSignal, TicketUpdate
 from soporte.policy.tickets import (
     AttachmentRef,
     ClientMessage,
     RatingCommand,
-    TicketView,
     workflow_id,
 )
 from soporte.services import attachments as evidence
@@ -58,7 +56,7 @@ from soporte.services.email_intake.results import (
 from soporte.services.email_intake.threads import answers_rating_invitation, find_thread
 from soporte.services.errors import Conflict, NotFound, ServiceError, Unavailable
 from soporte.services.intake import Reporter, allocate, start_workflow
-from soporte.services.tickets import QUERY_TIMEOUT, ReopenOutcome, reopen_on_client_message
+from soporte.services.tickets import ReopenOutcome, live_view, reopen_on_client_message
 from soporte.settings import Settings
 
 
@@ -421,7 +419,7 @@ class EmailIntake:
         # The reopen question needs the status only: read before the signal, the query finds
         # the ticket idle and costs no workflow task; read after it, it rides on the
         # signal's task and makes it complete early, then take another (issue 15).
-        before = await _status_of(handle) if may_reopen else None
+        before = await live_view(temporal, number) if may_reopen else None
         try:
             await handle.signal(TicketSignal.CLIENT_MESSAGE, message, rpc_timeout=SIGNAL_TIMEOUT)
         except RPCError as error:
@@ -436,7 +434,9 @@ class EmailIntake:
         await self._record_attachments(number, refs, sender)
         answer = None
         if may_reopen:
-            answer = await reopen_on_client_message(temporal, number, message, before)
+            answer = await reopen_on_client_message(
+                temporal, number, message, before.status if before else None
+            )
         if answer is not None and answer.outcome is ReopenOutcome.REOPENED:
             return IntakeResult(MailOutcome.MESSAGE_ADDED, key, number, "reopened the ticket")
         if answer is not None and answer.outcome is ReopenOutcome.REFUSED:
@@ -556,17 +556,6 @@ class EmailIntake:
                     await session.commit()
                 except IntegrityError:  # recorded by a concurrent attempt
                     await session.rollback()
-
-
-async def _status_of(handle: WorkflowHandle[Any, Any]) -> Status | None:
-    """The ticket's status, or None when it has no workflow (the signal then says why)."""
-    try:
-        view = await handle.query(Query.VIEW, result_type=TicketView, rpc_timeout=QUERY_TIMEOUT)
-    except RPCError as error:
-        if error.status != RPCStatusCode.NOT_FOUND:
-            raise
-        return None
-    return view.status
 
 
 async def _is_staff(session: AsyncSession, address: str) -> bool:
