@@ -1,7 +1,7 @@
 """N open tickets with their SLA timers live: worker RSS, database per ticket, timer lag.
 
-    .venv/bin/python bench/open_season.py [--n 10000] [--window 300] [--settle-rate 0]
-        [--lead 60] [--rounds 1] [--cached-workflows K] [--concurrency 50]
+    .venv/bin/python bench/open_season.py [--n 10000] [--window 300] [--timed M]
+        [--settle-rate 0] [--lead 60] [--rounds 1] [--cached-workflows K] [--concurrency 50]
 
 Each round starts the embedded stack as `soporte up` does (bench/open_tickets.py's Stack
 through bench/commands.py's SeasonStack: the file-backed dev server, `soporte worker` and
@@ -27,6 +27,10 @@ workflow task completed; for each bare workflow the same two from its history. I
 lag percentiles from the due instant, the count over 2 s (goal: none at steady state),
 and product/bare ratios. Timers due before the stack was idle (SETTLE_RATE too high for
 this machine) are counted apart: they did not fire at steady state.
+
+--timed M puts only M of the N warnings in the window (spread among the N tickets), the
+others' a day after it (a registration instant ahead: their timers live all the same), so
+that N open tickets see warnings at a steady rate, M / WINDOW a second, not a storm.
 
 BENCH_PROFILE_WORKER=FILE runs the worker under cProfile (bench/commands.py).
 
@@ -79,6 +83,7 @@ GOAL_RSS_MB = 500
 SUPERVISOR = "supervisora@btw.com.co"
 WARMUP_TICKETS = 100
 PROGRESS_EVERY = 120.0
+LATER = timedelta(days=1)  # --timed: when the other tickets' warnings start falling due
 SETTLE_MARGIN = 0.7  # a large batch settles slower than the warm-up (more history, cache)
 
 
@@ -191,6 +196,15 @@ def spread(start: datetime, window: float, n: int) -> list[datetime]:
     """N instants evenly over [start, start + window]."""
     step = window / max(1, n - 1)
     return [start + timedelta(seconds=i * step) for i in range(n)]
+
+
+def spread_among(timed: list[datetime], later: list[datetime]) -> list[datetime]:
+    """The timed instants spread evenly among the later ones, in the order of each."""
+    slots: list[datetime | None] = [None] * (len(timed) + len(later))
+    for j, at in enumerate(timed):
+        slots[j * len(slots) // len(timed)] = at
+    rest = iter(later)
+    return [at if at is not None else next(rest) for at in slots]
 
 
 async def open_season(
@@ -509,9 +523,19 @@ async def measure(stack: SeasonStack, args: argparse.Namespace) -> Round:
     watcher = Watcher(stack.root / "soporte.db")
     watcher.start()
     t0 = datetime.now(UTC) + timedelta(seconds=n / rate + args.lead)
-    instants = spread(t0, args.window, n)
+    timed = args.timed or n
+    instants = spread(t0, args.window, timed)
+    window_end = instants[-1]
+    later = spread(window_end + LATER, LATER.total_seconds(), n - timed)
     started = time.perf_counter()
-    warnings, opened_in = await open_season(season, instants, args.concurrency)
+    warnings, opened_in = await open_season(season, spread_among(instants, later), args.concurrency)
+    if later:
+        say(
+            f"{timed} of {n} tickets have their first-response warning in the window "
+            f"({args.window:g} s from T0); the other {len(later)} have theirs live, due "
+            f"{LATER.total_seconds() / 3600:g} to {2 * LATER.total_seconds() / 3600:g} hours "
+            "after the window"
+        )
     settled_in = await until_settled(stack, season.opened, limit=n / 2 + 600)
     await until_stack_idle(stack, limit=300)
     idle_at = datetime.now(UTC)
@@ -532,10 +556,10 @@ async def measure(stack: SeasonStack, args: argparse.Namespace) -> Round:
     # The bare timers at the same instants, on the same server.
     bare_client = await Client.connect(f"127.0.0.1:{stack.temporal_port}", runtime=quiet_runtime())
     bare = BareTimers(bare_client)
-    async with bare.worker(n):
+    async with bare.worker(timed):
         bare_in = await bare.start(instants, args.concurrency)
-        say(f"started {n} bare timer workflows in {bare_in:.1f} s; {load_average()}")
-        end = instants[-1] + timedelta(seconds=5)
+        say(f"started {timed} bare timer workflows in {bare_in:.1f} s; {load_average()}")
+        end = window_end + timedelta(seconds=5)
         while datetime.now(UTC) < end:
             await asyncio.sleep(1)
         say(f"window over; {load_average()}")
@@ -543,6 +567,7 @@ async def measure(stack: SeasonStack, args: argparse.Namespace) -> Round:
         rss_after = rss_mb(stack.pids["worker"])
     watcher.stop()
     assert season.temporal is not None  # nosec B101
+    warnings = {k: at for k, at in warnings.items() if at <= window_end}
     handles = {k: season.temporal.get_workflow_handle(f"ticket-{k}") for k in warnings}
     product_fired = await timer_lags(handles, warnings)
     bare_fired = await timer_lags(bare.handles, bare.due)
@@ -581,7 +606,7 @@ def summarize(
     lines: list[str],
 ) -> Round:
     steady = {k: at for k, at in warnings.items() if at > idle_at}
-    early = n - len(steady)
+    early = len(warnings) - len(steady)
     logged_due = {k: watcher.seen[k][0] for k in steady if k in watcher.seen}
     drift = [abs((logged_due[k] - steady[k]).total_seconds()) for k in logged_due]
     steady_bare = {k: at for k, at in bare.due.items() if at > idle_at}
@@ -666,8 +691,19 @@ def print_medians(n: int, rounds: list[dict[str, float]]) -> None:
 async def main() -> None:
     parser = season_parser(__doc__, 10_000, "T0")
     parser.add_argument("--window", type=float, default=300, help="seconds the warnings span")
+    parser.add_argument(
+        "--timed",
+        type=int,
+        default=0,
+        help="how many of the N have their warning in the window (0: all); the others' "
+        "fall due a day after it",
+    )
     args = parser.parse_args()
-    print(f"open_season: n {args.n}, window {args.window:g} s; {load_average()}", flush=True)
+    print(
+        f"open_season: n {args.n}, timed {args.timed or args.n}, window {args.window:g} s; "
+        f"{load_average()}",
+        flush=True,
+    )
     rounds = [await one_round(args) for _ in range(args.rounds)]
     print_medians(args.n, [r.figures for r in rounds])
 
