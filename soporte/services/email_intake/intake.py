@@ -419,7 +419,9 @@ class EmailIntake:
         # The reopen question needs the status only: read before the signal, the query finds
         # the ticket idle and costs no workflow task; read after it, it rides on the
         # signal's task and makes it complete early, then take another (issue 15).
-        before = await live_view(temporal, number) if may_reopen else None
+        # A ticket closed for good has no run to ask: its completed history would be replayed.
+        asks = may_reopen and not await self._closed_in_read_model(number)
+        before = await live_view(temporal, number) if asks else None
         try:
             await handle.signal(TicketSignal.CLIENT_MESSAGE, message, rpc_timeout=SIGNAL_TIMEOUT)
         except RPCError as error:
@@ -443,10 +445,13 @@ class EmailIntake:
             log.info("reply to resolved ticket #%s not reopened: %s", number, answer.refusal)
         return IntakeResult(MailOutcome.MESSAGE_ADDED, key, number, "added to the ticket's log")
 
-    async def _is_closed(self, temporal: TemporalClient, number: int) -> bool:
+    async def _closed_in_read_model(self, number: int) -> bool:
         async with self.sessions() as session:
             status = await session.scalar(select(Ticket.status).where(Ticket.number == number))
-        if status == Status.CLOSED.value:
+        return status == Status.CLOSED.value
+
+    async def _is_closed(self, temporal: TemporalClient, number: int) -> bool:
+        if await self._closed_in_read_model(number):
             return True
         try:
             described = await temporal.get_workflow_handle(workflow_id(number)).describe()
