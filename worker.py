@@ -30,8 +30,9 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=15)
 
 
 def build_worker(client: Client, settings: Settings, task_queue: str | None = None) -> Worker:
-    """A worker with bounded concurrency (SOPORTE_WORKER_CONCURRENCY workflow tasks and
-    local activities at once, twice as many activities). Fewer slots leave the embedded
+    """A worker with bounded concurrency (SOPORTE_WORKER_CONCURRENCY workflow tasks at once,
+    twice as many local activities: a ticket's task may run its projection and its mail
+    together; twice as many activities). Fewer slots leave the embedded
     server freer to accept new tickets (2 against 4: the API's rate 5-20 % higher, a burst
     settled about 5 % later, bench/open_tickets.py), but a workflow task holds its slot
     while its local activities run, and with 2 the commands on open tickets queued behind
@@ -48,7 +49,7 @@ def build_worker(client: Client, settings: Settings, task_queue: str | None = No
         interceptors=[RequestIdInWorkerLogs()],
         max_cached_workflows=settings.worker_cached_workflows,
         max_concurrent_workflow_tasks=concurrency,
-        max_concurrent_local_activities=concurrency,
+        max_concurrent_local_activities=2 * concurrency,
         max_concurrent_activities=2 * concurrency,
         max_concurrent_workflow_task_polls=max(2, concurrency // 2),
         max_concurrent_activity_task_polls=max(1, concurrency // 2),

@@ -32,6 +32,7 @@ from soporte.policy.ticket import (
 )
 from soporte.policy.tickets import (
     BookingCommand,
+    LogEvent,
     TicketView,
 )
 from tests.workflow_support import (
@@ -109,9 +110,11 @@ def utc_iso(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat()
 
 
-def in_log_order(notifications: list[Any]) -> list[Any]:
-    """Sends run concurrently; a notification's id carries the seq of its log line."""
-    return sorted(notifications, key=lambda n: int(n.id.split("-")[1]))
+def in_log_order(notifications: list[Any], log: list[LogEvent]) -> list[Any]:
+    """Sends run concurrently: the notifications in the order of their log lines (each
+    names its notification_id)."""
+    seq = {event.data.get("notification_id"): event.seq for event in log}
+    return sorted(notifications, key=lambda n: seq[n.id])
 
 
 def pending_types(state: TicketState) -> list[str]:

@@ -91,6 +91,17 @@ FOLDERS: dict[str, tuple[str, ...]] = {
     # Issue 15: the API's and the portal's client message as the update post_message
     # (a new handler: the histories above never call it).
     "post-message": ("client_message_posted",),
+    # Issue 15: mail as a local activity of the task that owes it, each notification named
+    # from its step's cause (the patch local-mail); every history above queues an activity
+    # per delivery and names mail by seq.
+    "local-mail": (
+        *RECORDED_AGAIN_WITH_EACH_PATCH,
+        "client_reply_on_day_four",
+        "second_message_keeps_the_timer",
+        "client_message_posted",
+        "client_message_mailed_in_its_task",
+        "worker_killed_mid_ticket",
+    ),
 }
 
 

@@ -101,7 +101,7 @@ class Recorder:
         self.failing_deliveries = failing_deliveries
         self.fatal_deliveries = fatal_deliveries
         self.events: dict[tuple[int, int], LogEvent] = {}
-        self.conflicts: list[tuple[LogEvent, LogEvent]] = []
+        self.conflicts: list[tuple[LogEvent, LogEvent]] = []  # (replaced line, its successor)
         self.views: dict[int, TicketView] = {}
         self.notifications: dict[str, Notification] = {}
         self.delivery_attempts: list[str] = []
@@ -111,10 +111,13 @@ class Recorder:
         @activity.defn(name=Activity.PROJECT_TICKET.value)
         async def project_ticket(batch: ProjectionBatch) -> None:
             for event in batch.events:
+                # As activities/projection.py: another line at a stored seq replaces it (a
+                # task the server refused, retried, may number its log otherwise).
                 key = (event.number, event.seq)
-                known = self.events.setdefault(key, event)
-                if known != event:
+                known = self.events.get(key)
+                if known is not None and known != event:
                     self.conflicts.append((known, event))
+                self.events[key] = event
             self.views[batch.view.number] = batch.view
 
         @activity.defn(name=Activity.DELIVER_NOTIFICATION.value)

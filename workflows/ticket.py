@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -100,11 +100,16 @@ ACK_FIRST_PATCH = "ack-first"
 SEARCH_ATTRIBUTES_PATCH = "search-attributes"
 # Fewer server writes per event (issue 15): the deadline loop keeps its timer while the
 # next deadline stays the same, instead of cancelling and starting it again on every event.
-# Mail stays a queued activity, never a local one: a local activity runs inside a workflow
-# task the server may still refuse (a signal came in as the run was completing), and the
-# retried task can number its log differently, so a mail sent from the refused attempt
-# would go out again under another id.
 LEAN_STEPS_PATCH = "lean-steps"
+# Mail goes out in a local activity, inside the workflow task that owes it, instead of a
+# queued one (issue 15: a queued activity is three more history events, a task dispatch and
+# another workflow task per mail). A local activity may run in a task the server then
+# refuses or that never completes (a signal came in as the run was completing, a worker
+# died), and the retried task may number its log otherwise (signals go first in a task), so
+# each step's notifications are named from its cause (TicketState.cause, deadline_cause),
+# not from the seq: the retry names the mail it already sent the same, and the send is
+# skipped. Tickets that started before keep queued activities and seq names.
+LOCAL_MAIL_PATCH = "local-mail"
 
 
 @workflow.defn(name=WorkflowType.TICKET)
@@ -126,6 +131,7 @@ class TicketWorkflow:
         self._ack_first: bool | None = None  # decided on first use (see ACK_FIRST_PATCH)
         self._shown: tuple[Status, object] | None = None  # (status, priority) upserted last
         self._lean: bool | None = None  # decided on first use (see LEAN_STEPS_PATCH)
+        self._local_mail: bool | None = None  # decided on first use (see LOCAL_MAIL_PATCH)
         self._timer: tuple[object, asyncio.Task[None]] | None = None  # (instant, its sleep)
 
     @workflow.run
@@ -202,7 +208,8 @@ class TicketWorkflow:
         """Apply a signal to a copy and keep it unless it was a repeat (None) or failed."""
         candidate = self._state.model_copy(deep=True)
         try:
-            seq = transition(candidate, payload, workflow.now())
+            with self._caused_by(candidate, what):
+                seq = transition(candidate, payload, workflow.now())
         except Exception:
             workflow.logger.exception("%s not applied", what)
             return
@@ -308,8 +315,11 @@ class TicketWorkflow:
     async def _execute(self, transition: Callable[..., int], command: object) -> TicketView:
         """Apply a command to a copy, keep it only if it succeeded, return once projected."""
         candidate = self._state.model_copy(deep=True)
+        update = workflow.current_update_info()
+        cause = f"update {update.id if update else type(command).__name__}"
         try:
-            seq = transition(candidate, command, workflow.now())
+            with self._caused_by(candidate, cause):
+                seq = transition(candidate, command, workflow.now())
         except CommandRefused as refused:
             raise _refusal(refused) from None
         except Exception as error:
@@ -338,14 +348,16 @@ class TicketWorkflow:
                 result_type=str,
                 local=workflow.patched(LOCAL_WRITES_PATCH),
             )
-            ts.auto_assign(self._state, engineer, workflow.now())
+            with self._caused_by(self._state, "assignment"):
+                ts.auto_assign(self._state, engineer, workflow.now())
             self._changed()
         if not self._state.registration_done:
-            ts.acknowledge(self._state, workflow.now())
-            # Only here, at registration: a ticket registered before the patch never gets a
-            # link later (say, in a run continued as new).
-            if ts.needs_booking_link(self._state) and workflow.patched(BOOKING_LINK_PATCH):
-                ts.send_booking_link(self._state, workflow.now())
+            with self._caused_by(self._state, "registration"):
+                ts.acknowledge(self._state, workflow.now())
+                # Only here, at registration: a ticket registered before the patch never
+                # gets a link later (say, in a run continued as new).
+                if ts.needs_booking_link(self._state) and workflow.patched(BOOKING_LINK_PATCH):
+                    ts.send_booking_link(self._state, workflow.now())
             self._changed()
 
     async def _next_step(self) -> None:
@@ -353,7 +365,8 @@ class TicketWorkflow:
         now = workflow.now()
         deadline = ts.next_deadline(self._state, now)
         if deadline is not None and deadline.at <= now:
-            ts.apply_deadline(self._state, deadline)
+            with self._caused_by(self._state, ts.deadline_cause(self._state, deadline)):
+                ts.apply_deadline(self._state, deadline)
             self._changed()
             return
         seen = self._changes
@@ -394,6 +407,23 @@ class TicketWorkflow:
         if self._timer is not None:
             self._timer[1].cancel()
             self._timer = None
+
+    @contextlib.contextmanager
+    def _caused_by(self, state: TicketState, cause: str) -> Iterator[None]:
+        """Name the notifications `state` owes in this step from `cause` (LOCAL_MAIL_PATCH)."""
+        if not self._mails_locally():
+            yield
+            return
+        state.cause = cause
+        try:
+            yield
+        finally:
+            state.cause = None
+
+    def _mails_locally(self) -> bool:
+        if self._local_mail is None:
+            self._local_mail = workflow.patched(LOCAL_MAIL_PATCH)
+        return self._local_mail
 
     def _is_lean(self) -> bool:
         if self._lean is None:
@@ -483,7 +513,8 @@ class TicketWorkflow:
         self._sending.update(notification.id for notification in owed)
         if owed:
             batch = NotificationBatch(notifications=owed)
-            await _until_done(Activity.DELIVER_NOTIFICATIONS, batch)
+            local = self._mails_locally()
+            await _until_done(Activity.DELIVER_NOTIFICATIONS, batch, local=local)
         self._delivered(owed)
 
     def _delivered(self, notifications: list[Notification]) -> None:
@@ -497,7 +528,8 @@ async def _until_done(
 ) -> Any:
     """Run an activity (a local one if `local`) until it succeeds. Retries are forever
     already; an activity that still gives up (a non-retryable error) is tried again later,
-    so nothing is ever lost and a fixed deployment picks it up."""
+    so nothing is ever lost and a fixed deployment picks it up. (A local activity's
+    failure reaches the workflow as the ApplicationError itself, not an ActivityError.)"""
     execute = workflow.execute_local_activity if local else workflow.execute_activity
     while True:
         try:
@@ -508,7 +540,7 @@ async def _until_done(
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=RETRY_FOREVER,
             )
-        except ActivityError:
+        except (ActivityError, ApplicationError):
             workflow.logger.exception("activity %s gave up; trying again later", name.value)
             await workflow.sleep(RETRY_FOREVER.maximum_interval or ACTIVITY_TIMEOUT)
 

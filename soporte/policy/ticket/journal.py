@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from soporte.policy import Channel, Status, Visibility
@@ -52,12 +53,12 @@ def _notify(
     event_type: EventType | FlowEvent = EventType.NOTIFICATION,
     in_reply_to: str | None = None,
 ) -> LogEvent:
-    """Log a notification and queue it; its id (number, seq, template) makes sends idempotent.
+    """Log a notification and queue it; its id (notification_id) makes sends idempotent.
 
     Mail to the client threads under the message that opened the ticket, or `in_reply_to`;
     mail to staff is marked `audience: staff` (rendered in staff wording)."""
     number = state.input.number
-    notification_id = f"{number}-{state.last_seq + 1}-{template}"
+    notification_id = _notification_id(state, template, to)
     event = _log(
         state,
         now,
@@ -76,6 +77,18 @@ def _notify(
         )
     )
     return event
+
+
+def _notification_id(state: TicketState, template: MailTemplate, to: list[str]) -> str:
+    """`<number>-<seq>-<template>`, or with a cause `<number>-<digest>-<template>`: the
+    digest of (cause, template, recipients) names the same mail the same however the log
+    around it is numbered, so a workflow task retried after it sent the mail (which may
+    number the log otherwise: signals go first in a task) does not send it again."""
+    number = state.input.number
+    if state.cause is None:
+        return f"{number}-{state.last_seq + 1}-{template}"
+    named = "\n".join([state.cause, template.value, *to]).encode()
+    return f"{number}-c{hashlib.blake2s(named, digest_size=8).hexdigest()}-{template}"
 
 
 def _audience(to_client: bool) -> dict[str, object]:
