@@ -856,5 +856,35 @@ async def test_mail_goes_out_from_the_workflow_task_that_owes_it_named_by_its_ca
     assert sorted(recorder.delivery_attempts) == sorted(n.id for n in sent)  # each once
 
 
+async def test_mail_that_keeps_failing_does_not_hold_the_tickets_tasks(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """Mail retries inside its task only while its backoff is short (patch local-mail,
+    LOCAL_MAIL_RETRY_THRESHOLD); then the backoff is a timer and the task completes, so a
+    ticket whose mail cannot go out (the SMTP server down) still answers its commands."""
+    recorder = Recorder(failing_deliveries=1000)
+    ticket = ticket_input(registered_at=datetime.now(UTC))
+    async with recorder.worker(dev_env.client, task_queue):
+        handle = await start_ticket(dev_env.client, task_queue, ticket)
+
+        async def timers() -> int:
+            events = (await handle.fetch_history()).events
+            return [event_type_name(e.event_type) for e in events].count("TIMER_STARTED")
+
+        # The SLA deadline's timer, then the mail's backoff as a timer (after 1 s and 2 s of
+        # retries inside the task; with the SDK's default of a minute, none for a minute).
+        for _ in range(200):
+            if await timers() >= 2:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the failing mail held the ticket's task (no backoff timer)")
+        message = from_client("smtp-down")
+        view = await handle.execute_update(TicketWorkflow.post_message, message)
+        attempts = len(recorder.delivery_attempts)
+    assert view.number == ticket.number
+    assert not recorder.notifications and 2 <= attempts < 20  # none sent, none given up
+
+
 def event_type_name(value: int) -> str:
     return temporal_event_type.Name(value).removeprefix("EVENT_TYPE_")

@@ -73,6 +73,10 @@ RETRY_FOREVER = RetryPolicy(
     maximum_attempts=0,
 )
 MAX_EVENTS_PER_PROJECTION = 100
+# A local activity retries inside its workflow task until its backoff reaches this, and the
+# task (with every command it answers) waits meanwhile; past it the backoff is a timer. Mail
+# that fails (the SMTP server down) must not hold a ticket's tasks: short.
+LOCAL_MAIL_RETRY_THRESHOLD = timedelta(seconds=2)
 # Advisories registered before issue 6 got no booking link (nor its wait on the client).
 BOOKING_LINK_PATCH = "issue6-advisory-booking-link"
 # The pick and the projections, short database writes, run as local activities: without
@@ -513,8 +517,15 @@ class TicketWorkflow:
         self._sending.update(notification.id for notification in owed)
         if owed:
             batch = NotificationBatch(notifications=owed)
-            local = self._mails_locally()
-            await _until_done(Activity.DELIVER_NOTIFICATIONS, batch, local=local)
+            if self._mails_locally():
+                await _until_done(
+                    Activity.DELIVER_NOTIFICATIONS,
+                    batch,
+                    local=True,
+                    retry_threshold=LOCAL_MAIL_RETRY_THRESHOLD,
+                )
+            else:
+                await _until_done(Activity.DELIVER_NOTIFICATIONS, batch)
         self._delivered(owed)
 
     def _delivered(self, notifications: list[Notification]) -> None:
@@ -524,16 +535,29 @@ class TicketWorkflow:
 
 
 async def _until_done(
-    name: Activity, arg: object, result_type: type | None = None, *, local: bool = False
+    name: Activity,
+    arg: object,
+    result_type: type | None = None,
+    *,
+    local: bool = False,
+    retry_threshold: timedelta | None = None,
 ) -> Any:
     """Run an activity (a local one if `local`) until it succeeds. Retries are forever
     already; an activity that still gives up (a non-retryable error) is tried again later,
     so nothing is ever lost and a fixed deployment picks it up. (A local activity's
     failure reaches the workflow as the ApplicationError itself, not an ActivityError.)"""
-    execute = workflow.execute_local_activity if local else workflow.execute_activity
     while True:
         try:
-            return await execute(
+            if local:
+                return await workflow.execute_local_activity(
+                    name,
+                    arg,
+                    result_type=result_type,
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=RETRY_FOREVER,
+                    local_retry_threshold=retry_threshold,
+                )
+            return await workflow.execute_activity(
                 name,
                 arg,
                 result_type=result_type,
