@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from soporte.policy import ResolutionKind
+from soporte.policy import Priority, ResolutionKind
 from soporte.policy.names import MailTemplate
 from soporte.policy.ticket import (
     Deadline,
@@ -16,13 +16,22 @@ from soporte.policy.ticket import (
     acknowledge,
     apply_deadline,
     auto_assign,
+    change_priority,
     client_message,
     deadline_cause,
     next_deadline,
     reopen,
+    reply,
     resolve,
 )
-from soporte.policy.tickets import ClientMessage, ReopenCommand, ResolveCommand
+from soporte.policy.ticket.journal import _notify
+from soporte.policy.tickets import (
+    ClientMessage,
+    EngineerMessage,
+    PriorityCommand,
+    ReopenCommand,
+    ResolveCommand,
+)
 from tests.workflow_support import ENGINEER, REPORTER, bogota, ticket_input
 
 TUESDAY = bogota(2026, 11, 24, 9, 0)
@@ -99,20 +108,48 @@ def test_the_same_template_to_other_recipients_or_from_another_cause_is_another_
     )
 
 
-def test_a_deadline_is_named_by_what_it_is_not_by_the_instant_it_falls_at() -> None:
+def test_a_deadline_is_named_by_its_firing_not_by_the_instant_it_falls_at() -> None:
     state = registered()
     action = DeadlineAction.RESOLUTION_WARNING
     early, late = TUESDAY + timedelta(hours=1), TUESDAY + timedelta(hours=9)
     assert deadline_cause(state, Deadline(early, action)) == deadline_cause(
         state, Deadline(late, action)
     )
-    # A reopening counts the resolution again: its warning is another one.
+    # A client message (a signal, first in a retried task) does not rename it.
     before = deadline_cause(state, Deadline(late, action))
-    state.resolution_counted_from = TUESDAY + timedelta(days=2)
-    assert deadline_cause(state, Deadline(late, action)) != before
-    # Each reminder of a wait is its own; the closing happens once.
-    state.waiting_since = TUESDAY
-    first = deadline_cause(state, Deadline(late, DeadlineAction.REMINDER))
-    state.waiting_attempts += 1
-    assert deadline_cause(state, Deadline(late, DeadlineAction.REMINDER)) != first
-    assert deadline_cause(state, Deadline(late, DeadlineAction.CLOSE)) == "close"
+    client_message(state, message("m1"), TUESDAY + timedelta(minutes=1))
+    assert deadline_cause(state, Deadline(late, action)) == before
+
+
+def test_a_warning_that_fires_again_after_a_priority_change_is_another_mail() -> None:
+    # Warned of its P2 resolution, the ticket is lowered to P3: the warning's instant moves
+    # days ahead and its flag is cleared (_reevaluate_flags), so it fires again then. That
+    # is a second mail, never taken for the first (which would leave it unsent).
+    state = registered()
+    reply(state, EngineerMessage(author_email=ENGINEER, body="Revisando"), TUESDAY)
+    warned: list[str] = []
+    lowered = False
+    while len(warned) < 2:
+        deadline = next_deadline(state, TUESDAY)
+        assert deadline is not None
+        state.cause = deadline_cause(state, deadline)
+        apply_deadline(state, deadline)
+        state.cause = None
+        warned += [n.id for n in state.outbox if n.template is MailTemplate.SLA_WARNING]
+        state.outbox.clear()  # delivered
+        if warned and not lowered:
+            command = PriorityCommand(actor_email=ENGINEER, priority=Priority.P3, reason="menor")
+            change_priority(state, command, deadline.at)
+            state.outbox.clear()
+            lowered = True
+    assert warned[0] != warned[1]
+
+
+def test_the_same_mail_twice_in_one_step_is_two_mails() -> None:
+    state = registered()
+    state.cause = "update twice"
+    for _ in range(2):
+        _notify(state, TUESDAY, MailTemplate.ASSIGNED, [ENGINEER], to_client=False)
+    state.cause = None
+    [first, second] = [n.id for n in state.outbox if n.template is MailTemplate.ASSIGNED][-2:]
+    assert first != second

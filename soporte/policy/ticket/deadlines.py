@@ -93,6 +93,7 @@ def _waiting_deadlines(state: TicketState) -> Iterator[Deadline]:
 def apply_deadline(state: TicketState, deadline: Deadline) -> int:
     """Act on a deadline returned by next_deadline; events carry the deadline's instant."""
     at, action = deadline
+    state.deadlines_applied += 1
     if action is DeadlineAction.CLOSE:
         _close(state, at)
     elif action is DeadlineAction.NO_REPLY_RESOLUTION:
@@ -108,22 +109,12 @@ def apply_deadline(state: TicketState, deadline: Deadline) -> int:
 
 
 def deadline_cause(state: TicketState, deadline: Deadline) -> str:
-    """What a deadline is, whatever instant it falls at (a pause or a reopening may move
-    it): the cause that names the mail it sends (TicketState.cause). An SLA target's
-    warning and breach happen once per counting of it, a reminder once per attempt of a
-    wait, the no-reply resolution once per wait, the slot reminder once per booking."""
-    action = deadline.action
-    if action in (DeadlineAction.FIRST_RESPONSE_WARNING, DeadlineAction.FIRST_RESPONSE_BREACH):
-        return f"{action.value} {iso(state.sla_started_at)}"
-    if action in (DeadlineAction.RESOLUTION_WARNING, DeadlineAction.RESOLUTION_BREACH):
-        return f"{action.value} {iso(state.resolution_counted_from)}"
-    if action is DeadlineAction.REMINDER:
-        return f"{action.value} {iso(state.waiting_since)} {state.waiting_attempts + 1}"
-    if action is DeadlineAction.NO_REPLY_RESOLUTION:
-        return f"{action.value} {iso(state.waiting_since)}"
-    if action is DeadlineAction.SLOT_REMINDER:
-        return f"{action.value} {iso(state.booked_slot)}"
-    return action.value  # CLOSE: once
+    """The cause that names the mail a deadline sends (TicketState.cause): which firing of
+    a deadline this is, not the instant it falls at. Signals and commands taken first in a
+    retried task (which may move the instant) do not rename it; a deadline that fires
+    again (a warning after a priority change cleared its flag, a reminder of another wait)
+    is another firing, so another mail."""
+    return f"{deadline.action.value} {state.deadlines_applied + 1}"
 
 
 def _fire_sla(state: TicketState, at: datetime, target: Target, *, breach: bool) -> None:

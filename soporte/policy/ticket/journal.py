@@ -87,8 +87,16 @@ def _notification_id(state: TicketState, template: MailTemplate, to: list[str]) 
     number = state.input.number
     if state.cause is None:
         return f"{number}-{state.last_seq + 1}-{template}"
-    named = "\n".join([state.cause, template.value, *to]).encode()
-    return f"{number}-c{hashlib.blake2s(named, digest_size=8).hexdigest()}-{template}"
+    owed = {n.id for n in state.outbox}
+    occurrence = 1  # the same mail twice in one step is two mails
+    while (named := _named(number, state.cause, template, to, occurrence)) in owed:
+        occurrence += 1
+    return named
+
+
+def _named(number: int, cause: str, template: MailTemplate, to: list[str], k: int) -> str:
+    key = "\n".join([cause, template.value, *to, str(k)]).encode()
+    return f"{number}-c{hashlib.blake2s(key, digest_size=8).hexdigest()}-{template}"
 
 
 def _audience(to_client: bool) -> dict[str, object]:

@@ -180,8 +180,10 @@ class TicketState(BaseModel):
     pending_events: list[LogEvent] = Field(default_factory=list)
     # Notifications not yet delivered.
     outbox: list[Notification] = Field(default_factory=list)
+    # How many deadlines the ticket acted on (apply_deadline): which firing a deadline is.
+    deadlines_applied: int = 0
     # What caused the step being applied (a signal's identity, an update's id, a deadline's
-    # identity: deadline_cause), set by the workflow around the step when its mail goes out
+    # firing: deadline_cause), set by the workflow around the step when its mail goes out
     # from inside the workflow task (workflows/ticket.py, LOCAL_MAIL_PATCH); the
     # notifications it owes are named from it, not from the log's seq. None: named by seq.
     cause: str | None = None
