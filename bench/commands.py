@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/commands.py [--open 2000] [--commands N] [--concurrency 50]
         [--rounds 1] [--cached-workflows K] [--phases contact,reply,request_info]
-        [--peer DIR]
+        [--references update,held] [--hold 0.05] [--peer DIR]
 
 Each round starts the embedded stack as `soporte up` does (bench/open_tickets.py: the
 file-backed dev server, `soporte worker` and `soporte api` as processes, a SQLite read
@@ -12,6 +12,14 @@ assigned and acknowledged and the stack is idle. Then, on the same server:
 - bare: OPEN minimal workflows (an in-process worker, its cache sized to them), then N
   signal-with-read commands at C (a signal, then a query of the same workflow): the
   floor a ticket command is measured against;
+- references (--references, both by default; not goals, explanations), on fresh minimal
+  workflows each: `bare update`, the same command as one update (what a ticket command
+  is: the update `post_message` and its kin); `bare update held`, that update held by a
+  local activity of HOLD seconds (default 0.05, about what a ticket command's projection
+  and mail take, temporal_local_activity_execution_latency), on a worker with the
+  product's slots (SOPORTE_WORKER_CONCURRENCY workflow tasks, twice as many local
+  activities: worker.build_worker). Where `held` is as slow as the ticket commands, a
+  command's rate is bounded by its task's slot times its hold, not by what it computes;
 - contact: N client messages (`POST /tickets/{n}/messages` with a contact's token);
 - reply: N engineer public replies (the same path with an engineer's token);
 - request_info: N `POST /tickets/{n}/request-info` (an engineer's token).
@@ -49,6 +57,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +75,11 @@ from open_tickets import (  # noqa: E402
     timed_all,
     until_idle,
 )
-from temporalio import workflow  # noqa: E402
+from temporalio import activity, workflow  # noqa: E402
 from temporalio.client import Client, WorkflowHandle  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
+from soporte.settings import Settings  # noqa: E402
 from soporte.temporal_client import quiet_runtime  # noqa: E402
 
 PEER_HARNESS = Path(__file__).resolve().parent.parent.parent / "shared/peers/django_helpdesk"
@@ -104,6 +114,22 @@ class BareSignalled:
     @workflow.query
     def taken_count(self) -> int:
         return self.taken
+
+    @workflow.update
+    async def take_and_answer(self, hold: float) -> int:
+        """One command in one update; `hold` > 0 holds its task in a local activity."""
+        self.taken += 1
+        if hold > 0:
+            await workflow.execute_local_activity(
+                hold_for, hold, start_to_close_timeout=timedelta(seconds=30)
+            )
+        return self.taken
+
+
+@activity.defn
+async def hold_for(seconds: float) -> None:
+    """A ticket command's local activities (projection, mail), as the time they take."""
+    await asyncio.sleep(seconds)
 
 
 class StatusHttp(LeanHttp):
@@ -218,8 +244,27 @@ class SeasonStack(Stack):
         return env
 
 
-async def bare_phase(stack: Stack, n_workflows: int, n: int, concurrency: int) -> Phase:
-    """N signal-with-read commands on `n_workflows` bare workflows (a shuffled order)."""
+REFERENCES = ("update", "held")
+BARE = "bare signal+query"
+REFERENCE_NAMES = {"update": "bare update", "held": "bare update held"}
+
+
+def product_slots() -> dict[str, Any]:
+    """The slots `soporte worker` runs with (worker.build_worker)."""
+    concurrency = Settings().worker_concurrency
+    return {
+        "max_concurrent_workflow_tasks": concurrency,
+        "max_concurrent_local_activities": 2 * concurrency,
+        "max_concurrent_workflow_task_polls": max(2, concurrency // 2),
+    }
+
+
+async def bare_phase(
+    stack: Stack, n_workflows: int, n: int, concurrency: int, kind: str = "signal", hold: float = 0
+) -> Phase:
+    """N commands on `n_workflows` bare workflows (a shuffled order): a signal and a query
+    (`signal`), one update (`update`), or one update held `hold` seconds by a local activity
+    on a worker with the product's slots (`held`)."""
     client = await Client.connect(f"127.0.0.1:{stack.temporal_port}", runtime=quiet_runtime())
     queue = f"bare-{uuid.uuid4().hex}"
     handles: list[WorkflowHandle[Any, Any]] = []
@@ -227,7 +272,9 @@ async def bare_phase(stack: Stack, n_workflows: int, n: int, concurrency: int) -
         client,
         task_queue=queue,
         workflows=[BareSignalled],
+        activities=[hold_for],
         max_cached_workflows=n_workflows + WARMUP + 10,
+        **(product_slots() if kind == "held" else {}),
     ):
 
         async def start(index: int) -> None:
@@ -247,8 +294,15 @@ async def bare_phase(stack: Stack, n_workflows: int, n: int, concurrency: int) -
             await handle.query(BareSignalled.taken_count)
             return 200
 
-        await timed_all(WARMUP, concurrency, signal_with_read)
-        phase = await run_phase(stack, "bare signal+query", n, concurrency, signal_with_read)
+        async def update(index: int) -> int:
+            held = hold if kind == "held" else 0.0
+            await handles[order[index]].execute_update(BareSignalled.take_and_answer, held)
+            return 200
+
+        command = signal_with_read if kind == "signal" else update
+        name = BARE if kind == "signal" else REFERENCE_NAMES[kind]
+        await timed_all(WARMUP, concurrency, command)
+        phase = await run_phase(stack, name, n, concurrency, command)
         await asyncio.gather(*(handle.signal(BareSignalled.finish) for handle in handles))
     return phase
 
@@ -302,20 +356,36 @@ async def open_tickets(
     return sorted(numbers)
 
 
+@dataclass(frozen=True)
+class References:
+    kinds: list[str]
+    hold: float
+
+
 async def one_round(
-    n_open: int, n: int, concurrency: int, cached: int | None, phases: list[str]
+    n_open: int,
+    n: int,
+    concurrency: int,
+    cached: int | None,
+    phases: list[str],
+    references: References,
 ) -> list[Phase]:
     with tempfile.TemporaryDirectory(prefix="soporte-season-") as tmp:
         stack = SeasonStack(Path(tmp), cached, PROFILE)
         try:
             await stack.start()
-            return await measure(stack, n_open, n, concurrency, phases)
+            return await measure(stack, n_open, n, concurrency, phases, references)
         finally:
             stack.stop()
 
 
 async def measure(
-    stack: Stack, n_open: int, n: int, concurrency: int, phases: list[str]
+    stack: Stack,
+    n_open: int,
+    n: int,
+    concurrency: int,
+    phases: list[str],
+    references: References,
 ) -> list[Phase]:
     admin = {"Authorization": f"Bearer {stack.token}"}
     base_url = f"http://127.0.0.1:{stack.api_port}"
@@ -331,6 +401,8 @@ async def measure(
         numbers = await open_tickets(stack, http, lean, contact, n_open + WARMUP, concurrency)
         warm, numbers = numbers[:WARMUP], numbers[WARMUP:]
         results = [await bare_phase(stack, n_open, n, concurrency)]
+        for kind in references.kinds:
+            results.append(await bare_phase(stack, n_open, n, concurrency, kind, references.hold))
         order = shuffled(n, len(numbers))
         commands: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
             "contact": ("messages", {"body": "Sigue fallando la factura"}, contact),
@@ -446,6 +518,8 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="each on a fresh stack")
     parser.add_argument("--cached-workflows", type=int, default=None)
     parser.add_argument("--phases", default=",".join(PHASES))
+    parser.add_argument("--references", default=",".join(REFERENCES), help="or '' for none")
+    parser.add_argument("--hold", type=float, default=0.05, help="seconds, for `held`")
     parser.add_argument("--peer", type=Path, default=None, help="a django-helpdesk peer dir")
     args = parser.parse_args()
     n = args.commands or args.open
@@ -453,10 +527,16 @@ async def main() -> None:
     unknown = set(phases) - set(PHASES)
     if unknown:
         parser.error(f"unknown phases {sorted(unknown)}; choose from {PHASES}")
+    kinds = [k for k in args.references.split(",") if k]
+    if set(kinds) - set(REFERENCES):
+        parser.error(f"unknown references {sorted(set(kinds) - set(REFERENCES))}: {REFERENCES}")
+    references = References(kinds, args.hold)
     rounds = []
     for _ in range(args.rounds):
         rounds.append(
-            await one_round(args.open, n, args.concurrency, args.cached_workflows, phases)
+            await one_round(
+                args.open, n, args.concurrency, args.cached_workflows, phases, references
+            )
         )
         report(rounds[-1], args.open, args.concurrency)
     summary = medians(rounds)
