@@ -535,7 +535,12 @@ async def test_the_queue_sorts_by_next_due_and_filters(portal: Portal) -> None:
         assert 'value="mañana"' in bad.text and f'value="{tag}"' in bad.text
         soon = await browser.get(
             "/personal/todas",
-            params={"q": tag, "vence_antes": (date.today() - timedelta(days=1)).isoformat()},
+            # Yesterday in Bogota, whose end has passed: UTC's yesterday is Bogota's today
+            # from 19:00 there, when a P1 opened now can fall due before midnight.
+            params={
+                "q": tag,
+                "vence_antes": (datetime.now(BOGOTA).date() - timedelta(days=1)).isoformat(),
+            },
         )
         assert "No hay solicitudes con estos filtros." in soon.text
 
