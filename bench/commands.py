@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/commands.py [--open 2000] [--commands N] [--concurrency 50]
         [--rounds 1] [--cached-workflows K] [--phases contact,reply,request_info]
-        [--references update,held] [--hold 0.05] [--peer DIR]
+        [--references update,held] [--hold 0.05] [--workers 1] [--peer DIR]
 
 Each round starts the embedded stack as `soporte up` does (bench/open_tickets.py: the
 file-backed dev server, `soporte worker` and `soporte api` as processes, a SQLite read
@@ -39,6 +39,9 @@ from ../shared/peers/django_helpdesk) right after our rounds, and prints its fol
 rate at C=50 beside our commands' (goal: ours >= the peer's).
 
 --cached-workflows K passes SOPORTE_WORKER_CACHED_WORKFLOWS=K to the worker.
+
+--workers W starts W `soporte worker` processes on the one task queue (their CPU is
+summed; the RSS printed is the first's).
 """
 
 from __future__ import annotations
@@ -176,6 +179,11 @@ class Phase:
         return percentile(self.latencies, 0.99)
 
 
+def workers_cpu(cpu: dict[str, float]) -> float:
+    """The worker processes' CPU, summed (--workers)."""
+    return sum(value for name, value in cpu.items() if name.startswith("worker"))
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -185,7 +193,7 @@ def rss_mb(pid: int) -> float:
 
 async def until_stack_idle(stack: Stack, limit: float) -> float:
     started = time.perf_counter()
-    for name in ("worker", "temporal", "api"):
+    for name in stack.pids:
         await until_idle(stack.pids[name], window=1.0, busy=0.05, limit=limit)
     return time.perf_counter() - started
 
@@ -221,10 +229,18 @@ async def run_phase(
 
 
 class SeasonStack(Stack):
-    def __init__(self, root: Path, cached_workflows: int | None, profile: Path | None) -> None:
+    def __init__(
+        self, root: Path, cached_workflows: int | None, profile: Path | None, workers: int = 1
+    ) -> None:
         super().__init__(root)
         self.cached_workflows = cached_workflows
         self.profile = profile
+        self.workers = workers
+
+    async def start(self, worker: bool = True) -> None:
+        await super().start(worker)
+        for k in range(2, self.workers + 1):
+            self.spawn(f"worker{k}", [sys.executable, "-m", "launcher.cli", "worker"], self.env())
 
     def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
         if name == "worker" and self.profile is not None:
@@ -369,9 +385,10 @@ async def one_round(
     cached: int | None,
     phases: list[str],
     references: References,
+    workers: int = 1,
 ) -> list[Phase]:
     with tempfile.TemporaryDirectory(prefix="soporte-season-") as tmp:
-        stack = SeasonStack(Path(tmp), cached, PROFILE)
+        stack = SeasonStack(Path(tmp), cached, PROFILE, workers)
         try:
             await stack.start()
             return await measure(stack, n_open, n, concurrency, phases, references)
@@ -469,7 +486,7 @@ def medians(rounds: list[list[Phase]]) -> dict[str, dict[str, float]]:
             "p99_ratio": statistics.median(p.p99 / b.p99 for p, b in zip(same, bare, strict=True)),
             "5xx": sum(p.codes.get("5xx", 0) for p in same),
             "202": sum(p.codes.get("202", 0) for p in same),
-            "worker_cpu_ms": statistics.median(p.cpu_idle["worker"] for p in same),
+            "worker_cpu_ms": statistics.median(workers_cpu(p.cpu_idle) for p in same),
             "server_cpu_ms": statistics.median(p.cpu_idle["temporal"] for p in same),
             "api_cpu_ms": statistics.median(p.cpu_idle["api"] for p in same),
         }
@@ -518,6 +535,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="each on a fresh stack")
     parser.add_argument("--cached-workflows", type=int, default=None)
     parser.add_argument("--phases", default=",".join(PHASES))
+    parser.add_argument("--workers", type=int, default=1, help="`soporte worker` processes")
     parser.add_argument("--references", default=",".join(REFERENCES), help="or '' for none")
     parser.add_argument("--hold", type=float, default=0.05, help="seconds, for `held`")
     parser.add_argument("--peer", type=Path, default=None, help="a django-helpdesk peer dir")
@@ -535,7 +553,13 @@ async def main() -> None:
     for _ in range(args.rounds):
         rounds.append(
             await one_round(
-                args.open, n, args.concurrency, args.cached_workflows, phases, references
+                args.open,
+                n,
+                args.concurrency,
+                args.cached_workflows,
+                phases,
+                references,
+                args.workers,
             )
         )
         report(rounds[-1], args.open, args.concurrency)
