@@ -9,6 +9,7 @@ import asyncio
 import logging
 import signal
 from datetime import timedelta
+from typing import TypedDict
 
 from temporalio.client import Client
 from temporalio.runtime import Runtime
@@ -29,16 +30,34 @@ log = logging.getLogger("soporte.worker")
 GRACEFUL_SHUTDOWN = timedelta(seconds=15)
 
 
-def build_worker(client: Client, settings: Settings, task_queue: str | None = None) -> Worker:
-    """A worker with bounded concurrency (SOPORTE_WORKER_CONCURRENCY workflow tasks at once,
-    twice as many local activities: a ticket's task may run its projection and its mail
-    together; twice as many activities). Fewer slots leave the embedded
+class WorkerSlots(TypedDict):
+    max_concurrent_workflow_tasks: int
+    max_concurrent_local_activities: int
+    max_concurrent_activities: int
+    max_concurrent_workflow_task_polls: int
+    max_concurrent_activity_task_polls: int
+
+
+def worker_slots(concurrency: int) -> WorkerSlots:
+    """A worker's slots at SOPORTE_WORKER_CONCURRENCY `concurrency`: that many workflow
+    tasks at once, twice as many local activities (a ticket's task may run its projection
+    and its mail together), twice as many activities. Fewer slots leave the embedded
     server freer to accept new tickets (2 against 4: the API's rate 5-20 % higher, a burst
     settled about 5 % later, bench/open_tickets.py), but a workflow task holds its slot
     while its local activities run, and with 2 the commands on open tickets queued behind
     them (4 or 6: 1.1-1.4x the rate, bench/commands.py and bench/scale.py): default 4.
     Activities mostly wait on the SMTP server, so more of them cost the CPU little."""
-    concurrency = settings.worker_concurrency
+    return WorkerSlots(
+        max_concurrent_workflow_tasks=concurrency,
+        max_concurrent_local_activities=2 * concurrency,
+        max_concurrent_activities=2 * concurrency,
+        max_concurrent_workflow_task_polls=max(2, concurrency // 2),
+        max_concurrent_activity_task_polls=max(1, concurrency // 2),
+    )
+
+
+def build_worker(client: Client, settings: Settings, task_queue: str | None = None) -> Worker:
+    """A worker with bounded concurrency (`worker_slots`)."""
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -48,11 +67,7 @@ def build_worker(client: Client, settings: Settings, task_queue: str | None = No
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         interceptors=[RequestIdInWorkerLogs()],
         max_cached_workflows=settings.worker_cached_workflows,
-        max_concurrent_workflow_tasks=concurrency,
-        max_concurrent_local_activities=2 * concurrency,
-        max_concurrent_activities=2 * concurrency,
-        max_concurrent_workflow_task_polls=max(2, concurrency // 2),
-        max_concurrent_activity_task_polls=max(1, concurrency // 2),
+        **worker_slots(settings.worker_concurrency),
     )
 
 

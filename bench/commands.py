@@ -18,7 +18,7 @@ assigned and acknowledged and the stack is idle. Then, on the same server:
   local activity of HOLD seconds (default 0.05, about what a ticket command's projection
   and mail take, temporal_local_activity_execution_latency), on a worker with the
   product's slots (SOPORTE_WORKER_CONCURRENCY workflow tasks, twice as many local
-  activities: worker.build_worker). Where `held` is as slow as the ticket commands, a
+  activities: worker.worker_slots). Where `held` is as slow as the ticket commands, a
   command's rate is bounded by its task's slot times its hold, not by what it computes;
 - contact: N client messages (`POST /tickets/{n}/messages` with a contact's token);
 - reply: N engineer public replies (the same path with an engineer's token);
@@ -84,6 +84,7 @@ from temporalio.worker import Worker  # noqa: E402
 
 from soporte.settings import Settings  # noqa: E402
 from soporte.temporal_client import quiet_runtime  # noqa: E402
+from worker import worker_slots  # noqa: E402
 
 PEER_HARNESS = Path(__file__).resolve().parent.parent.parent / "shared/peers/django_helpdesk"
 WARMUP = 20
@@ -265,16 +266,6 @@ BARE = "bare signal+query"
 REFERENCE_NAMES = {"update": "bare update", "held": "bare update held"}
 
 
-def product_slots() -> dict[str, Any]:
-    """The slots `soporte worker` runs with (worker.build_worker)."""
-    concurrency = Settings().worker_concurrency
-    return {
-        "max_concurrent_workflow_tasks": concurrency,
-        "max_concurrent_local_activities": 2 * concurrency,
-        "max_concurrent_workflow_task_polls": max(2, concurrency // 2),
-    }
-
-
 async def bare_phase(
     stack: Stack, n_workflows: int, n: int, concurrency: int, kind: str = "signal", hold: float = 0
 ) -> Phase:
@@ -284,13 +275,15 @@ async def bare_phase(
     client = await Client.connect(f"127.0.0.1:{stack.temporal_port}", runtime=quiet_runtime())
     queue = f"bare-{uuid.uuid4().hex}"
     handles: list[WorkflowHandle[Any, Any]] = []
+    held = kind == "held"
+    slots: dict[str, Any] = dict(worker_slots(Settings().worker_concurrency)) if held else {}
     async with Worker(
         client,
         task_queue=queue,
         workflows=[BareSignalled],
         activities=[hold_for],
         max_cached_workflows=n_workflows + WARMUP + 10,
-        **(product_slots() if kind == "held" else {}),
+        **slots,
     ):
 
         async def start(index: int) -> None:
@@ -311,8 +304,9 @@ async def bare_phase(
             return 200
 
         async def update(index: int) -> int:
-            held = hold if kind == "held" else 0.0
-            await handles[order[index]].execute_update(BareSignalled.take_and_answer, held)
+            await handles[order[index]].execute_update(
+                BareSignalled.take_and_answer, hold if held else 0.0
+            )
             return 200
 
         command = signal_with_read if kind == "signal" else update
