@@ -7,6 +7,7 @@ import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,12 +40,18 @@ if TYPE_CHECKING:
     from tests.api_support import Api
 
 
+# The SDK waits 5 s for a test or dev server to answer; a loaded 2-core machine has taken
+# longer (a time-skipping server "did not start within 5s" in a CI run beside a benchmark).
+SERVER_STARTUP = timedelta(seconds=30)
+
+
 @pytest.fixture
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """A fresh time-skipping test server per test (timers pass in milliseconds)."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=TEST_SERVER_BIN,
+        test_server_startup_timeout=SERVER_STARTUP,
     )
     await ensure_search_attributes(env.client, "default")
     try:
@@ -61,6 +68,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=TEMPORAL_BIN,
         ui=False,
         dev_server_log_level="error",
+        dev_server_startup_timeout=SERVER_STARTUP,
         dev_server_extra_args=[
             arg for attr in SEARCH_ATTRIBUTES for arg in ("--search-attribute", attr)
         ],
