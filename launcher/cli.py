@@ -25,6 +25,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, object] = {}
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
+    if getattr(args, "workers", None) is not None:
+        overrides["workers"] = args.workers
     return load_settings(**overrides)
 
 
@@ -178,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--smtp-port", type=int, default=2525)
     up.add_argument("--temporal-port", type=int, default=7233)
     up.add_argument("--ui-port", type=int, default=None, help="default: Temporal port + 1000")
+    up.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default SOPORTE_WORKERS, 2)"
+    )
     up.set_defaults(handler=cmd_up)
 
     api = commands.add_parser("api", help="the HTTP API alone")

@@ -1,10 +1,10 @@
 """`soporte up`: the whole product on one machine, as child processes of this one.
 
 Order: database migrations, the Temporal dev server (unless SOPORTE_TEMPORAL_ADDRESS
-names a cluster), then the worker, the API and the SMTP listener. Ctrl-C or SIGTERM
-stops them in reverse order. A child that dies on its own is restarted after a backoff
-while the others keep serving (RestartPolicy); only a child that keeps crashing
-(`max_crashes` within `window` seconds) stops the whole stack.
+names a cluster), then the workers (SOPORTE_WORKERS), the API and the SMTP listener.
+Ctrl-C or SIGTERM stops them in reverse order. A child that dies on its own is restarted
+after a backoff while the others keep serving (RestartPolicy); only a child that keeps
+crashing (`max_crashes` within `window` seconds) stops the whole stack.
 """
 
 from __future__ import annotations
@@ -231,7 +231,8 @@ class Stack:
 
     def start_app(self, env: dict[str, str]) -> None:
         me = [sys.executable, "-m", "launcher.cli"]
-        self.spawn("worker", [*me, "worker"], env)
+        for k in range(1, self.settings.workers + 1):
+            self.spawn(worker_name(k), [*me, "worker"], worker_env(self.settings, env, k))
         self.spawn("api", [*me, "api", "--host", HOST, "--port", str(self.ports.api)], env)
         self.spawn("smtp", [*me, "smtp", "--host", HOST, "--port", str(self.ports.smtp)], env)
 
@@ -296,6 +297,22 @@ class Stack:
                 process.wait()
 
 
+def worker_name(k: int) -> str:
+    """The k-th worker's name in the supervisor's lines and its log (logs/worker2.log)."""
+    return "worker" if k == 1 else f"worker{k}"
+
+
+def worker_metrics_port(settings: Settings, k: int) -> int:
+    """The k-th worker's /metrics port: one port each from SOPORTE_WORKER_METRICS_PORT
+    (two processes cannot bind one); 0 keeps them all off."""
+    base = settings.worker_metrics_port
+    return base + k - 1 if base else 0
+
+
+def worker_env(settings: Settings, env: dict[str, str], k: int) -> dict[str, str]:
+    return {**env, "SOPORTE_WORKER_METRICS_PORT": str(worker_metrics_port(settings, k))}
+
+
 def private_data_dir(data_dir: Path) -> None:
     """The data dir holds contact details, raw mail and whole ticket histories: what this
     process and its children create there is theirs alone (0700 dirs, 0600 files)."""
@@ -314,13 +331,17 @@ def with_public_url(settings: Settings, api_port: int) -> Settings:
 
 
 def metrics_line(settings: Settings, served: str) -> str:
-    """Where Prometheus scrapes: the API's endpoint, and the worker's own (README "The
+    """Where Prometheus scrapes: the API's endpoint, and each worker's own (README "The
     queue, the SLA report, metrics")."""
     api = f"Metrics      {served}/metrics (API)"
     if settings.worker_metrics_port == 0:
-        return f"{api}; the worker's off (SOPORTE_WORKER_METRICS_PORT=0)"
-    host, port = settings.worker_metrics_host, settings.worker_metrics_port
-    return f"{api}, http://{host}:{port}/metrics (worker)"
+        return f"{api}; the workers' off (SOPORTE_WORKER_METRICS_PORT=0)"
+    host = settings.worker_metrics_host
+    workers = [
+        f"http://{host}:{worker_metrics_port(settings, k)}/metrics ({worker_name(k)})"
+        for k in range(1, settings.workers + 1)
+    ]
+    return f"{api}, {', '.join(workers)}"
 
 
 def print_banner(settings: Settings, ports: StackPorts, token: str, new_token: bool) -> None:
@@ -340,6 +361,7 @@ def print_banner(settings: Settings, ports: StackPorts, token: str, new_token: b
         lines.append(f"Temporal     {HOST}:{ports.temporal}")
         lines.append(f"Temporal UI  http://{HOST}:{ports.temporal_ui}")
     lines.append(f"SMTP inbound {HOST}:{ports.smtp}")
+    lines.append(f"Workers      {settings.workers} on task queue {settings.task_queue}")
     lines.append(f"Data dir     {data_dir} (logs in {data_dir / 'logs'})")
     if new_token:
         lines.append(f"Admin token  {token}  (kept in {data_dir / 'admin-token'})")

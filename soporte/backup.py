@@ -346,6 +346,6 @@ async def finish_restore(settings: Settings, temporal: Any) -> int | None:
             checked += len(tickets)
     finally:
         await engine.dispose()
-    pending_file.unlink()
+    pending_file.unlink(missing_ok=True)  # another worker starting beside this one
     log.info("restore finished: %d ticket workflows checked and started if missing", checked)
     return checked

@@ -43,14 +43,21 @@ def descendants(pid: int) -> set[int]:
 
 def child_named(pid: int, *words: str) -> int | None:
     """The descendant of `pid` whose command line holds every word, if one runs."""
+    found = children_named(pid, *words)
+    return found[0] if found else None
+
+
+def children_named(pid: int, *words: str) -> list[int]:
+    """Every live descendant of `pid` whose command line holds every word."""
+    found = []
     for child in descendants(pid):
         try:
             argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
         if alive(child) and all(word.encode() in argv for word in words):
-            return child
-    return None
+            found.append(child)
+    return sorted(found)
 
 
 def time_wait_sockets(port: int) -> int:

@@ -426,4 +426,10 @@ async def test_sla_preview(world: World) -> None:
 async def test_healthz(world: World) -> None:
     response = await world.api.http.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "temporal": "ok", "worker": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "temporal": "ok",
+        "worker": "ok",
+        "workers": 1,
+    }

@@ -39,7 +39,9 @@ DEPLOY = ROOT / "deploy"
 APP_SERVICES = ("migrate", "api", "worker", "smtp")
 # Settings the compose file may leave out, each with its reason. None today: every
 # setting a process reads in production is passed through.
-NOT_PASSED_THROUGH: dict[str, str] = {}
+NOT_PASSED_THROUGH: dict[str, str] = {
+    "SOPORTE_WORKERS": "only `soporte up` reads it; compose scales the worker service itself",
+}
 # The product's own doors, the only ports published on every interface.
 PUBLIC_PORTS = {"api": {8000}, "smtp": {2525}}
 LOOPBACK_PORTS = {"temporal-ui": {8080}}

@@ -404,8 +404,11 @@ async def test_a_committee_member_starts_a_session_and_decides_its_agenda(
             decide, {"number": third, "decision": "defer"}, page="/personal/comite"
         )
         assert deferred.status_code == 303
-        after = await browser.get("/personal/comite")
-        assert text_of(after.text).count("Carla Comité · Soporte BTW,") == 3
+        # The page lists the decisions from the read model, which follows the session.
+        after = await eventually(
+            lambda: browser.get("/personal/comite"),
+            lambda page: text_of(page.text).count("Carla Comité · Soporte BTW,") == 3,
+        )
         assert "Ya existe en el módulo" in after.text
         again = await browser.post_form(
             decide, {"number": first, "decision": "defer"}, page="/personal/comite"

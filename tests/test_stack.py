@@ -10,18 +10,37 @@ from pathlib import Path
 
 import httpx
 
-from tests.stack_support import alive, descendants, free_port, start_stack
+from tests.stack_support import alive, children_named, descendants, free_port, start_stack
+
+
+def workers_polling(api_url: str) -> int:
+    return int(httpx.get(f"{api_url}/healthz", timeout=5).json()["workers"])
 
 
 def test_up_serves_healthz_and_sigterm_stops_every_child(tmp_path: Path):
-    stack = start_stack(tmp_path / "var")
+    metrics = free_port()
+    stack = start_stack(tmp_path / "var", env={"SOPORTE_WORKER_METRICS_PORT": str(metrics)})
     try:
         stack.wait_healthy()
         children = descendants(stack.process.pid)
-        assert len(children) >= 4  # dev server, worker, API, SMTP listener
+        assert len(children) >= 5  # dev server, two workers, API, SMTP listener
+        assert len(children_named(stack.process.pid, "launcher.cli", "worker")) == 2
+        deadline = time.monotonic() + 60
+        while workers_polling(stack.api_url) < 2 and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert workers_polling(stack.api_url) == 2
+        for port in (metrics, metrics + 1):  # one /metrics each
+            scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+            assert scraped.status_code == 200 and "temporal_" in scraped.text
     finally:
         status, out, err = stack.stop()
     assert status == 0, err
+    assert "Workers      2 on task queue soporte" in out
+    assert f"http://127.0.0.1:{metrics}/metrics (worker), " in out
+    assert f"http://127.0.0.1:{metrics + 1}/metrics (worker2)" in out
+    # Both started at once on a new server: neither lost the race to register the search
+    # attributes or create the committee schedule (a crash would be restarted and said).
+    assert "exited" not in err, err
     assert f"OpenAPI docs {stack.api_url}/docs" in out
     assert f"Temporal UI  http://127.0.0.1:{stack.ports['ui']}" in out
     assert "Admin token" in out

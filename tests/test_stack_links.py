@@ -56,13 +56,16 @@ def banner(settings: Settings, capsys: pytest.CaptureFixture[str], api: int = 81
 def test_the_banner_says_where_metrics_are(
     tmp_path: Path, bare_env: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    shown = banner(with_public_url(settings_for(tmp_path, worker_metrics_port=9555), 8123), capsys)
+    settings = settings_for(tmp_path, worker_metrics_port=9555, workers=3)
+    shown = banner(with_public_url(settings, 8123), capsys)
     assert (
-        "Metrics      http://127.0.0.1:8123/metrics (API), http://127.0.0.1:9555/metrics (worker)\n"
+        "Metrics      http://127.0.0.1:8123/metrics (API), http://127.0.0.1:9555/metrics (worker), "
+        "http://127.0.0.1:9556/metrics (worker2), http://127.0.0.1:9557/metrics (worker3)\n"
     ) in shown
+    assert "Workers      3 on task queue soporte\n" in shown
     assert "Public URL" not in shown  # the same as the portal's line
     off = banner(with_public_url(settings_for(tmp_path, worker_metrics_port=0), 8123), capsys)
-    assert "the worker's off (SOPORTE_WORKER_METRICS_PORT=0)" in off
+    assert "the workers' off (SOPORTE_WORKER_METRICS_PORT=0)" in off
 
 
 def test_the_banner_names_a_public_url_that_differs(

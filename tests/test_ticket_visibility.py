@@ -5,7 +5,10 @@ subject; the attributes are registered idempotently at worker start."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.common import TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
@@ -94,3 +97,23 @@ async def test_registration_is_idempotent(dev_env: WorkflowEnvironment) -> None:
         "TicketStatus=Keyword",
     ]
     assert "--name TicketStatus --type Keyword" in manual_commands("soporte")
+
+
+async def test_two_workers_starting_at_once_both_register_them(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    """`soporte up` starts its workers together on a new server (its dev server has no
+    `--search-attribute` flags): all of them add the attributes, and none fails (the dev
+    server takes a second add of the same attribute with the same type)."""
+    namespace = f"race-{uuid.uuid4().hex[:8]}"
+    await dev_env.client.workflow_service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=namespace,
+            workflow_execution_retention_period=Duration(seconds=86_400),
+        )
+    )
+    added = await asyncio.gather(
+        *(ensure_search_attributes(dev_env.client, namespace) for _ in range(3))
+    )
+    assert sorted(added[0]) == sorted(cli_name.split("=")[0] for cli_name in cli_flags())
+    assert await ensure_search_attributes(dev_env.client, namespace) == []

@@ -40,10 +40,10 @@ async def temporal_ok(client: TemporalGetter) -> bool:
         return False
 
 
-async def worker_polls(client: TemporalGetter, settings: Settings) -> bool:
-    """A worker polled the ticket task queue within `health_poller_max_age`. A stopped,
-    stalled (SIGSTOP) or disconnected worker stops polling; the server keeps each poller's
-    last access time (DescribeTaskQueue)."""
+async def workers_polling(client: TemporalGetter, settings: Settings) -> int:
+    """How many workers polled the ticket task queue within `health_poller_max_age`. A
+    stopped, stalled (SIGSTOP) or disconnected worker stops polling; the server keeps each
+    poller's identity and last access time (DescribeTaskQueue)."""
     try:
         async with asyncio.timeout(TIMEOUT_SECONDS):
             connected = await client()
@@ -56,20 +56,25 @@ async def worker_polls(client: TemporalGetter, settings: Settings) -> bool:
                 timeout=timedelta(seconds=TIMEOUT_SECONDS),
             )
     except Exception:
-        return False
+        return 0
     oldest = datetime.now(UTC) - settings.health_poller_max_age
-    return any(
-        poller.last_access_time.ToDatetime(tzinfo=UTC) >= oldest for poller in described.pollers
+    return len(
+        {
+            poller.identity
+            for poller in described.pollers
+            if poller.last_access_time.ToDatetime(tzinfo=UTC) >= oldest
+        }
     )
 
 
 async def check(engine: AsyncEngine, client: TemporalGetter, settings: Settings) -> HealthOut:
-    db, temporal, worker = await asyncio.gather(
-        database_ok(engine), temporal_ok(client), worker_polls(client, settings)
+    db, temporal, workers = await asyncio.gather(
+        database_ok(engine), temporal_ok(client), workers_polling(client, settings)
     )
     return HealthOut(
-        status="ok" if db and temporal and worker else "unavailable",
+        status="ok" if db and temporal and workers else "unavailable",
         database="ok" if db else "unavailable",
         temporal="ok" if temporal else "unavailable",
-        worker="ok" if worker else "not polling",
+        worker="ok" if workers else "not polling",
+        workers=workers,
     )

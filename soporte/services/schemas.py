@@ -350,6 +350,8 @@ class HealthOut(BaseModel):
     temporal: str
     # "ok" when a worker polled the ticket task queue lately, else "not polling".
     worker: str
+    # How many did (soporte up runs SOPORTE_WORKERS of them).
+    workers: int = 0
 
 
 class PrincipalOut(BaseModel):
