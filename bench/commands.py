@@ -41,7 +41,8 @@ rate at C=50 beside our commands' (goal: ours >= the peer's).
 --cached-workflows K passes SOPORTE_WORKER_CACHED_WORKFLOWS=K to the worker.
 
 --workers W starts W `soporte worker` processes on the one task queue (their CPU is
-summed; the RSS printed is the first's).
+summed; the RSS printed is the first's); default SOPORTE_WORKERS' default, what
+`soporte up` runs (2).
 """
 
 from __future__ import annotations
@@ -529,7 +530,12 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="each on a fresh stack")
     parser.add_argument("--cached-workflows", type=int, default=None)
     parser.add_argument("--phases", default=",".join(PHASES))
-    parser.add_argument("--workers", type=int, default=1, help="`soporte worker` processes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=Settings.model_fields["workers"].default,
+        help="`soporte worker` processes (default: as `soporte up`)",
+    )
     parser.add_argument("--references", default=",".join(REFERENCES), help="or '' for none")
     parser.add_argument("--hold", type=float, default=0.05, help="seconds, for `held`")
     parser.add_argument("--peer", type=Path, default=None, help="a django-helpdesk peer dir")
