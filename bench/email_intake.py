@@ -47,9 +47,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
-from commands import SeasonStack, peer_harness  # noqa: E402
+from commands import SeasonStack, peer_harness, workers_cpu  # noqa: E402
 from open_tickets import cpu_seconds, percentile, register, until_idle  # noqa: E402
 
+from soporte.settings import Settings  # noqa: E402
 from tests.stack_support import free_port  # noqa: E402
 
 AUTHSERV = "mx.bench.btw.com.co"
@@ -66,8 +67,8 @@ def load_average() -> str:
 class IntakeStack(SeasonStack):
     """The stack with the SMTP listener too, trusting our bench's receiving server."""
 
-    def __init__(self, root: Path) -> None:
-        super().__init__(root, None, None)
+    def __init__(self, root: Path, workers: int = 1) -> None:
+        super().__init__(root, None, None, workers)
         self.smtp_port = free_port()
 
     def env(self) -> dict[str, str]:
@@ -248,10 +249,11 @@ async def timed_part(
             raise RuntimeError(f"{name}: not all counted; see the logs in {stack.root}")
         await asyncio.sleep(POLL_SECONDS)
     counted = time.perf_counter() - started
-    for process in ("worker", "temporal", "api", "smtp"):
+    for process in stack.pids:
         await until_idle(stack.pids[process], window=1.0, limit=120)
     after = cpu_seconds(stack.pids)
     cpu = {k: (after[k] - before[k]) / len(messages) * 1000 for k in after}
+    cpu["workers"] = workers_cpu(cpu)
     return Part(name, len(messages), counted, smtp_seconds, latencies, cpu)
 
 
@@ -279,7 +281,7 @@ def ack_message_ids(db: Path, numbers: list[int]) -> dict[int, str]:
 
 async def one_round(args: argparse.Namespace) -> tuple[Part, Part]:
     with tempfile.TemporaryDirectory(prefix="soporte-intake-") as tmp:
-        stack = IntakeStack(Path(tmp))
+        stack = IntakeStack(Path(tmp), args.workers)
         try:
             await stack.start()
             return await measure(stack, args)
@@ -300,7 +302,7 @@ async def measure(stack: IntakeStack, args: argparse.Namespace) -> tuple[Part, P
     await send_all(stack.smtp_port, args.concurrency, warm)
     while count(db, TICKETS, f"Calentamiento {tag}%") < len(warm):
         await asyncio.sleep(POLL_SECONDS)
-    for process in ("worker", "temporal", "api", "smtp"):
+    for process in stack.pids:
         await until_idle(stack.pids[process], window=1.0, limit=120)
 
     subjects = f"Factura {tag}"
@@ -369,6 +371,12 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=10, help="SMTP connections")
     parser.add_argument("--rounds", type=int, default=1, help="each on a fresh stack")
     parser.add_argument("--peer", type=Path, default=None, help="a django-helpdesk peer dir")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=Settings.model_fields["workers"].default,
+        help="`soporte worker` processes (default: as `soporte up`)",
+    )
     args = parser.parse_args()
     rounds = [await one_round(args) for _ in range(args.rounds)]
     figures: dict[str, Any] = {"rounds": len(rounds)}
@@ -380,7 +388,7 @@ async def main() -> None:
             "p99_ms": round(statistics.median(percentile(p.latencies, 0.99) * 1000 for p in parts)),
             **{
                 f"{k}_cpu_ms": round(statistics.median(p.cpu_ms[k] for p in parts), 1)
-                for k in ("smtp", "api", "worker", "temporal")
+                for k in ("smtp", "api", "workers", "temporal")
             },
         }
     print(f"\n== medians of {len(rounds)} rounds; {load_average()} ==")

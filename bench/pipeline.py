@@ -51,7 +51,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
-from commands import PROFILE, SeasonStack, rss_mb, until_stack_idle  # noqa: E402
+from commands import (  # noqa: E402
+    PROFILE,
+    SeasonStack,
+    rss_mb,
+    until_stack_idle,
+    workers_cpu,
+)
 from open_tickets import (  # noqa: E402
     LeanHttp,
     Stack,
@@ -64,6 +70,7 @@ from temporalio import workflow  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
+from soporte.settings import Settings  # noqa: E402
 from soporte.temporal_client import quiet_runtime  # noqa: E402
 
 ACK_SUBJECT = "%Recibimos su solicitud%"  # the acknowledgement's subject (templates/client.py)
@@ -420,7 +427,7 @@ class Round:
 
 async def one_round(args: argparse.Namespace) -> Round:
     with tempfile.TemporaryDirectory(prefix="soporte-pipeline-") as tmp:
-        stack = SeasonStack(Path(tmp), args.cached_workflows, PROFILE)
+        stack = SeasonStack(Path(tmp), args.cached_workflows, PROFILE, args.workers)
         try:
             await stack.start()
             return await measure(stack, args)
@@ -455,7 +462,7 @@ async def measure(stack: Stack, args: argparse.Namespace) -> Round:
     print(
         f"\n== round ({mode}): tickets {tickets.rate:.1f}/s settled, bare "
         f"{bare_before.rate:.1f} -> {bare_after.rate:.1f}/s, ratio {result.ratio:.2f} "
-        f"(goal 0.60); worker CPU {tickets.cpu_ms.get('worker', 0):.1f} ms/ticket =="
+        f"(goal 0.60); workers' CPU {workers_cpu(tickets.cpu_ms):.1f} ms/ticket =="
     )
     return result
 
@@ -481,7 +488,7 @@ def summary(rounds: list[Round]) -> dict[str, Any]:
         "last_third_per_s": med([r.tickets.trend()[1] for r in rounds]),
         "settle_p50_ms": med(settle(0.5)),
         "settle_p99_ms": med(settle(0.99)),
-        "worker_cpu_ms": med([r.tickets.cpu_ms["worker"] for r in rounds]),
+        "worker_cpu_ms": med([workers_cpu(r.tickets.cpu_ms) for r in rounds]),
         "server_cpu_ms": med([r.tickets.cpu_ms["temporal"] for r in rounds]),
         "api_cpu_ms": med([r.tickets.cpu_ms["api"] for r in rounds]),
         "bare_server_cpu_ms": med([r.bare_before.cpu_ms["temporal"] for r in rounds]),
@@ -499,6 +506,12 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=None, help="tickets/s offered instead")
     parser.add_argument("--rounds", type=int, default=1, help="each on a fresh stack")
     parser.add_argument("--cached-workflows", type=int, default=None)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=Settings.model_fields["workers"].default,
+        help="`soporte worker` processes (default: as `soporte up`)",
+    )
     args = parser.parse_args()
     rounds = [await one_round(args) for _ in range(args.rounds)]
     figures = summary(rounds)
