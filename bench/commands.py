@@ -314,6 +314,7 @@ async def bare_phase(
         name = BARE if kind == "signal" else REFERENCE_NAMES[kind]
         await timed_all(WARMUP, concurrency, command)
         phase = await run_phase(stack, name, n, concurrency, command)
+
         async def finish(index: int) -> None:
             await handles[index].signal(BareSignalled.finish)
 

@@ -495,7 +495,7 @@ async def settle_rate(
 
 async def one_round(args: argparse.Namespace) -> Round:
     with tempfile.TemporaryDirectory(prefix="soporte-open-season-") as tmp:
-        stack = SeasonStack(Path(tmp), args.cached_workflows, PROFILE)
+        stack = SeasonStack(Path(tmp), args.cached_workflows, PROFILE, args.workers)
         try:
             await stack.start()
             return await measure(stack, args)
@@ -677,6 +677,12 @@ def season_parser(doc: str, n: int, instant: str) -> argparse.ArgumentParser:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=1, help="each on a fresh stack")
     parser.add_argument("--cached-workflows", type=int, default=None)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=Settings.model_fields["workers"].default,
+        help="`soporte worker` processes (default: as `soporte up`)",
+    )
     return parser
 
 

@@ -189,7 +189,7 @@ async def one_round(args: argparse.Namespace) -> dict[str, float]:
         lines.append(text)
 
     with tempfile.TemporaryDirectory(prefix="soporte-storm-") as tmp:
-        stack = SeasonStack(Path(tmp), args.cached_workflows, PROFILE)
+        stack = SeasonStack(Path(tmp), args.cached_workflows, PROFILE, args.workers)
         try:
             await stack.start()
             async with httpx.AsyncClient(
