@@ -203,6 +203,15 @@ def staff_token(api: str, admin: dict[str, str], email: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token.json()['token']}"}
 
 
+def client_and_engineer(stack: RunningStack) -> tuple[str, dict[str, str], dict[str, str]]:
+    """Once healthy: the API's base, a contact's (Ana's) and an engineer's (Luis's) tokens."""
+    stack.wait_healthy()
+    api = f"{stack.api_url}/api/v1"
+    token = (stack.data_dir / "admin-token").read_text().strip()
+    admin = {"Authorization": f"Bearer {token}"}
+    return api, register(api, admin), staff_token(api, admin, "luis@btw.com.co")
+
+
 def timed_post(url: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[float, Any]:
     began = time.monotonic()
     response = httpx.post(url, json=body, headers=headers, timeout=120)
@@ -216,11 +225,7 @@ def test_a_stalled_worker_shows_in_healthz_and_every_command_is_answered_in_boun
     stack = start_stack(data_dir, env={"SOPORTE_WORKERS": "1"})
     worker: int | None = None
     try:
-        stack.wait_healthy()
-        api = f"{stack.api_url}/api/v1"
-        admin = {"Authorization": f"Bearer {(data_dir / 'admin-token').read_text().strip()}"}
-        ana = register(api, admin)
-        luis = staff_token(api, admin, "luis@btw.com.co")
+        api, ana, luis = client_and_engineer(stack)
         number = open_ticket(api, ana, "first")
         wait_for(lambda: acknowledged(data_dir) >= 1, "the acknowledgement")
         worker = child_named(stack.process.pid, "launcher.cli", "worker")
@@ -278,17 +283,14 @@ def test_a_stalled_worker_shows_in_healthz_and_every_command_is_answered_in_boun
 def test_with_one_of_two_workers_stalled_healthz_stays_ok_and_its_tickets_move_on(
     tmp_path: Path,
 ) -> None:
-    """A ticket kept in the stalled worker's cache goes to the other once the server gives
-    up on the stalled one's sticky queue (the SDK's 10 s): nothing waits for it to wake."""
+    """The tickets the stalled worker kept in its cache (of the four, whichever it took) go
+    to the other once the server gives up on its sticky queue (the SDK's 10 s): nothing
+    waits for it to wake. With one worker, /healthz would answer 503 and nothing move."""
     data_dir = tmp_path / "var"
     stack = start_stack(data_dir)  # SOPORTE_WORKERS: 2 by default
     stalled: int | None = None
     try:
-        stack.wait_healthy()
-        api = f"{stack.api_url}/api/v1"
-        admin = {"Authorization": f"Bearer {(data_dir / 'admin-token').read_text().strip()}"}
-        ana = register(api, admin)
-        luis = staff_token(api, admin, "luis@btw.com.co")
+        api, ana, luis = client_and_engineer(stack)
         numbers = [open_ticket(api, ana, f"t{k}") for k in range(4)]
         # Each: its acknowledgement to Ana, its assignment to Luis (the only engineer).
         wait_for(lambda: acknowledged(data_dir) == 8, "four tickets acknowledged and assigned")
