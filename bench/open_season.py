@@ -135,6 +135,24 @@ def registered_for_warning(
     return high
 
 
+def require_counted(data: TicketCreate, *instants: datetime) -> None:
+    """Exit (2) unless the ticket's SLA clock counts every one of `instants`: a P2 warning
+    can only fall due in Bogota business hours, so a T outside them would move to the next
+    business morning, hours after the bench stops waiting."""
+    for instant in instants:
+        clock = sla.clock_for(priority_of(data), intake.holidays_for(instant))
+        if not clock.is_open(instant):
+            opens = clock.add(instant, timedelta(microseconds=1)) - timedelta(microseconds=1)
+            print(
+                f"refused: T={instant.isoformat()} is outside the business hours the SLA "
+                f"counts (07:30-17:30 America/Bogota on business days); run this benchmark "
+                f"after {opens.isoformat()}",
+                file=sys.stderr,
+                flush=True,
+            )
+            raise SystemExit(2)
+
+
 class SeasonIntake:
     """Opens tickets as the API's POST /tickets does (soporte.services.intake's functions,
     in this process), except that `registered_at` is given."""
@@ -526,6 +544,7 @@ async def measure(stack: SeasonStack, args: argparse.Namespace) -> Round:
     timed = args.timed or n
     instants = spread(t0, args.window, timed)
     window_end = instants[-1]
+    require_counted(ticket_body(0), t0, window_end)
     later = spread(window_end + LATER, LATER.total_seconds(), n - timed)
     started = time.perf_counter()
     warnings, opened_in = await open_season(season, spread_among(instants, later), args.concurrency)

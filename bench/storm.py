@@ -21,6 +21,9 @@ supervisor (a warning mails the assignee and the supervisors, POLICY §VII):
    completed, to logged and to mailed (p50, p99, max), the drain time (T to the last
    mail), and the counts (fired, logged, mailed, mailed twice, files in the Maildir).
 
+T must fall in Bogota business hours (07:30-17:30 on a business day), where a P2 warning can
+fall due: the bench refuses (exit 2) otherwise, naming when the next window opens.
+
 BENCH_PROFILE_WORKER=FILE runs the worker under cProfile (bench/commands.py).
 """
 
@@ -54,6 +57,7 @@ from open_season import (  # noqa: E402
     print_medians,
     register_desk,
     registered_for_warning,
+    require_counted,
     season_parser,
     settle_rate,
     ticket_body,
@@ -108,6 +112,7 @@ async def ticket_storm(
     rate = await settle_rate(season, stack, args, say)
     instant = datetime.now(UTC) + timedelta(seconds=n / rate + args.lead)
     data = ticket_body(0)
+    require_counted(data, instant)
     registered_at = registered_for_warning(data, instant, season.settings)
     due: dict[int, datetime] = {}
 
@@ -237,6 +242,7 @@ async def one_round(args: argparse.Namespace) -> dict[str, float]:
 async def main() -> None:
     args = season_parser(__doc__, 5000, "T").parse_args()
     print(f"storm: n {args.n}; {load_average()}", flush=True)
+    require_counted(ticket_body(0), datetime.now(UTC) + timedelta(seconds=args.lead))
     rounds = [await one_round(args) for _ in range(args.rounds)]
     print_medians(args.n, rounds)
 
