@@ -28,6 +28,9 @@ lag percentiles from the due instant, the count over 2 s (goal: none at steady s
 and product/bare ratios. Timers due before the stack was idle (SETTLE_RATE too high for
 this machine) are counted apart: they did not fire at steady state.
 
+The window must fall in Bogota business hours (soporte.policy.calendar.OPENING_HOURS), where
+a P2 warning can fall due: the bench refuses (exit 2) otherwise, naming the next opening.
+
 --timed M puts only M of the N warnings in the window (spread among the N tickets), the
 others' a day after it (a registration instant ahead: their timers live all the same), so
 that N open tickets see warnings at a steady rate, M / WINDOW a second, not a storm.
@@ -137,16 +140,17 @@ def registered_for_warning(
 
 def require_counted(data: TicketCreate, *instants: datetime) -> None:
     """Exit (2) unless the ticket's SLA clock counts every one of `instants`: a P2 warning
-    can only fall due in Bogota business hours, so a T outside them would move to the next
-    business morning, hours after the bench stops waiting."""
+    can only fall due in business hours (soporte.policy.calendar.OPENING_HOURS), so a T
+    outside them would move to the next opening, hours after the bench stops waiting."""
     for instant in instants:
         clock = sla.clock_for(priority_of(data), intake.holidays_for(instant))
         if not clock.is_open(instant):
+            # Counting the smallest duration from a closed instant starts at the next opening.
             opens = clock.add(instant, timedelta(microseconds=1)) - timedelta(microseconds=1)
             print(
-                f"refused: T={instant.isoformat()} is outside the business hours the SLA "
-                f"counts (07:30-17:30 America/Bogota on business days); run this benchmark "
-                f"after {opens.isoformat()}",
+                f"refused: T={instant.isoformat()} is outside the business hours a "
+                f"{priority_of(data).value} warning counts (POLICY.md, "Service levels"); the "
+                f"next opening is {opens.isoformat()}: run this benchmark then",
                 file=sys.stderr,
                 flush=True,
             )
@@ -729,6 +733,8 @@ async def main() -> None:
         f"{load_average()}",
         flush=True,
     )
+    soonest = datetime.now(UTC) + timedelta(seconds=args.lead)
+    require_counted(ticket_body(0), soonest, soonest + timedelta(seconds=args.window))
     rounds = [await one_round(args) for _ in range(args.rounds)]
     print_medians(args.n, [r.figures for r in rounds])
 

@@ -21,8 +21,8 @@ supervisor (a warning mails the assignee and the supervisors, POLICY §VII):
    completed, to logged and to mailed (p50, p99, max), the drain time (T to the last
    mail), and the counts (fired, logged, mailed, mailed twice, files in the Maildir).
 
-T must fall in Bogota business hours (07:30-17:30 on a business day), where a P2 warning can
-fall due: the bench refuses (exit 2) otherwise, naming when the next window opens.
+T must fall in Bogota business hours (soporte.policy.calendar.OPENING_HOURS), where a P2
+warning can fall due: the bench refuses (exit 2) otherwise, naming the next opening.
 
 BENCH_PROFILE_WORKER=FILE runs the worker under cProfile (bench/commands.py).
 """
