@@ -41,9 +41,7 @@ def active_staff(session: Session, role: Role | None = None) -> list[Staff]:
     return having_role(session.scalars(ACTIVE_STAFF).all(), role)
 
 
-def open_load(
-    session: Session, engineers: list[str], now: datetime | None = None
-) -> Counter[str]:
+def open_load(session: Session, engineers: list[str], now: datetime | None = None) -> Counter[str]:
     load: Counter[str] = Counter({email: 0 for email in engineers})
     projected = session.execute(
         select(Ticket.assignee, func.count())

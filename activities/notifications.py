@@ -17,9 +17,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
 
-from sqlalchemy import select, union, update
+from sqlalchemy import insert, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -35,7 +34,8 @@ from soporte.db.models import (
 )
 from soporte.db.session import bind_of, write_in_one_go
 from soporte.email.secret import message_ids
-from soporte.email.templates import RenderedMail, build_email, render
+from soporte.email.templates import RenderedMail, render
+from soporte.email.templates.compose import WireMail, wire_email
 from soporte.email.transport import send_mail
 from soporte.policy import Kind, Role
 from soporte.policy.committee import next_session
@@ -166,9 +166,9 @@ def compose(
     to: list[str],
     settings: Settings,
     rendered: RenderedMail | None = None,
-) -> EmailMessage:
+) -> WireMail:
     about = is_about_a_ticket(notification)
-    return build_email(
+    return wire_email(
         rendered or render(with_context(notification, settings)),
         to=to,
         from_addr=settings.from_header(notification.data.get("support_address")),
@@ -182,12 +182,15 @@ def compose(
 def claim_in(
     session: Session, notification: Notification, to: list[str], subject: str, message_id: str
 ) -> bool:
-    """Record the notification; False when an earlier attempt already sent it."""
-    row = session.get(OutboundMail, notification.id)
-    if row is not None:
-        return row.sent_at is None
-    session.add(
-        OutboundMail(
+    """Record the notification; False when an earlier attempt already sent it. Core
+    statements: the ORM's identity load and unit of work cost more than the two."""
+    stored = session.execute(
+        select(OutboundMail.sent_at).where(OutboundMail.id == notification.id)
+    ).first()
+    if stored is not None:
+        return stored.sent_at is None
+    session.execute(
+        insert(OutboundMail).values(
             id=notification.id,
             number=notification.number,
             to=", ".join(to),
@@ -277,14 +280,14 @@ async def send_once(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
     notification: Notification,
-    message: EmailMessage,
+    message: WireMail,
 ) -> None:
     if settings.smtp_url and await mark_sending(sessions, notification.id):
         log.warning(
             "notification %s was being sent when a worker stopped; sending it again with "
             "the same Message-ID %s (the receiver may have it already)",
             notification.id,
-            message["Message-ID"],
+            message.message_id,
         )
     await send_mail(settings, message, key=notification.id)
 

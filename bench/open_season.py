@@ -149,7 +149,7 @@ def require_counted(data: TicketCreate, *instants: datetime) -> None:
             opens = clock.add(instant, timedelta(microseconds=1)) - timedelta(microseconds=1)
             print(
                 f"refused: T={instant.isoformat()} is outside the business hours a "
-                f"{priority_of(data).value} warning counts (POLICY.md, "Service levels"); the "
+                f"{priority_of(data).value} warning counts (POLICY.md, 'Service levels'); the "
                 f"next opening is {opens.isoformat()}: run this benchmark then",
                 file=sys.stderr,
                 flush=True,

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default
+from email.utils import format_datetime
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -13,15 +17,19 @@ from pydantic import ValidationError
 
 from soporte.email.loops import should_auto_reply
 from soporte.email.parse import parse_message
+from soporte.email.subject_tag import with_tag
 from soporte.email.templates import (
     STAFF_TEMPLATES,
     TEMPLATES,
     MessageIds,
+    RenderedMail,
+    WireMail,
     build_email,
     format_bogota,
     is_our_message_id,
     render,
     ticket_number_from_message_id,
+    wire_email,
 )
 from soporte.email.templates.catalog import STAFF_ONLY
 from soporte.policy.names import MailTemplate
@@ -399,6 +407,96 @@ def test_build_email_adds_the_number_to_a_subject_without_it() -> None:
     )
     assert str(message["Subject"]).startswith("[#55] ")
     assert message["In-Reply-To"] is None
+
+
+def email_package_message(rendered: RenderedMail, **arguments: Any) -> EmailMessage:
+    """The same message as the email package composes it: what wire_email writes itself."""
+    message = EmailMessage()
+    message["From"] = arguments["from_addr"]
+    message["To"] = ", ".join(arguments["to"])
+    message["Subject"] = with_tag(arguments.get("number"), " ".join(rendered.subject.split()))
+    message["Date"] = format_datetime(arguments["now"])
+    message["Message-ID"] = arguments["message_id"]
+    message["In-Reply-To"] = arguments["in_reply_to"]
+    message["References"] = " ".join([arguments["thread_root"], arguments["in_reply_to"]])
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    message["X-Soporte-Ticket"] = str(arguments["number"])
+    message.set_content(rendered.text, charset="utf-8")
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    message["Content-Language"] = "es-CO"
+    return message
+
+
+HEADERS = (
+    "From", "To", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
+    "Auto-Submitted", "X-Auto-Response-Suppress", "X-Soporte-Ticket", "Content-Language",
+    "MIME-Version",
+)  # fmt: skip
+
+
+def assert_same_message(wire: WireMail, reference: EmailMessage) -> None:
+    parsed, expected = (
+        wire.as_message(),
+        BytesParser(policy=default).parsebytes(reference.as_bytes()),
+    )
+
+    def headers(message: EmailMessage) -> dict[str, str]:  # folding whitespace aside
+        return {name: " ".join(str(message[name]).split()) for name in HEADERS}
+
+    assert headers(parsed) == headers(expected)
+    assert parsed.defects == [] and parsed.get_content_type() == "multipart/alternative"
+    parts, expected_parts = list(parsed.iter_parts()), list(expected.iter_parts())
+    assert [(p.get_content_type(), p.get_content_charset()) for p in parts] == [
+        ("text/plain", "utf-8"),
+        ("text/html", "utf-8"),
+    ]
+    assert [p.get_content() for p in parts] == [p.get_content() for p in expected_parts]
+    assert all(p.defects == [] for p in parts)
+    assert all(len(line) <= 998 for line in wire.data.split(b"\n"))
+
+
+def wire_arguments(**overrides: object) -> dict[str, Any]:
+    arguments: dict[str, Any] = {
+        "to": ["ana@cliente.co", "José Pérez <jefe@cliente.co>"],
+        "from_addr": "Soporte Amazonas ERP <soporte@btw.com.co>",
+        "message_id": message_id_for(1234, "1234-7"),
+        "in_reply_to": "<original@cliente.co>",
+        "number": 1234,
+        "thread_root": ticket_thread_id(1234),
+        "now": datetime(2026, 12, 2, 15, 0, tzinfo=UTC),
+    }
+    return {**arguments, **overrides}
+
+
+@pytest.mark.parametrize("template", sorted(TEMPLATES))
+def test_wire_email_is_the_message_the_email_package_composes(template: MailTemplate) -> None:
+    rendered = render(notification(template, FULL_DATA))
+    arguments = wire_arguments()
+    wire = wire_email(rendered, **arguments)
+    assert_same_message(wire, email_package_message(rendered, **arguments))
+    assert wire.envelope_from == "soporte@btw.com.co"
+    assert wire.recipients == ("ana@cliente.co", "jefe@cliente.co")
+    assert wire.message_id == message_id_for(1234, "1234-7")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    subject=st.text(st.characters(blacklist_categories=["Cs", "Cc"]), min_size=1, max_size=200),
+    text=st.text(st.characters(blacklist_categories=["Cs"]), max_size=400),
+    long_line=st.booleans(),
+)
+def test_wire_email_keeps_any_subject_and_body(subject: str, text: str, long_line: bool) -> None:
+    """Any subject (encoded words of whole characters, folded) and any body (7bit, 8bit or
+    quoted-printable) read back as the email package reads its own."""
+    if not subject.split():
+        subject = "asunto"
+    body = text + ("ñ" * 120 if long_line else "")
+    rendered = RenderedMail(subject=subject, text=body, html=f"<p>{body}</p>")
+    arguments = wire_arguments()
+    assert_same_message(
+        wire_email(rendered, **arguments), email_package_message(rendered, **arguments)
+    )
 
 
 def test_our_own_message_parses_back_and_is_never_answered() -> None:

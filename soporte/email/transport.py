@@ -16,27 +16,33 @@ from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from soporte.email.templates.compose import WireMail
 from soporte.settings import Settings
+
+Outgoing = EmailMessage | WireMail
 
 
 def maildir_name(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def write_maildir(outbox: Path, message: EmailMessage, key: str | None = None) -> bool:
+def write_maildir(outbox: Path, message: Outgoing, key: str | None = None) -> bool:
     """Deliver into the Maildir once per `key` (default: the Message-ID): the file name
     comes from it, and a file already there (in new/ or, once read, cur/) means delivered.
     False when it was."""
     outbox.parent.mkdir(parents=True, exist_ok=True)
     box = mailbox.Maildir(str(outbox), create=True)
-    key = key or message.get("Message-ID")
+    key = key or _message_id(message)
     if not key:
-        box.add(message)
+        box.add(message.data if isinstance(message, WireMail) else message)
         return True
     name = maildir_name(key)
     if (outbox / "new" / name).exists() or any((outbox / "cur").glob(f"{name}:*")):
         return False
-    data = message.as_bytes(policy=message.policy.clone(linesep="\n"))
+    if isinstance(message, WireMail):
+        data = message.data
+    else:
+        data = message.as_bytes(policy=message.policy.clone(linesep="\n"))
     tmp = outbox / "tmp" / f"{name}.{os.getpid()}"
     with open(tmp, "wb") as file:
         file.write(data)
@@ -51,7 +57,11 @@ def write_maildir(outbox: Path, message: EmailMessage, key: str | None = None) -
     return True
 
 
-def send_smtp(url: str, message: EmailMessage) -> None:
+def _message_id(message: Outgoing) -> str | None:
+    return message.message_id if isinstance(message, WireMail) else message.get("Message-ID")
+
+
+def send_smtp(url: str, message: Outgoing) -> None:
     parts = urlsplit(url)
     secure = parts.scheme == "smtps"
     port = parts.port or (465 if secure else 25)
@@ -62,10 +72,16 @@ def send_smtp(url: str, message: EmailMessage) -> None:
             smtp.starttls()
         if parts.username:
             smtp.login(unquote(parts.username), unquote(parts.password or ""))
-        smtp.send_message(message)
+        if isinstance(message, EmailMessage):
+            smtp.send_message(message)
+            return
+        # What send_message does: SMTPUTF8 only for an address that is not ASCII.
+        international = not "".join([message.envelope_from, *message.recipients]).isascii()
+        options = ["SMTPUTF8", "BODY=8BITMIME"] if international else []
+        smtp.sendmail(message.envelope_from, list(message.recipients), message.crlf(), options)
 
 
-async def send_mail(settings: Settings, message: EmailMessage, key: str | None = None) -> None:
+async def send_mail(settings: Settings, message: Outgoing, key: str | None = None) -> None:
     """Maildir outbox by default (once per `key`), SMTP when SOPORTE_SMTP_URL is set."""
     if settings.smtp_url:
         await asyncio.to_thread(send_smtp, settings.smtp_url, message)

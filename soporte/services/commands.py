@@ -47,8 +47,7 @@ async def post_message(
     idempotency_key: str | None = None,
 ) -> TicketView:
     key = check_idempotency_key(idempotency_key)
-    await tickets.find_ticket(session, principal, number)
-    await session.commit()
+    await tickets.check_visible(session, principal, number)
     if principal.is_contact:
         if data.visibility != Visibility.PUBLIC:
             raise InvalidInput("visibility", "contacts write public messages only")
@@ -72,7 +71,7 @@ async def post_message(
 async def _staff_command(
     session: AsyncSession, principal: Principal, number: int, action: Action
 ) -> None:
-    await tickets.find_ticket(session, principal, number)
+    await tickets.check_visible(session, principal, number)
     check(principal, action)
 
 
@@ -111,7 +110,6 @@ async def _staff_update(
     """A command only engineers and supervisors send, on a ticket they can see."""
     key = check_idempotency_key(idempotency_key)
     await _staff_command(session, principal, number, action)
-    await session.commit()
     return await tickets.run_keyed_update(
         session, temporal, principal, number, update, command, key
     )
@@ -208,8 +206,7 @@ async def reopen(
     idempotency_key: str | None = None,
 ) -> TicketView:
     key = check_idempotency_key(idempotency_key)
-    await tickets.find_ticket(session, principal, number)
-    await session.commit()
+    await tickets.check_visible(session, principal, number)
     check(principal, Action.REOPEN)
     command = ReopenCommand(actor_email=principal.email, reason=data.reason)
     return await tickets.run_keyed_update(
@@ -226,8 +223,7 @@ async def rate(
     idempotency_key: str | None = None,
 ) -> TicketView:
     key = check_idempotency_key(idempotency_key)
-    await tickets.find_ticket(session, principal, number)
-    await session.commit()
+    await tickets.check_visible(session, principal, number)
     check(principal, Action.RATE)
     command = RatingCommand(actor_email=principal.email, score=data.score, comment=data.comment)
     return await tickets.run_keyed_update(

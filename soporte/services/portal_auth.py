@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from soporte.db.models import Client, Contact, Staff, TokenKind
 from soporte.db.portal_models import SignInLink, SignInRequest, WebSession
-from soporte.email.templates import MESSAGE_ID_DOMAIN, build_email, render
+from soporte.email.templates import MESSAGE_ID_DOMAIN, render, wire_email
 from soporte.email.transport import send_mail
 from soporte.policy import Role
 from soporte.policy.names import MailTemplate
@@ -229,7 +229,7 @@ async def send_link(settings: Settings, link: IssuedLink) -> None:
             "minutes": sign_in_mail_minutes(settings),
         },
     )
-    message = build_email(
+    message = wire_email(
         render(notification),
         to=[link.person.email],
         from_addr=settings.mail_from,

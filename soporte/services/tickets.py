@@ -18,9 +18,10 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from temporalio.client import (
     Client as TemporalClient,
 )
@@ -32,7 +33,14 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from soporte.db.models import CommandKey, OutboundMail, Ticket, TicketEvent, TicketIntake
+from soporte.db.models import (
+    CommandKey,
+    OutboundMail,
+    Ticket,
+    TicketEvent,
+    TicketIntake,
+)
+from soporte.db.session import read_at_once, write_in_one_go
 from soporte.policy import Kind, Priority, Status, Visibility
 from soporte.policy import ticket as ts
 from soporte.policy.names import Query, TicketSignal, TicketUpdate
@@ -66,12 +74,30 @@ def not_found(number: int) -> NotFound:
 
 async def find_ticket(session: AsyncSession, principal: Principal, number: int) -> TicketIntake:
     """The ticket's intake row if `principal` may see the ticket; else 404."""
-    row = await session.get(TicketIntake, number) if 0 < number < 2**31 else None
-    if row is None:
-        raise not_found(number)
-    if not access.owns(principal, row.nit):
-        raise not_found(number)
+    row = await session.get(TicketIntake, number) if _is_number(number) else None
+    _check_owner(principal, number, row.nit if row is not None else None)
+    assert row is not None  # nosec B101  # _check_owner raised otherwise
     return row
+
+
+async def check_visible(session: AsyncSession, principal: Principal, number: int) -> None:
+    """find_ticket's 404 for a command that needs no row: one indexed read of the client's
+    NIT on a plain connection (every command runs it: issue 15, the ORM's identity load and
+    its transaction cost more than the read)."""
+    statement = select(TicketIntake.nit).where(TicketIntake.number == number)
+    nit = None
+    if _is_number(number):
+        nit = await read_at_once(session.bind, lambda db: db.execute(statement).scalar())
+    _check_owner(principal, number, nit)
+
+
+def _is_number(number: int) -> bool:
+    return 0 < number < 2**31
+
+
+def _check_owner(principal: Principal, number: int, nit: str | None) -> None:
+    if nit is None or not access.owns(principal, nit):
+        raise not_found(number)
 
 
 # --- Reads ------------------------------------------------------------------------------
@@ -462,39 +488,39 @@ async def command_update_id(
     same key with another body is a 409, as for opening tickets."""
     if key is None:
         return None
-    fingerprint = command_hash(principal, number, update, command)
-    row = await _command_key(session, principal, key)
-    if row is None:
-        session.add(
-            CommandKey(
-                principal=principal.email,
-                idempotency_key=key,
-                number=number,
-                command=update,
-                request_hash=fingerprint,
-            )
-        )
-        try:
-            await session.commit()
-        except IntegrityError:  # a concurrent retry with this key was first
-            await session.rollback()
-            row = await _command_key(session, principal, key)
-    if row is not None and row.request_hash != fingerprint:
+    row = {
+        "principal": principal.email,
+        "idempotency_key": key,
+        "number": number,
+        "command": update,
+        "request_hash": command_hash(principal, number, update, command),
+    }
+    try:
+        first = await write_in_one_go(session.bind, lambda db: _keep_command_key(db, row))
+    except IntegrityError:  # a concurrent retry with this key was first
+        first = await write_in_one_go(session.bind, lambda db: _keep_command_key(db, row))
+    if first["request_hash"] != row["request_hash"]:
         raise Conflict(
             f"Idempotency-Key {key!r} was already used for a different request "
-            f"({row.command} on ticket {row.number}); use a new key for a new command"
+            f"({first['command']} on ticket {first['number']}); use a new key for a new command"
         )
-    await session.commit()
     name = f"command:{principal.email}:{key}"
     return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 
 
-async def _command_key(session: AsyncSession, principal: Principal, key: str) -> CommandKey | None:
-    return await session.scalar(
-        select(CommandKey).where(
-            CommandKey.principal == principal.email, CommandKey.idempotency_key == key
+def _keep_command_key(db: Session, row: dict[str, Any]) -> dict[str, Any]:
+    """The key's first command (this one, stored now, when the key is new): one transaction
+    of Core statements."""
+    stored = db.execute(
+        select(CommandKey.number, CommandKey.command, CommandKey.request_hash).where(
+            CommandKey.principal == row["principal"],
+            CommandKey.idempotency_key == row["idempotency_key"],
         )
-    )
+    ).first()
+    if stored is not None:
+        return dict(stored._mapping)
+    db.execute(insert(CommandKey).values(**row))
+    return row
 
 
 def message_id(principal: Principal, number: int, idempotency_key: str | None) -> str:

@@ -2,7 +2,8 @@
 
 `render(notification)` turns a `Notification` into subject, plain text and HTML, and never
 raises: an unknown template or odd data still gives a valid, generic message.
-`build_email` wraps the result in an RFC 5322 message. Pure: no I/O.
+`wire_email` wraps the result in an RFC 5322 message (`build_email`: as an EmailMessage).
+Pure: no I/O.
 
 Data keys a template reads from `Notification.data` (all optional unless said):
 - every template: `subject` (the ticket's), `recipient_name`, `ticket_url`
@@ -38,11 +39,11 @@ Instants are ISO 8601 strings (or aware datetimes) in UTC, shown in America/Bogo
 
 The package: message_ids, formatting (es-CO), document (the block model and footer), data,
 the templates by audience (client, staff, refusals, portal), catalog (TEMPLATES, render), compose
-(build_email).
+(wire_email, the message's bytes; build_email, the same as an EmailMessage).
 """
 
 from soporte.email.templates.catalog import STAFF_TEMPLATES, TEMPLATES, is_for_staff, render
-from soporte.email.templates.compose import build_email
+from soporte.email.templates.compose import WireMail, build_email, wire_email
 from soporte.email.templates.document import (
     SIGNATURE,
     Action,
@@ -85,6 +86,7 @@ __all__ = [
     "SIGNATURE",
     "STAFF_TEMPLATES",
     "TEMPLATES",
+    "WireMail",
     "as_utc",
     "build_email",
     "format_bogota",
@@ -92,4 +94,5 @@ __all__ = [
     "is_our_message_id",
     "render",
     "ticket_number_from_message_id",
+    "wire_email",
 ]

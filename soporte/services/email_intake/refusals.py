@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +19,7 @@ from soporte.db.session import bind_of, write_turn
 from soporte.email.loops import should_auto_reply
 from soporte.email.parse import ParsedMail
 from soporte.email.secret import message_ids
-from soporte.email.templates import build_email, render
+from soporte.email.templates import WireMail, render, wire_email
 from soporte.email.transport import send_mail
 from soporte.policy.names import MailTemplate
 from soporte.policy.tickets import Notification
@@ -201,7 +200,7 @@ class Refusals:
         reply_id: str,
         now: datetime,
         extra: dict[str, object],
-    ) -> EmailMessage:
+    ) -> WireMail:
         subject = clean(parsed.subject, 200)
         channels = self.settings.channels()
         data: dict[str, object] = {
@@ -223,7 +222,7 @@ class Refusals:
         )
         rendered = render(notification)
         in_reply_to = None if parsed.message_id_synthesized else parsed.message_id
-        return build_email(
+        return wire_email(
             rendered,
             to=[parsed.from_address.lower()],
             from_addr=self.settings.from_header(
