@@ -17,8 +17,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import insert, select, union, update
+from sqlalchemy import Table, bindparam, insert, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -41,12 +42,34 @@ from soporte.policy import Kind, Role
 from soporte.policy.committee import next_session
 from soporte.policy.names import MailTemplate
 from soporte.policy.tickets import Notification
-from soporte.services.people_to_inform import informable_about
+from soporte.services.people_to_inform import INFORMABLE_ABOUT, normalized
 from soporte.settings import Settings
 
 log = logging.getLogger("soporte.mail")
 
 ROLE_WORDS = {"@supervisors": Role.SUPERVISOR, "@committee": Role.COMMITTEE}
+
+# The statements every mail runs, built once (building and keying them anew for each mail
+# cost more than running them: issue 15), run on the session's connection: Core, without
+# the ORM's compile step, identity map or unit of work.
+PROJECTED_ASSIGNEE = select(Ticket.assignee).where(Ticket.number == bindparam("number"))
+PICKED_ASSIGNEE = select(AssignmentPick.engineer).where(
+    AssignmentPick.number == bindparam("number")
+)
+ENTITLED = union(
+    select(Staff.email).where(
+        Staff.email.in_(bindparam("addresses", expanding=True)), Staff.active.is_(True)
+    ),
+    INFORMABLE_ABOUT,
+)
+CLAIMED = select(OutboundMail.sent_at).where(OutboundMail.id == bindparam("id"))
+OUTBOUND_MAIL = cast(Table, OutboundMail.__table__)
+CLAIM = insert(OUTBOUND_MAIL)
+MARK_SENT = (
+    update(OUTBOUND_MAIL)
+    .where(OUTBOUND_MAIL.c.id.in_(bindparam("ids", expanding=True)))
+    .values(sent_at=bindparam("sent_at"))
+)
 
 
 def assignee_of(session: Session, notification: Notification) -> str | None:
@@ -55,12 +78,8 @@ def assignee_of(session: Session, notification: Notification) -> str | None:
         return named
     if not is_about_a_ticket(notification):
         return None
-    projected = session.scalar(select(Ticket.assignee).where(Ticket.number == notification.number))
-    if projected:
-        return projected
-    return session.scalar(
-        select(AssignmentPick.engineer).where(AssignmentPick.number == notification.number)
-    )
+    db, number = session.connection(), {"number": notification.number}
+    return db.scalar(PROJECTED_ASSIGNEE, number) or db.scalar(PICKED_ASSIGNEE, number)
 
 
 def recipients(session: Session, notification: Notification) -> list[str]:
@@ -92,8 +111,9 @@ def still_entitled(session: Session, number: int, addresses: list[str]) -> list[
     or moved to another client since the ticket was opened gets nothing more."""
     if not addresses:
         return []
-    staff = select(Staff.email).where(Staff.email.in_(addresses), Staff.active.is_(True))
-    allowed = set(session.scalars(union(staff, informable_about(number, addresses))).all())
+    wanted = sorted(normalized(addresses))
+    entitled = session.connection().scalars(ENTITLED, {"number": number, "addresses": wanted})
+    allowed = set(entitled.all())
     return [address for address in addresses if address in allowed]
 
 
@@ -184,21 +204,20 @@ def claim_in(
 ) -> bool:
     """Record the notification; False when an earlier attempt already sent it. Core
     statements: the ORM's identity load and unit of work cost more than the two."""
-    stored = session.execute(
-        select(OutboundMail.sent_at).where(OutboundMail.id == notification.id)
-    ).first()
+    db = session.connection()
+    stored = db.execute(CLAIMED, {"id": notification.id}).first()
     if stored is not None:
         return stored.sent_at is None
-    session.execute(
-        insert(OutboundMail).values(
-            id=notification.id,
-            number=notification.number,
-            to=", ".join(to),
-            subject=subject[:300],
-            # What a reply's In-Reply-To names: threads.py finds the mail it answers by it.
-            message_id=message_id[:300],
-        )
-    )
+    row = {
+        "id": notification.id,
+        "number": notification.number,
+        "to": ", ".join(to),
+        "subject": subject[:300],
+        # What a reply's In-Reply-To names: threads.py finds the mail it answers by it.
+        "message_id": message_id[:300],
+        "created_at": utcnow(),
+    }
+    db.execute(CLAIM, row)
     return True
 
 
@@ -252,12 +271,7 @@ async def claim_all(
 
 
 def mark_sent_in(session: Session, notification_ids: Sequence[str]) -> None:
-    session.execute(
-        update(OutboundMail)
-        .where(OutboundMail.id.in_(notification_ids))
-        .values(sent_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    session.connection().execute(MARK_SENT, {"ids": list(notification_ids), "sent_at": utcnow()})
 
 
 def mark_sending_in(session: Session, notification_id: str) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import BindParameter, ColumnElement, ScalarSelect, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from soporte.db.models import Contact, TicketIntake
@@ -20,7 +20,9 @@ def normalized(addresses: Iterable[str]) -> set[str]:
     return {address.strip().lower() for address in addresses if "@" in address}
 
 
-def _informable(nit: str | ColumnElement[str], wanted: list[str]) -> Select[str]:
+def _informable(
+    nit: str | ColumnElement[str], wanted: list[str] | BindParameter[list[str]]
+) -> Select[str]:
     return select(Contact.email).where(
         Contact.email.in_(wanted), Contact.client_nit == nit, Contact.active.is_(True)
     )
@@ -28,8 +30,18 @@ def _informable(nit: str | ColumnElement[str], wanted: list[str]) -> Select[str]
 
 def informable_about(number: int, addresses: Iterable[str]) -> Select[str]:
     """`informable` for the client of ticket `number`, its NIT read in the same statement."""
-    nit = select(TicketIntake.nit).where(TicketIntake.number == number).scalar_subquery()
-    return _informable(nit, sorted(normalized(addresses)))
+    return _informable(_nit_of(number), sorted(normalized(addresses)))
+
+
+def _nit_of(number: int | BindParameter[int]) -> ScalarSelect[str]:
+    return select(TicketIntake.nit).where(TicketIntake.number == number).scalar_subquery()
+
+
+# informable_about as one statement built once, for the hot path (every mail about a ticket
+# checks its addresses): parameters `number` and `addresses` (normalized, as a list).
+INFORMABLE_ABOUT = _informable(
+    _nit_of(bindparam("number")), bindparam("addresses", expanding=True)
+)
 
 
 async def informable(session: AsyncSession, nit: str, addresses: Iterable[str]) -> set[str]:
