@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -63,12 +63,7 @@ def event_row(event: LogEvent) -> dict[str, Any]:
 
 def fact_events(session: Session, number: int, new: Sequence[LogEvent]) -> list[LogEvent]:
     """The ticket's log lines the SLA facts come from: those stored and the batch's."""
-    table = TicketEvent.__table__
-    query = (
-        select(table.c.number, table.c.seq, table.c.at, table.c.type, table.c.actor, table.c.data)
-        .where(table.c.number == number, table.c.type.in_(FACT_EVENTS))
-        .order_by(table.c.seq)
-    )
+    query = fact_lines()
     stored = {
         row.seq: LogEvent(
             number=row.number,
@@ -78,10 +73,21 @@ def fact_events(session: Session, number: int, new: Sequence[LogEvent]) -> list[
             actor=row.actor,
             data=row.data or {},
         )
-        for row in session.execute(query)
+        for row in session.connection().execute(query, {"number": number})
     }
     stored.update({e.seq: e for e in new if e.type in FACT_EVENTS})
     return [stored[seq] for seq in sorted(stored)]
+
+
+@cache
+def fact_lines() -> Any:
+    """The stored lines of ticket `number` (a parameter) the SLA facts come from, built once."""
+    table = TicketEvent.__table__
+    return (
+        select(table.c.number, table.c.seq, table.c.at, table.c.type, table.c.actor, table.c.data)
+        .where(table.c.number == bindparam("number"), table.c.type.in_(FACT_EVENTS))
+        .order_by(table.c.seq)
+    )
 
 
 @cache
@@ -125,7 +131,7 @@ def events_insert(dialect: str) -> Any:
 
 def upsert_ticket(session: Session, view: TicketView, events: Sequence[LogEvent] = ()) -> None:
     row = ticket_row(view, fact_events(session, view.number, events))
-    session.execute(ticket_upsert(dialect_of(session), tuple(row)), row)
+    session.connection().execute(ticket_upsert(dialect_of(session), tuple(row)), row)
 
 
 def insert_events(session: Session, events: list[LogEvent]) -> list[LogEvent]:
@@ -134,7 +140,7 @@ def insert_events(session: Session, events: list[LogEvent]) -> list[LogEvent]:
     if not events:
         return []
     statement = events_insert(dialect_of(session))
-    inserted = set(session.scalars(statement, [event_row(e) for e in events]))
+    inserted = set(session.connection().scalars(statement, [event_row(e) for e in events]))
     return [event for event in events if event.seq in inserted]
 
 

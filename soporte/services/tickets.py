@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Select, func, insert, select
+from sqlalchemy import Select, Table, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -39,6 +39,7 @@ from soporte.db.models import (
     Ticket,
     TicketEvent,
     TicketIntake,
+    utcnow,
 )
 from soporte.db.session import read_at_once, write_in_one_go
 from soporte.policy import Kind, Priority, Status, Visibility
@@ -84,11 +85,23 @@ async def check_visible(session: AsyncSession, principal: Principal, number: int
     """find_ticket's 404 for a command that needs no row: one indexed read of the client's
     NIT on a plain connection (every command runs it: issue 15, the ORM's identity load and
     its transaction cost more than the read)."""
-    statement = select(TicketIntake.nit).where(TicketIntake.number == number)
     nit = None
     if _is_number(number):
-        nit = await read_at_once(session.bind, lambda db: db.execute(statement).scalar())
+        nit = await read_at_once(session.bind, lambda db: db.scalar(NIT_OF, {"number": number}))
     _check_owner(principal, number, nit)
+
+
+# The statements every command runs, built once (building and keying them anew for each
+# command cost about as much as running them: issue 15).
+NIT_OF = select(TicketIntake.nit).where(TicketIntake.number == bindparam("number"))
+COMMAND_KEYS = cast(Table, CommandKey.__table__)
+FIRST_COMMAND = select(
+    COMMAND_KEYS.c.number, COMMAND_KEYS.c.command, COMMAND_KEYS.c.request_hash
+).where(
+    COMMAND_KEYS.c.principal == bindparam("principal"),
+    COMMAND_KEYS.c.idempotency_key == bindparam("idempotency_key"),
+)
+KEEP_COMMAND = insert(COMMAND_KEYS)
 
 
 def _is_number(number: int) -> bool:
@@ -511,15 +524,11 @@ async def command_update_id(
 def _keep_command_key(db: Session, row: dict[str, Any]) -> dict[str, Any]:
     """The key's first command (this one, stored now, when the key is new): one transaction
     of Core statements."""
-    stored = db.execute(
-        select(CommandKey.number, CommandKey.command, CommandKey.request_hash).where(
-            CommandKey.principal == row["principal"],
-            CommandKey.idempotency_key == row["idempotency_key"],
-        )
-    ).first()
+    connection = db.connection()
+    stored = connection.execute(FIRST_COMMAND, row).first()
     if stored is not None:
         return dict(stored._mapping)
-    db.execute(insert(CommandKey).values(**row))
+    connection.execute(KEEP_COMMAND, {**row, "created_at": utcnow()})
     return row
 
 
