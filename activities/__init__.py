@@ -10,7 +10,7 @@ from typing import Any
 
 from temporalio import activity
 
-from activities import assignment, notifications, projection
+from activities import assignment, notifications, projection, ticket_writes
 from activities.committee import CommitteeActivities
 from activities.incidents import IncidentActivities
 from soporte.db.session import create_engine, create_sessionmaker
@@ -20,6 +20,7 @@ from soporte.policy.tickets import (
     NotificationBatch,
     PickAssigneeInput,
     ProjectionBatch,
+    TicketWrite,
 )
 from soporte.settings import Settings
 
@@ -42,6 +43,10 @@ class TicketActivities:
     async def deliver_notifications(self, batch: NotificationBatch) -> None:
         await notifications.deliver_all(self.sessions, self.settings, batch.notifications)
 
+    @activity.defn(name=Activity.WRITE_TICKET)
+    async def write_ticket(self, write: TicketWrite) -> list[str]:
+        return await ticket_writes.write_ticket(self.sessions, self.settings, write)
+
     @activity.defn(name=Activity.PICK_ASSIGNEE)
     async def pick_assignee(self, data: PickAssigneeInput) -> str | None:
         return await assignment.pick(self.sessions, data)
@@ -56,6 +61,7 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
         bound.deliver_notification,
         bound.deliver_notifications,
         bound.pick_assignee,
+        bound.write_ticket,
         *committee.all(),
         *incidents.all(),
     ]

@@ -60,7 +60,13 @@ def worker_activities(settings_dir: Path, url: str) -> list[object]:
     """The real activities, but a fixed engineer (the registry is empty here)."""
     real = TicketActivities(load_settings(data_dir=settings_dir, database_url=url))
     pick = next(a for a in Recorder().activities() if a.__name__ == "pick_assignee")  # type: ignore[attr-defined]
-    return [real.project_ticket, real.deliver_notification, real.deliver_notifications, pick]
+    return [
+        real.project_ticket,
+        real.deliver_notification,
+        real.deliver_notifications,
+        real.write_ticket,
+        pick,
+    ]
 
 
 async def test_tickets_opened_and_sla_events_move_the_worker_counters(

@@ -102,6 +102,28 @@ FOLDERS: dict[str, tuple[str, ...]] = {
         "client_message_mailed_in_its_task",
         "worker_killed_mid_ticket",
     ),
+    # Issue 15: a step's projection and its mail in one local activity, write_ticket (the
+    # patch projection-with-mail); every history above runs two.
+    "projection-with-mail": (
+        "advisory_booked_reminded_done",
+        "client_message_mailed_in_its_task",
+        "client_message_posted",
+        "client_reply_on_day_four",
+        "client_reply_with_attachments_not_kept",
+        "continued_as_new",
+        "no_reply_resolved_then_closed",
+        "p2_breached_then_resolved_closed",
+        "p3_christmas_resolution_breach",
+        "priority_raised_to_p1",
+        "reopened_rated_closed",
+        "reply_during_registration_ack_first",
+        "reply_in_the_first_task_ack_first",
+        "requirement_pending_committee",
+        "second_message_keeps_the_timer",
+        "unverified_message_then_verified_reply",
+        "updates_and_refusals",
+        "worker_killed_mid_ticket",
+    ),
 }
 
 

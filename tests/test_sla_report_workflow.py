@@ -86,6 +86,7 @@ async def test_report_figures_match_the_hand_computed_ones(
             stand_ins["deliver_notification"],
             stand_ins["deliver_notifications"],
             stand_ins["pick_assignee"],
+            real.write_ticket,  # the projection with the mail (to the Maildir in tmp_path)
         ]
         env = time_env
 

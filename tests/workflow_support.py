@@ -34,6 +34,7 @@ from soporte.policy.tickets import (
     ProjectionBatch,
     TicketInput,
     TicketView,
+    TicketWrite,
     workflow_id,
 )
 from workflows.registry import ALL_WORKFLOWS
@@ -137,13 +138,36 @@ class Recorder:
             for notification in batch.notifications:
                 await deliver_notification(notification)
 
+        @activity.defn(name=Activity.WRITE_TICKET.value)
+        async def write_ticket(write: TicketWrite) -> list[str]:
+            # As activities/ticket_writes.py: the projection, then the mail in order until a
+            # send fails (not raised: the ids sent are the answer).
+            if write.events:
+                await project_ticket(ProjectionBatch(view=write.view, events=write.events))
+            if write.notifications:
+                self.delivery_batches.append([n.id for n in write.notifications])
+            done = []
+            for notification in write.notifications:
+                try:
+                    await deliver_notification(notification)
+                except Exception:
+                    break
+                done.append(notification.id)
+            return done
+
         @activity.defn(name=Activity.PICK_ASSIGNEE.value)
         async def pick_assignee(request: PickAssigneeInput) -> str | None:
             if self.pick_gate is not None:
                 await self.pick_gate.wait()
             return self.engineer
 
-        return [project_ticket, deliver_notification, deliver_notifications, pick_assignee]
+        return [
+            project_ticket,
+            deliver_notification,
+            deliver_notifications,
+            pick_assignee,
+            write_ticket,
+        ]
 
     def worker(self, client: Client, task_queue: str) -> Worker:
         return Worker(

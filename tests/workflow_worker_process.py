@@ -29,6 +29,7 @@ from soporte.policy.tickets import (
     NotificationBatch,
     PickAssigneeInput,
     ProjectionBatch,
+    TicketWrite,
 )
 from soporte.temporal_client import quiet_runtime
 from tests.workflow_support import ENGINEER
@@ -55,11 +56,24 @@ def recording_activities(record: Path) -> list[Any]:
         for notification in batch.notifications:
             await deliver_notification(notification)
 
+    @activity.defn(name=Activity.WRITE_TICKET.value)
+    async def write_ticket(write: TicketWrite) -> list[str]:
+        await project_ticket(ProjectionBatch(view=write.view, events=write.events))
+        for notification in write.notifications:
+            await deliver_notification(notification)
+        return [notification.id for notification in write.notifications]
+
     @activity.defn(name=Activity.PICK_ASSIGNEE.value)
     async def pick_assignee(request: PickAssigneeInput) -> str | None:
         return ENGINEER
 
-    return [project_ticket, deliver_notification, deliver_notifications, pick_assignee]
+    return [
+        project_ticket,
+        deliver_notification,
+        deliver_notifications,
+        pick_assignee,
+        write_ticket,
+    ]
 
 
 async def main(address: str, task_queue: str, record: Path) -> None:

@@ -11,10 +11,11 @@ only wires them to Temporal:
 - the main loop is a deadline loop: it waits for a change or for the next SLA, reminder,
   abandonment, advisory reminder or closing instant, and acts at once on an instant
   already passed;
-- a projector task sends new log events to `project_ticket` and a task per notification
-  sends it through `deliver_notification`, both retried forever; an update returns only
-  once its events are projected, so a read of the SQL log right after sees them. Neither
-  task waits on the main loop or on a handler, so that wait cannot deadlock;
+- a projector task sends new log events, with the mail owed at that moment, to the local
+  activity `write_ticket` (PROJECTION_WITH_MAIL_PATCH; tickets started before project and
+  mail in activities of their own), retried forever; an update returns only once its
+  events are projected, so a read of the SQL log right after sees them. The projector waits
+  neither on the main loop nor on a handler, so that wait cannot deadlock;
 - the run continues as new with the same state when history grows, and completes once
   the ticket is closed, after every handler has finished and everything is projected/sent.
 """
@@ -61,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         ResolveCommand,
         TicketInput,
         TicketView,
+        TicketWrite,
     )
     from workflows.visibility import search_attribute_updates
 
@@ -114,6 +116,12 @@ LEAN_STEPS_PATCH = "lean-steps"
 # not from the seq: the retry names the mail it already sent the same, and the send is
 # skipped. Tickets that started before keep queued activities and seq names.
 LOCAL_MAIL_PATCH = "local-mail"
+# One local activity per step for its projection and its mail (issue 15): two were an
+# activation, a marker and a transaction more per command. A mail that fails there is sent
+# again on its own (deliver_notifications), so an SMTP server down does not hold the
+# projection, nor the command waiting on it. Tickets that started before (or before
+# local-mail) keep the two.
+PROJECTION_WITH_MAIL_PATCH = "projection-with-mail"
 
 
 @workflow.defn(name=WorkflowType.TICKET)
@@ -136,6 +144,10 @@ class TicketWorkflow:
         self._shown: tuple[Status, object] | None = None  # (status, priority) upserted last
         self._lean: bool | None = None  # decided on first use (see LEAN_STEPS_PATCH)
         self._local_mail: bool | None = None  # decided on first use (see LOCAL_MAIL_PATCH)
+        # Decided on first use (see PROJECTION_WITH_MAIL_PATCH); with it, the projector
+        # takes the mail owed too, and this says some is waiting for it.
+        self._together: bool | None = None
+        self._mail_for_projector = False
         self._timer: tuple[object, asyncio.Task[None]] | None = None  # (instant, its sleep)
 
     @workflow.run
@@ -467,7 +479,12 @@ class TicketWorkflow:
 
     async def _project_forever(self) -> None:
         while True:
-            await workflow.wait_condition(lambda: bool(self._state.pending_events))
+            await workflow.wait_condition(
+                lambda: bool(self._state.pending_events) or self._mail_for_projector
+            )
+            if self._writes_together():
+                await self._write_step()
+                continue
             batch = list(self._state.pending_events[:MAX_EVENTS_PER_PROJECTION])
             await _until_done(
                 Activity.PROJECT_TICKET,
@@ -476,9 +493,47 @@ class TicketWorkflow:
             )
             ts.mark_projected(self._state, batch[-1].seq)
 
+    async def _write_step(self) -> None:
+        """This step's projection and the mail owed, in one local activity."""
+        self._mail_for_projector = False
+        events = list(self._state.pending_events[:MAX_EVENTS_PER_PROJECTION])
+        owed = self._owed()
+        if not events and not owed:
+            return
+        self._sending.update(notification.id for notification in owed)
+        write = TicketWrite(view=ts.view(self._state), events=events, notifications=owed)
+        done = set(
+            await _until_done(Activity.WRITE_TICKET, write, result_type=list[str], local=True)
+        )
+        if events:
+            ts.mark_projected(self._state, events[-1].seq)
+        self._delivered([n for n in owed if n.id in done])
+        failed = [n for n in owed if n.id not in done]
+        if failed:
+            self._send(self._deliver_again(failed))
+
+    async def _deliver_again(self, failed: list[Notification]) -> None:
+        await _until_done(
+            Activity.DELIVER_NOTIFICATIONS,
+            NotificationBatch(notifications=failed),
+            local=True,
+            retry_threshold=LOCAL_MAIL_RETRY_THRESHOLD,
+        )
+        self._delivered(failed)
+
+    def _writes_together(self) -> bool:
+        if self._together is None:
+            self._together = self._mails_locally() and workflow.patched(
+                PROJECTION_WITH_MAIL_PATCH
+            )
+        return self._together
+
     def _start_deliveries(self) -> None:
         owed = self._owed()
         if not owed:
+            return
+        if self._writes_together():
+            self._mail_for_projector = True
             return
         if workflow.patched(BATCHED_MAIL_PATCH):
             if not self._batch_due:

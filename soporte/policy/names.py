@@ -65,6 +65,7 @@ class Activity(StrEnum):
     DELIVER_NOTIFICATION = "deliver_notification"
     DELIVER_NOTIFICATIONS = "deliver_notifications"
     PICK_ASSIGNEE = "pick_assignee"
+    WRITE_TICKET = "write_ticket"
     COMMITTEE_AGENDA = "committee_agenda"
     COMMITTEE_HOLIDAYS = "committee_holidays"
     PROJECT_COMMITTEE_SESSION = "project_committee_session"

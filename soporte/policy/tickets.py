@@ -305,6 +305,17 @@ class NotificationBatch(BaseModel):
     notifications: list[Notification]
 
 
+class TicketWrite(BaseModel):
+    """write_ticket: one step's writes in one local activity (the patch projection-with-mail):
+    the projection of `events` (none: no projection) and then the mail of `notifications`.
+    Answers the ids of the notifications sent (or sent before); a send that failed is not
+    raised but left out, for the workflow to retry on its own."""
+
+    view: TicketView
+    events: list[LogEvent] = Field(default_factory=list)
+    notifications: list[Notification] = Field(default_factory=list)
+
+
 class PickAssigneeInput(BaseModel):
     """pick_assignee: the least-loaded active engineer (None when there is none)."""
 
