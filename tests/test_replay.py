@@ -102,6 +102,9 @@ FOLDERS: dict[str, tuple[str, ...]] = {
         "client_message_mailed_in_its_task",
         "worker_killed_mid_ticket",
     ),
+    # Issue 15: the memo upserted once, a move upserting state and priority only (the patch
+    # memo-once, on the dev server); every history above upserts both on each move.
+    "memo-once": ("reply_priority_resolved",),
     # Issue 15: a step's projection and its mail in one local activity, write_ticket (the
     # patch projection-with-mail); every history above runs two.
     "projection-with-mail": (

@@ -8,6 +8,7 @@ import asyncio
 import uuid
 
 from google.protobuf.duration_pb2 import Duration
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.common import TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
@@ -71,7 +72,29 @@ async def test_search_attributes_and_memo_follow_the_ticket(
         "in_progress",
     )
     assert resolved.typed_search_attributes.get(KEYS["TicketStatus"]) == "resolved"
-    assert (await resolved.memo())["status"] == "resolved"
+    # The memo holds what does not change; state and priority are the attributes only
+    # (patch memo-once: one upsert a move, not two).
+    assert await resolved.memo() == {
+        "number": ticket.number,
+        "client_nit": ticket.nit,
+        "client": ticket.client_name,
+        "subject": "Sin PDF en FE-12",
+    }
+    events = (await handle.fetch_history()).events
+    memo_upserts = [
+        e for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED
+    ]
+    assert len(memo_upserts) == 1
+    upserted = [
+        sorted(
+            e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+        )
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+    ]
+    ours = [keys for keys in upserted if keys != ["TemporalChangeVersion"]]  # the SDK's, a patch
+    moved = ["TicketPriority", "TicketStatus"]
+    assert ours == [["ClientNit", "TicketNumber", *moved], moved, moved, moved]
 
     query = f"TicketNumber = {ticket.number} AND TicketStatus = 'resolved'"
 

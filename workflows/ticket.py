@@ -33,7 +33,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from soporte.policy import Status, visibility
+    from soporte.policy import Priority, Status, visibility
     from soporte.policy import ticket as ts
     from soporte.policy.committee import CommitteeDecisionSignal
     from soporte.policy.incidents import (
@@ -64,7 +64,7 @@ with workflow.unsafe.imports_passed_through():
         TicketView,
         TicketWrite,
     )
-    from workflows.visibility import search_attribute_updates
+    from workflows.visibility import search_attribute_updates, state_attribute_updates
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # A projection or a send that fails is retried until it succeeds: never lost.
@@ -122,6 +122,11 @@ LOCAL_MAIL_PATCH = "local-mail"
 # projection, nor the command waiting on it. Tickets that started before (or before
 # local-mail) keep the two.
 PROJECTION_WITH_MAIL_PATCH = "projection-with-mail"
+# The memo is upserted once a run (what does not change: number, client, subject) and a move
+# of state or priority upserts those two search attributes only (issue 15: each upsert is
+# a history event and a visibility write on the server). Tickets started before upsert the
+# memo, with state and priority in it, and every attribute on each move.
+MEMO_ONCE_PATCH = "memo-once"
 
 
 @workflow.defn(name=WorkflowType.TICKET)
@@ -141,13 +146,14 @@ class TicketWorkflow:
         self._senders: set[asyncio.Task[None]] = set()  # the tasks delivering them
         self._batch_due = False
         self._ack_first: bool | None = None  # decided on first use (see ACK_FIRST_PATCH)
-        self._shown: tuple[Status, object] | None = None  # (status, priority) upserted last
+        self._shown: tuple[Status, Priority] | None = None  # (status, priority) upserted last
         self._lean: bool | None = None  # decided on first use (see LEAN_STEPS_PATCH)
         self._local_mail: bool | None = None  # decided on first use (see LOCAL_MAIL_PATCH)
         # Decided on first use (see PROJECTION_WITH_MAIL_PATCH); with it, the projector
         # takes the mail owed too, and this says some is waiting for it.
         self._together: bool | None = None
         self._mail_for_projector = False
+        self._memo_once: bool | None = None  # decided on first use (see MEMO_ONCE_PATCH)
         self._timer: tuple[object, asyncio.Task[None]] | None = None  # (instant, its sleep)
 
     @workflow.run
@@ -467,10 +473,22 @@ class TicketWorkflow:
         shown = (self._state.status, self._state.priority)
         if shown == self._shown or not workflow.patched(SEARCH_ATTRIBUTES_PATCH):
             return
+        first = self._shown is None
         self._shown = shown
+        if not first and self._shows_memo_once():
+            workflow.upsert_search_attributes(state_attribute_updates(*shown))
+            return
         view = ts.view(self._state)
         workflow.upsert_search_attributes(search_attribute_updates(view))
-        workflow.upsert_memo(visibility.memo(view))
+        if self._shows_memo_once():
+            workflow.upsert_memo(visibility.memo(view))
+        else:
+            workflow.upsert_memo(visibility.memo_with_state(view))
+
+    def _shows_memo_once(self) -> bool:
+        if self._memo_once is None:
+            self._memo_once = workflow.patched(MEMO_ONCE_PATCH)
+        return self._memo_once
 
     def _drained(self) -> bool:
         return not self._state.pending_events and not self._state.outbox

@@ -6,8 +6,14 @@ from typing import Any
 
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
+from soporte.policy import Priority, Status
 from soporte.policy.tickets import TicketView
-from soporte.policy.visibility import SEARCH_ATTRIBUTES, AttributeType, search_attribute_values
+from soporte.policy.visibility import (
+    SEARCH_ATTRIBUTES,
+    AttributeType,
+    search_attribute_values,
+    state_attribute_values,
+)
 
 
 def _key(name: str, kind: AttributeType) -> SearchAttributeKey[Any]:
@@ -23,4 +29,10 @@ KEYS: dict[str, SearchAttributeKey[Any]] = {
 
 def search_attribute_updates(view: TicketView) -> list[SearchAttributeUpdate[Any]]:
     values = search_attribute_values(view)
+    return [KEYS[name].value_set(value) for name, value in values.items()]
+
+
+def state_attribute_updates(status: Status, priority: Priority) -> list[SearchAttributeUpdate[Any]]:
+    """Only what a ticket's move changes (patch memo-once)."""
+    values = state_attribute_values(status, priority)
     return [KEYS[name].value_set(value) for name, value in values.items()]

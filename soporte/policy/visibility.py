@@ -1,5 +1,6 @@
 """What an operator sees of a ticket workflow in the Temporal UI: search attributes to
-filter the list by, and a memo to read (number, client NIT, priority, state, subject).
+filter the list by, and a memo to read (number, client NIT, client, subject; before the
+patch memo-once, priority and state too).
 
 Pure data: workflows/visibility.py turns it into the SDK's typed keys; the attributes must
 be registered on the namespace before a ticket upserts them (soporte.search_attributes does
@@ -11,6 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from soporte.policy.tickets import TicketView
+from soporte.policy.words import Priority, Status
 
 
 class AttributeType(StrEnum):
@@ -33,17 +35,25 @@ def search_attribute_values(view: TicketView) -> dict[str, int | str]:
     return {
         "TicketNumber": view.number,
         "ClientNit": view.nit,
-        "TicketPriority": view.priority.value,
-        "TicketStatus": view.status.value,
+        **state_attribute_values(view.status, view.priority),
     }
 
 
+def state_attribute_values(status: Status, priority: Priority) -> dict[str, int | str]:
+    """The attributes a ticket's move changes."""
+    return {"TicketPriority": priority.value, "TicketStatus": status.value}
+
+
 def memo(view: TicketView) -> dict[str, object]:
+    """What does not change in a ticket's life."""
     return {
         "number": view.number,
         "client_nit": view.nit,
         "client": view.client_name,
-        "priority": view.priority.value,
-        "status": view.status.value,
         "subject": view.subject[:MEMO_SUBJECT_LIMIT],
     }
+
+
+def memo_with_state(view: TicketView) -> dict[str, object]:
+    """The memo of tickets started before the patch memo-once."""
+    return {**memo(view), "priority": view.priority.value, "status": view.status.value}
