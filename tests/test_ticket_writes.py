@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from activities.notifications import deliver
 from activities.ticket_writes import write_ticket
 from soporte.db.models import OutboundMail, Ticket, TicketEvent
 from soporte.db.session import create_engine, create_sessionmaker
@@ -20,7 +19,7 @@ from soporte.policy.tickets import TicketWrite
 from soporte.settings import Settings, load_settings
 from tests.api_support import backends, database
 from tests.stack_support import free_port
-from tests.test_mail_once import NOTIFICATION, register_ticket_77
+from tests.test_mail_once import NOTIFICATION, deliver_with, register_ticket_77
 from tests.ticket_paths import Walk
 from tests.workflow_support import at_bogota
 
@@ -88,12 +87,6 @@ async def test_a_send_that_fails_is_answered_not_raised_and_sent_once_later(
     assert mails == [(NOTIFICATION.id, False)]  # claimed, not sent
     # What the workflow does with the ids left out: deliver_notifications, on its own.
     up = load_settings(data_dir=tmp_path, database_url=db_url)
-    engine = create_engine(db_url)
-    try:
-        assert await deliver(create_sessionmaker(engine), up, NOTIFICATION) == [
-            "ana@tornillo.co"
-        ]
-    finally:
-        await engine.dispose()
+    assert await deliver_with(up) == ["ana@tornillo.co"]
     assert (await stored(db_url))[2] == [(NOTIFICATION.id, True)]
     assert len(mailbox.Maildir(str(up.outbox_dir), create=False)) == 1
