@@ -37,7 +37,7 @@ from soporte.db.session import bind_of, write_in_one_go
 from soporte.email.secret import message_ids
 from soporte.email.templates import RenderedMail, render
 from soporte.email.templates.compose import WireMail, wire_email
-from soporte.email.transport import send_mail
+from soporte.email.transport import SMTP_TIMEOUT, send_mail
 from soporte.policy import Kind, Role
 from soporte.policy.committee import next_session
 from soporte.policy.names import MailTemplate
@@ -295,6 +295,7 @@ async def send_once(
     settings: Settings,
     notification: Notification,
     message: WireMail,
+    smtp_timeout: float = SMTP_TIMEOUT,
 ) -> None:
     if settings.smtp_url and await mark_sending(sessions, notification.id):
         log.warning(
@@ -303,7 +304,7 @@ async def send_once(
             notification.id,
             message.message_id,
         )
-    await send_mail(settings, message, key=notification.id)
+    await send_mail(settings, message, key=notification.id, smtp_timeout=smtp_timeout)
 
 
 async def mark_sent(
@@ -316,12 +317,15 @@ async def mark_sent(
 
 
 async def send_claimed(
-    sessions: async_sessionmaker[AsyncSession], settings: Settings, claimed: Claimed
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    claimed: Claimed,
+    smtp_timeout: float = SMTP_TIMEOUT,
 ) -> None:
     notification = claimed.notification
     message = compose(notification, claimed.to, settings, claimed.rendered)
     try:
-        await send_once(sessions, settings, notification, message)
+        await send_once(sessions, settings, notification, message, smtp_timeout)
     except Exception:
         metrics.MAILS_FAILED.labels(template=notification.template).inc()
         raise

@@ -7,12 +7,15 @@ row sees this step), then sent and recorded as `notifications.deliver_all` does.
 
 A projection that fails raises (the local activity retries it; both writes are idempotent).
 A send that fails does not: the ids answered leave it out and the workflow sends it again
-through `deliver_notifications`, whose retries do not hold the command's answer.
+through `deliver_notifications`, whose retries do not hold the command's answer. A send
+here is short (INLINE_SMTP_TIMEOUT, INLINE_SEND_BUDGET): an SMTP server that accepts and
+never answers must not hold the command past its bound, nor the activity past its timeout.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +30,12 @@ from soporte.policy.tickets import LogEvent, ProjectionBatch, TicketWrite
 from soporte.settings import Settings
 
 log = logging.getLogger("soporte.mail")
+
+# Seconds an SMTP operation may take here (a reply, the data), and seconds of sending after
+# which the rest is left to deliver_notifications (its own timeout is the usual 30 s): the
+# command waiting on this step is answered within tickets.COMMAND_BOUND (10 s).
+INLINE_SMTP_TIMEOUT = 3.0
+INLINE_SEND_BUDGET = 4.0
 
 
 def project_and_claim(
@@ -63,13 +72,18 @@ async def write_together(
 async def send_all(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, claimed: Sequence[Claimed]
 ) -> list[str]:
-    """Send the owed ones in order until one fails; answer the ids done (sent now or before)."""
+    """Send the owed ones in order until one fails or the budget is spent; answer the ids
+    done (sent now or before)."""
     done: list[str] = []
     sent: list[str] = []
+    until = time.monotonic() + INLINE_SEND_BUDGET
     try:
         for one in claimed:
             if one.owed and one.to:
-                await notifications.send_claimed(sessions, settings, one)
+                if time.monotonic() >= until:
+                    log.warning("mail took too long; the ticket sends the rest on its own")
+                    break
+                await notifications.send_claimed(sessions, settings, one, INLINE_SMTP_TIMEOUT)
             (sent if one.owed else done).append(one.notification.id)
     except Exception:
         log.warning(

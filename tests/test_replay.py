@@ -127,6 +127,9 @@ FOLDERS: dict[str, tuple[str, ...]] = {
         "updates_and_refusals",
         "worker_killed_mid_ticket",
     ),
+    # Issue 15: a mail write_ticket could not send goes out again in a queued activity (the
+    # patch mail-retry-queued), not a local one that would hold the ticket's task.
+    "mail-retry-queued": ("mail_failed_then_retried_queued",),
 }
 
 

@@ -444,8 +444,12 @@ async def test_a_failed_delivery_is_retried_and_sent_once(
         await time_env.sleep(timedelta(minutes=6))  # the workflow tries again later
         await eventually(lambda: bool(recorder.sent(ticket.number, "acknowledgement")))
         shown = await handle.query(TicketWorkflow.view)
+        await keep_history(handle, "mail_failed_then_retried_queued")
     ack_id = recorder.sent(ticket.number, "acknowledgement")[0].id
     assert recorder.delivery_attempts == [ack_id] * 5
+    # Sent again in a queued activity (patch mail-retry-queued): a local one would hold the
+    # ticket's task, and the command answered in it, while the SMTP server does not answer.
+    assert recorder.batch_ran_locally and not any(recorder.batch_ran_locally)
     assert len(recorder.notifications) == 1
     assert shown.assignee is None  # nobody to pick: logged, left unassigned
     assigned = recorder.of_type(ticket.number, EventType.ASSIGNED)
@@ -863,30 +867,34 @@ async def test_mail_goes_out_from_the_workflow_task_that_owes_it_named_by_its_ca
 async def test_mail_that_keeps_failing_does_not_hold_the_tickets_tasks(
     dev_env: WorkflowEnvironment, task_queue: str
 ) -> None:
-    """Mail retries inside its task only while its backoff is short (patch local-mail,
-    LOCAL_MAIL_RETRY_THRESHOLD); then the backoff is a timer and the task completes, so a
-    ticket whose mail cannot go out (the SMTP server down) still answers its commands."""
+    """A mail write_ticket could not send goes out again in a queued activity, retried by
+    the server (patch mail-retry-queued), so a ticket whose mail cannot go out (the SMTP
+    server down) still answers its commands while the retries go on."""
     recorder = Recorder(failing_deliveries=1000)
     ticket = ticket_input(registered_at=datetime.now(UTC))
     async with recorder.worker(dev_env.client, task_queue):
         handle = await start_ticket(dev_env.client, task_queue, ticket)
 
-        async def timers() -> int:
+        async def scheduled() -> list[str]:
             events = (await handle.fetch_history()).events
-            return [event_type_name(e.event_type) for e in events].count("TIMER_STARTED")
+            names = [event_type_name(e.event_type) for e in events]
+            return [name for name in names if name.startswith("ACTIVITY_TASK_")]
 
-        # The SLA deadline's timer, then the mail's backoff as a timer (after 1 s and 2 s of
-        # retries inside the task; with the SDK's default of a minute, none for a minute).
         for _ in range(200):
-            if await timers() >= 2:
+            if await scheduled() and recorder.batch_ran_locally:
                 break
             await asyncio.sleep(0.05)
         else:
-            pytest.fail("the failing mail held the ticket's task (no backoff timer)")
+            pytest.fail("the failing mail was not queued for its retries")
         message = from_client("smtp-down")
         view = await handle.execute_update(TicketWorkflow.post_message, message)
         attempts = len(recorder.delivery_attempts)
+        activities = await scheduled()
     assert view.number == ticket.number
+    assert not any(recorder.batch_ran_locally)
+    # Retrying on the server's timers: scheduled (this step's mail, then the message's), none
+    # ended.
+    assert activities and set(activities) == {"ACTIVITY_TASK_SCHEDULED"}
     assert not recorder.notifications and 2 <= attempts < 20  # none sent, none given up
 
 

@@ -3,8 +3,11 @@ activity; a send that fails is answered, not raised, and the projection stays st
 
 from __future__ import annotations
 
+import asyncio
 import mailbox
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from soporte.db.models import OutboundMail, Ticket, TicketEvent
 from soporte.db.session import create_engine, create_sessionmaker
 from soporte.policy import Priority
 from soporte.policy.tickets import TicketWrite
+from soporte.services.tickets import COMMAND_BOUND
 from soporte.settings import Settings, load_settings
 from tests.api_support import backends, database
 from tests.stack_support import free_port
@@ -90,3 +94,30 @@ async def test_a_send_that_fails_is_answered_not_raised_and_sent_once_later(
     assert await deliver_with(up) == ["ana@tornillo.co"]
     assert (await stored(db_url))[2] == [(NOTIFICATION.id, True)]
     assert len(mailbox.Maildir(str(up.outbox_dir), create=False)) == 1
+
+
+@contextmanager
+def black_hole() -> Iterator[int]:
+    """A port whose connections are taken (by the kernel's backlog) and never answered: an
+    SMTP server that hangs, or a firewall that swallows the session."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield listener.getsockname()[1]
+
+
+async def test_a_send_that_hangs_gives_up_within_the_command_bound(
+    tmp_path: Path, db_url: str
+) -> None:
+    # The command waiting on this step is answered within COMMAND_BOUND; with the usual
+    # 30 s SMTP timeout the step would hold it (and the activity) past it.
+    with black_hole() as port:
+        silent = load_settings(
+            data_dir=tmp_path, database_url=db_url, smtp_url=f"smtp://127.0.0.1:{port}"
+        )
+        write = the_write()
+        done = await asyncio.wait_for(write_with(silent, write), COMMAND_BOUND.total_seconds())
+    assert done == []
+    status, lines, mails = await stored(db_url)
+    assert status == write.view.status.value and lines == len(write.events)
+    assert mails == [(NOTIFICATION.id, False)]  # claimed, left to deliver_notifications

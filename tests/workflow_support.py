@@ -107,6 +107,7 @@ class Recorder:
         self.notifications: dict[str, Notification] = {}
         self.delivery_attempts: list[str] = []
         self.delivery_batches: list[list[str]] = []
+        self.batch_ran_locally: list[bool] = []  # per deliver_notifications call
 
     def activities(self) -> list[Callable[..., Any]]:
         @activity.defn(name=Activity.PROJECT_TICKET.value)
@@ -135,6 +136,7 @@ class Recorder:
         @activity.defn(name=Activity.DELIVER_NOTIFICATIONS.value)
         async def deliver_notifications(batch: NotificationBatch) -> None:
             self.delivery_batches.append([n.id for n in batch.notifications])
+            self.batch_ran_locally.append(activity.info().is_local)
             for notification in batch.notifications:
                 await deliver_notification(notification)
 

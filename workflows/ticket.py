@@ -127,6 +127,11 @@ PROJECTION_WITH_MAIL_PATCH = "projection-with-mail"
 # a history event and a visibility write on the server). Tickets started before upsert the
 # memo, with state and priority in it, and every attribute on each move.
 MEMO_ONCE_PATCH = "memo-once"
+# A mail that write_ticket could not send goes out again in a queued activity, retried by
+# the server, not a local one: a local activity holds its workflow task, and the command
+# answered in that task, while the SMTP server does not answer. Tickets that retried a mail
+# locally before keep doing so.
+MAIL_RETRY_QUEUED_PATCH = "mail-retry-queued"
 
 
 @workflow.defn(name=WorkflowType.TICKET)
@@ -531,12 +536,16 @@ class TicketWorkflow:
             self._send(self._deliver_again(failed))
 
     async def _deliver_again(self, failed: list[Notification]) -> None:
-        await _until_done(
-            Activity.DELIVER_NOTIFICATIONS,
-            NotificationBatch(notifications=failed),
-            local=True,
-            retry_threshold=LOCAL_MAIL_RETRY_THRESHOLD,
-        )
+        batch = NotificationBatch(notifications=failed)
+        if workflow.patched(MAIL_RETRY_QUEUED_PATCH):
+            await _until_done(Activity.DELIVER_NOTIFICATIONS, batch)
+        else:
+            await _until_done(
+                Activity.DELIVER_NOTIFICATIONS,
+                batch,
+                local=True,
+                retry_threshold=LOCAL_MAIL_RETRY_THRESHOLD,
+            )
         self._delivered(failed)
 
     def _writes_together(self) -> bool:

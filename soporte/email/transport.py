@@ -21,6 +21,9 @@ from soporte.settings import Settings
 
 Outgoing = EmailMessage | WireMail
 
+# Seconds each SMTP operation (connect, a reply, the data) may take before the send fails.
+SMTP_TIMEOUT = 30.0
+
 
 def maildir_name(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
@@ -61,13 +64,13 @@ def _message_id(message: Outgoing) -> str | None:
     return message.message_id if isinstance(message, WireMail) else message.get("Message-ID")
 
 
-def send_smtp(url: str, message: Outgoing) -> None:
+def send_smtp(url: str, message: Outgoing, timeout: float = SMTP_TIMEOUT) -> None:
     parts = urlsplit(url)
     secure = parts.scheme == "smtps"
     port = parts.port or (465 if secure else 25)
     host = parts.hostname or "127.0.0.1"
     smtp_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
-    with smtp_class(host, port, timeout=30) as smtp:
+    with smtp_class(host, port, timeout=timeout) as smtp:
         if not secure and "starttls" in parts.query:
             smtp.starttls()
         if parts.username:
@@ -81,9 +84,15 @@ def send_smtp(url: str, message: Outgoing) -> None:
         smtp.sendmail(message.envelope_from, list(message.recipients), message.crlf(), options)
 
 
-async def send_mail(settings: Settings, message: Outgoing, key: str | None = None) -> None:
+async def send_mail(
+    settings: Settings,
+    message: Outgoing,
+    key: str | None = None,
+    *,
+    smtp_timeout: float = SMTP_TIMEOUT,
+) -> None:
     """Maildir outbox by default (once per `key`), SMTP when SOPORTE_SMTP_URL is set."""
     if settings.smtp_url:
-        await asyncio.to_thread(send_smtp, settings.smtp_url, message)
+        await asyncio.to_thread(send_smtp, settings.smtp_url, message, smtp_timeout)
     else:
         await asyncio.to_thread(write_maildir, settings.outbox_dir, message, key)

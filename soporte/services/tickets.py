@@ -356,7 +356,7 @@ async def run_update(
         raise refusal_error(error) from None
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         log.warning("ticket %s: %s not answered within %s", number, update, COMMAND_BOUND)
-        raise in_flight(number, f"was sent {update!r}") from None
+        raise in_flight(number, f"was sent {update.value}") from None
     except RPCError as error:
         raise _rpc_failure(number, error) from None
 
