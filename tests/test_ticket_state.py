@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -51,6 +51,7 @@ from soporte.policy.tickets import (
     RequestInfoCommand,
     ResolveCommand,
 )
+from tests.ticket_paths import Walk
 from tests.workflow_support import ENGINEER, HOLIDAYS, REPORTER, bogota, ticket_input
 
 # Friday before the Monday holiday of 2026-11-16 (Independencia de Cartagena, moved).
@@ -562,3 +563,22 @@ def test_any_command_sequence_keeps_the_log_contiguous_and_refusals_change_nothi
     ids = [n.id for n in state.outbox]
     assert len(ids) == len(set(ids))
     assert state.status is Status.CLOSED or is_open(state)
+
+
+def test_a_clone_is_the_whole_state_and_shares_nothing_mutable() -> None:
+    day = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
+    walk = Walk.open(5, day).request_info(day + timedelta(hours=1))
+    walk.client_reply(day + timedelta(hours=2)).resolve(day + timedelta(hours=3))
+    walk.reopen(day + timedelta(hours=4)).resolve(day + timedelta(hours=5))
+    walk.rate(day + timedelta(hours=6), 4)
+    state = walk.state
+    assert state.pauses and state.pending_events and state.outbox and state.rating
+    copy = state.clone()
+    assert copy == state.model_copy(deep=True)
+    assert copy.model_dump_json() == state.model_dump_json()
+    before = state.model_dump_json()
+    copy.pending_events[0].data["x"] = 1
+    copy.outbox[0].to.append("otro@x.co")
+    copy.pauses.clear()
+    copy.seen_message_ids.append("m-nuevo")
+    assert state.model_dump_json() == before

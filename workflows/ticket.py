@@ -233,7 +233,7 @@ class TicketWorkflow:
         self, transition: Callable[..., int | None], payload: object, what: str
     ) -> None:
         """Apply a signal to a copy and keep it unless it was a repeat (None) or failed."""
-        candidate = self._state.model_copy(deep=True)
+        candidate = self._state.clone()
         try:
             with self._caused_by(candidate, what):
                 seq = transition(candidate, payload, workflow.now())
@@ -341,7 +341,7 @@ class TicketWorkflow:
 
     async def _execute(self, transition: Callable[..., int], command: object) -> TicketView:
         """Apply a command to a copy, keep it only if it succeeded, return once projected."""
-        candidate = self._state.model_copy(deep=True)
+        candidate = self._state.clone()
         update = workflow.current_update_info()
         cause = f"update {update.id if update else type(command).__name__}"
         try:

@@ -416,12 +416,17 @@ class EmailIntake:
         )
         temporal = await self._temporal()
         handle = temporal.get_workflow_handle(workflow_id(number))
-        # The reopen question needs the status only: read before the signal, the query finds
-        # the ticket idle and costs no workflow task; read after it, it rides on the
-        # signal's task and makes it complete early, then take another (issue 15).
+        # The reopen question needs the status only, read before the signal: from the read
+        # model, which every step of the ticket writes before it answers or waits again (a
+        # query costs the server a round trip to the worker and the worker an activation,
+        # issue 15); from the workflow when the ticket is not projected yet.
         # A ticket closed for good has no run to ask: its completed history would be replayed.
-        asks = may_reopen and not await self._closed_in_read_model(number)
-        before = await live_view(temporal, number) if asks else None
+        projected = await self._projected_status(number)
+        asks = may_reopen and projected is not Status.CLOSED
+        before = projected if asks else None
+        if asks and before is None:
+            live = await live_view(temporal, number)
+            before = live.status if live else None
         try:
             await handle.signal(TicketSignal.CLIENT_MESSAGE, message, rpc_timeout=SIGNAL_TIMEOUT)
         except RPCError as error:
@@ -436,22 +441,20 @@ class EmailIntake:
         await self._record_attachments(number, refs, sender)
         answer = None
         if may_reopen:
-            answer = await reopen_on_client_message(
-                temporal, number, message, before.status if before else None
-            )
+            answer = await reopen_on_client_message(temporal, number, message, before)
         if answer is not None and answer.outcome is ReopenOutcome.REOPENED:
             return IntakeResult(MailOutcome.MESSAGE_ADDED, key, number, "reopened the ticket")
         if answer is not None and answer.outcome is ReopenOutcome.REFUSED:
             log.info("reply to resolved ticket #%s not reopened: %s", number, answer.refusal)
         return IntakeResult(MailOutcome.MESSAGE_ADDED, key, number, "added to the ticket's log")
 
-    async def _closed_in_read_model(self, number: int) -> bool:
+    async def _projected_status(self, number: int) -> Status | None:
         async with self.sessions() as session:
             status = await session.scalar(select(Ticket.status).where(Ticket.number == number))
-        return status == Status.CLOSED.value
+        return Status(status) if status is not None else None
 
     async def _is_closed(self, temporal: TemporalClient, number: int) -> bool:
-        if await self._closed_in_read_model(number):
+        if await self._projected_status(number) is Status.CLOSED:
             return True
         try:
             described = await temporal.get_workflow_handle(workflow_id(number)).describe()
