@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from soporte.db.models import OutboundMail
 from soporte.db.session import create_engine, create_sessionmaker
 from tests.api_support import Api, eventually, module_api
-from tests.test_ticket_writes import black_hole
+from tests.stack_support import black_hole
 
 
 @pytest.fixture(scope="module", params=["sqlite"])

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import mailbox
-import socket
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from soporte.policy.tickets import TicketWrite
 from soporte.services.tickets import COMMAND_BOUND
 from soporte.settings import Settings, load_settings
 from tests.api_support import backends, database
-from tests.stack_support import free_port
+from tests.stack_support import black_hole, free_port
 from tests.test_mail_once import NOTIFICATION, deliver_with, register_ticket_77
 from tests.ticket_paths import Walk
 from tests.workflow_support import at_bogota
@@ -94,16 +92,6 @@ async def test_a_send_that_fails_is_answered_not_raised_and_sent_once_later(
     assert await deliver_with(up) == ["ana@tornillo.co"]
     assert (await stored(db_url))[2] == [(NOTIFICATION.id, True)]
     assert len(mailbox.Maildir(str(up.outbox_dir), create=False)) == 1
-
-
-@contextmanager
-def black_hole() -> Iterator[int]:
-    """A port whose connections are taken (by the kernel's backlog) and never answered: an
-    SMTP server that hangs, or a firewall that swallows the session."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(16)
-        yield listener.getsockname()[1]
 
 
 async def test_a_send_that_hangs_gives_up_within_the_command_bound(
