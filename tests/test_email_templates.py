@@ -435,16 +435,24 @@ HEADERS = (
 )  # fmt: skip
 
 
-def assert_same_message(wire: WireMail, reference: EmailMessage) -> None:
+def assert_same_message(
+    wire: WireMail, reference: EmailMessage, *, subject: str | None = None
+) -> None:
+    """`subject`, when given, is the Subject ours must decode to exactly, in place of the
+    email package's: its folder drops the space between two encoded words at a fold
+    (CPython gh-144156), so on some subjects the package is the one that is wrong."""
     parsed, expected = (
         wire.as_message(),
         BytesParser(policy=default).parsebytes(reference.as_bytes()),
     )
+    names = HEADERS if subject is None else tuple(h for h in HEADERS if h != "Subject")
 
     def headers(message: EmailMessage) -> dict[str, str]:  # folding whitespace aside
-        return {name: " ".join(str(message[name]).split()) for name in HEADERS}
+        return {name: " ".join(str(message[name]).split()) for name in names}
 
     assert headers(parsed) == headers(expected)
+    if subject is not None:
+        assert parsed["Subject"] == subject
     assert parsed.defects == [] and parsed.get_content_type() == "multipart/alternative"
     parts, expected_parts = list(parsed.iter_parts()), list(expected.iter_parts())
     assert [(p.get_content_type(), p.get_content_charset()) for p in parts] == [
@@ -495,7 +503,9 @@ def test_wire_email_keeps_any_subject_and_body(subject: str, text: str, long_lin
     rendered = RenderedMail(subject=subject, text=body, html=f"<p>{body}</p>")
     arguments = wire_arguments()
     assert_same_message(
-        wire_email(rendered, **arguments), email_package_message(rendered, **arguments)
+        wire_email(rendered, **arguments),
+        email_package_message(rendered, **arguments),
+        subject=with_tag(1234, subject.strip()),
     )
 
 
