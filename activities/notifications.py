@@ -336,6 +336,7 @@ async def deliver_all(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
     batch: Sequence[Notification],
+    smtp_timeout: float = SMTP_TIMEOUT,
 ) -> list[list[str]]:
     """Send each notification of the batch once; returns the addresses each went to.
 
@@ -346,7 +347,7 @@ async def deliver_all(
     try:
         for one in claimed:
             if one.owed and one.to:
-                await send_claimed(sessions, settings, one)
+                await send_claimed(sessions, settings, one, smtp_timeout)
             if one.owed:
                 done.append(one.notification.id)
     finally:
@@ -355,8 +356,11 @@ async def deliver_all(
 
 
 async def deliver(
-    sessions: async_sessionmaker[AsyncSession], settings: Settings, notification: Notification
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    notification: Notification,
+    smtp_timeout: float = SMTP_TIMEOUT,
 ) -> list[str]:
     """Send the notification once; returns the addresses it went to."""
-    [to] = await deliver_all(sessions, settings, [notification])
+    [to] = await deliver_all(sessions, settings, [notification], smtp_timeout)
     return to

@@ -4,6 +4,7 @@ activity; a send that fails is answered, not raised, and the projection stays st
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import mailbox
 from collections.abc import AsyncIterator
 from datetime import date
@@ -11,12 +12,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from temporalio.testing import ActivityEnvironment
 
+from activities import TicketActivities
 from activities.ticket_writes import write_ticket
 from soporte.db.models import OutboundMail, Ticket, TicketEvent
 from soporte.db.session import create_engine, create_sessionmaker
 from soporte.policy import Priority
-from soporte.policy.tickets import TicketWrite
+from soporte.policy.tickets import NotificationBatch, TicketWrite
 from soporte.services.tickets import COMMAND_BOUND
 from soporte.settings import Settings, load_settings
 from tests.api_support import backends, database
@@ -109,3 +112,27 @@ async def test_a_send_that_hangs_gives_up_within_the_command_bound(
     status, lines, mails = await stored(db_url)
     assert status == write.view.status.value and lines == len(write.events)
     assert mails == [(NOTIFICATION.id, False)]  # claimed, left to deliver_notifications
+
+
+async def test_a_local_mail_activity_of_a_ticket_from_before_gives_up_within_the_bound(
+    tmp_path: Path, db_url: str
+) -> None:
+    # Tickets started before projection-with-mail send their mail in a local
+    # deliver_notifications, inside the task their commands wait on.
+    environment = ActivityEnvironment()
+    environment.info = dataclasses.replace(environment.info, is_local=True)
+    with black_hole() as port:
+        silent = load_settings(
+            data_dir=tmp_path, database_url=db_url, smtp_url=f"smtp://127.0.0.1:{port}"
+        )
+        activities = TicketActivities(silent)
+        batch = NotificationBatch(notifications=[NOTIFICATION])
+        sending = asyncio.ensure_future(environment.run(activities.deliver_notifications, batch))
+        try:
+            finished, _ = await asyncio.wait({sending}, timeout=COMMAND_BOUND.total_seconds())
+        finally:
+            sending.cancel()
+            await activities.engine.dispose()
+    assert sending in finished  # it gave up by itself, within the bound
+    assert "timed out" in str(sending.exception())  # raised: the activity retries
+    assert (await stored(db_url))[2] == [(NOTIFICATION.id, False)]
