@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 
+from launcher.stack import EMBEDDED_HISTORY_CACHE, dev_server_args
+from soporte.settings import Settings
 from tests.stack_support import alive, children_named, descendants, free_port, start_stack
 
 
@@ -122,3 +124,13 @@ def test_a_second_start_on_the_same_data_dir_finds_every_ticket(tmp_path: Path):
         assert [item["number"] for item in listed["items"]] == [number]
     finally:
         assert again.stop()[0] == 0
+
+
+def test_the_embedded_server_keeps_a_season_of_open_tickets_in_its_cache():
+    args = dev_server_args("temporal", Path("temporal.db"), 7233, None)
+    values = {args[i + 1] for i, arg in enumerate(args) if arg == "--dynamic-config-value"}
+    for key in ("history.cacheMaxSize", "history.eventsCacheMaxSize"):
+        assert f"{key}={EMBEDDED_HISTORY_CACHE}" in values
+    defaults = Settings.model_fields
+    hot = defaults["worker_cached_workflows"].default * defaults["workers"].default
+    assert max(10_000, hot) <= EMBEDDED_HISTORY_CACHE  # the season; what workers cache
