@@ -22,6 +22,23 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive free ports (a base port the stack counts up from:
+    the workers' /metrics). A free port's neighbour may be another process's."""
+    while True:
+        base = free_port()
+        probes = [socket.socket() for _ in range(count - 1)]
+        try:
+            for offset, probe in enumerate(probes, start=1):
+                probe.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+        finally:
+            for probe in probes:
+                probe.close()
+
+
 @contextmanager
 def black_hole() -> Iterator[int]:
     """A port whose connections are taken (by the kernel's backlog) and never answered: an

@@ -12,7 +12,14 @@ import httpx
 
 from launcher.stack import EMBEDDED_HISTORY_CACHE, dev_server_args
 from soporte.settings import Settings
-from tests.stack_support import alive, children_named, descendants, free_port, start_stack
+from tests.stack_support import (
+    alive,
+    children_named,
+    descendants,
+    free_port,
+    free_ports,
+    start_stack,
+)
 
 
 def workers_polling(api_url: str) -> int:
@@ -20,7 +27,7 @@ def workers_polling(api_url: str) -> int:
 
 
 def test_up_serves_healthz_and_sigterm_stops_every_child(tmp_path: Path):
-    metrics = free_port()
+    metrics = free_ports(2)
     stack = start_stack(tmp_path / "var", env={"SOPORTE_WORKER_METRICS_PORT": str(metrics)})
     try:
         stack.wait_healthy()

@@ -14,7 +14,7 @@ import pytest
 from launcher.stack import Stack, StackPorts, print_banner, with_public_url
 from soporte.settings import Settings, load_settings
 from tests.portal_support import csrf_of, sign_in_links
-from tests.stack_support import free_port, start_stack
+from tests.stack_support import free_ports, start_stack
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_the_banner_names_a_public_url_that_differs(
 def test_up_on_another_port_mails_links_to_that_port(tmp_path: Path) -> None:
     """`soporte up --api-port X` without SOPORTE_PUBLIC_URL: the sign-in link points at X."""
     data_dir = tmp_path / "var"
-    metrics_port = free_port()
+    metrics_port = free_ports(2)  # the two workers count up from it
     stack = start_stack(data_dir, env={"SOPORTE_WORKER_METRICS_PORT": str(metrics_port)})
     try:
         stack.wait_healthy()
