@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -23,13 +24,18 @@ def free_port() -> int:
 
 
 def free_ports(count: int) -> int:
-    """The first of `count` consecutive free ports (a base port the stack counts up from:
-    the workers' /metrics). A free port's neighbour may be another process's."""
-    while True:
-        base = free_port()
-        probes = [socket.socket() for _ in range(count - 1)]
+    """The first of `count` consecutive free ports below the kernel's ephemeral range (the
+    stack counts up from such a base: the workers' /metrics). A port from the ephemeral
+    range may be taken meanwhile by any process's next connection or random bind (the dev
+    server binds several), and its neighbour is no one's to promise."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as ports:
+        ephemeral = int(ports.read().split()[0])
+    candidates = list(range(max(1024, ephemeral - 12_000), ephemeral - count))
+    random.shuffle(candidates)
+    for base in candidates:
+        probes = [socket.socket() for _ in range(count)]
         try:
-            for offset, probe in enumerate(probes, start=1):
+            for offset, probe in enumerate(probes):
                 probe.bind(("127.0.0.1", base + offset))
             return base
         except OSError:
@@ -37,6 +43,7 @@ def free_ports(count: int) -> int:
         finally:
             for probe in probes:
                 probe.close()
+    raise RuntimeError(f"no {count} consecutive free ports below {ephemeral}")
 
 
 @contextmanager
