@@ -38,8 +38,8 @@ EMBEDDED_LONG_POLL = "10s"
 EMBEDDED_POLLER_MAX_AGE = "PT30S"
 # Workflows whose state (and recent events) the dev server keeps in memory, a season's open
 # tickets (Temporal's default is 512): past it, a command on a ticket the server let go
-# reloads its state from SQLite. Over 2,000 open tickets the server spent about 6 % less
-# CPU a command, against a bare signal's, and commands ran 8-10 % faster (bench/commands.py).
+# reloads its state from SQLite. Over 2,000 open tickets commands ran 8-10 % faster
+# (bench/commands.py); over 5,000 no faster, the workers' caches being what is missed.
 EMBEDDED_HISTORY_CACHE = 10000
 
 

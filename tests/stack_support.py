@@ -28,8 +28,11 @@ def free_ports(count: int) -> int:
     stack counts up from such a base: the workers' /metrics). A port from the ephemeral
     range may be taken meanwhile by any process's next connection or random bind (the dev
     server binds several), and its neighbour is no one's to promise."""
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as ports:
-        ephemeral = int(ports.read().split()[0])
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as ports:
+            ephemeral = int(ports.read().split()[0])
+    except OSError:  # not Linux: IANA's dynamic range starts here
+        ephemeral = 49152
     candidates = list(range(max(1024, ephemeral - 12_000), ephemeral - count))
     random.shuffle(candidates)
     for base in candidates:
